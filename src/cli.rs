@@ -1,0 +1,189 @@
+//! The command line, declared once with clap: tcpdump-like capture options
+//! (`-i`, `-r`, trailing BPF filter) shared by the wall and its subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// scanwall: real-time heat maps of network scans for a NOC video wall.
+#[derive(Debug, Parser)]
+#[command(name = "scanwall", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to run; without one, the wall.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the wall itself.
+    #[command(flatten)]
+    pub wall: WallArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a whole capture as fast as possible and print exact, undecayed totals.
+    Count(CountArgs),
+}
+
+/// Where packets come from (one of `-r`, `-i`, `--listen`, `--demo`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Read a capture file (pcap or pcapng); `-` reads a pcap stream from standard input.
+    #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with_all = ["interface", "listen", "demo"])]
+    pub read: Option<PathBuf>,
+    /// Capture live on an interface (needs root or cap_net_raw).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["listen", "demo"])]
+    pub interface: Option<String>,
+    /// Accept pcap streams over TCP (`tcpdump -w - | ncat HOST PORT`); a bare port binds 127.0.0.1.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "demo")]
+    pub listen: Option<String>,
+    /// Built-in synthetic campus traffic (the default when no source is given).
+    #[arg(long)]
+    pub demo: bool,
+    /// Demo packets per second.
+    #[arg(long, value_name = "PPS", default_value_t = crate::source::demo::DemoConfig::DEFAULT_RATE)]
+    pub demo_rate: f64,
+    /// Demo random seed (same seed, same traffic).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Replay speed for files: 1 = real time, N = N times faster, max = as fast as possible.
+    #[arg(long, value_name = "N|max", default_value = "1")]
+    pub speed: String,
+    /// Replay the file again and again (the packet clock keeps rising).
+    #[arg(long = "loop")]
+    pub repeat: bool,
+    /// Local network (repeatable, IPv4 or IPv6 CIDR); only packets into it from outside count.
+    #[arg(long = "local", value_name = "CIDR")]
+    pub local: Vec<String>,
+    /// Bytes captured per packet on a live interface (headers are enough).
+    #[arg(long, value_name = "BYTES", default_value_t = 128)]
+    pub snaplen: u32,
+    /// Kernel capture buffer on a live interface, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub buffer_mb: u32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// BPF filter.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// A BPF filter given tcpdump-style: `-f EXPR` and/or the trailing arguments.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    /// BPF filter expression (tcpdump syntax); the trailing arguments are one too.
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// BPF filter expression, tcpdump-style (e.g. `tcp and not port 22`).
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter_words: Vec<String>,
+}
+
+impl FilterArgs {
+    /// The BPF expression from `-f` and/or the trailing words.
+    pub fn filter_expression(&self) -> Option<String> {
+        let words = self.filter_words.join(" ");
+        match (&self.filter, words.is_empty()) {
+            (Some(f), true) => Some(f.clone()),
+            (Some(f), false) => Some(format!("({f}) and ({words})")),
+            (None, false) => Some(words),
+            (None, true) => None,
+        }
+    }
+}
+
+/// Which maps and how they fade.
+#[derive(Debug, Args, Clone)]
+pub struct CountingArgs {
+    /// Maps to count and show, comma-separated: icmp all syn udp port synport addrport synaddrport len.
+    #[arg(long, value_name = "LIST")]
+    pub maps: Option<String>,
+    /// Half-life of the exponential decay (e.g. 10s, 500ms, 2m).
+    #[arg(long, value_name = "TIME", default_value = "10s")]
+    pub half_life: String,
+    /// Decay rule: exp (continuous), step (halve every half-life, as the paper), none (totals).
+    #[arg(long, value_name = "RULE", default_value = "exp")]
+    pub decay: String,
+}
+
+/// The wall's options.
+#[derive(Debug, Args)]
+pub struct WallArgs {
+    /// Packet sources.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Maps and decay.
+    #[command(flatten)]
+    pub counting: CountingArgs,
+}
+
+/// Output formats of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CountFormat {
+    /// `map,key,count`, one line per non-zero cell, sorted by map name then key.
+    Csv,
+    /// `{"maps": {name: {key: count}}, "packets": N, "skipped": {reason: N}}`.
+    Json,
+}
+
+/// `scanwall count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Capture file to read (pcap or pcapng); `-` reads a pcap stream from standard input.
+    #[arg(short = 'r', long = "read", value_name = "FILE", required = true)]
+    pub read: PathBuf,
+    /// Local network (repeatable); only packets into it from outside count.
+    #[arg(long = "local", value_name = "CIDR")]
+    pub local: Vec<String>,
+    /// Maps to count, comma-separated (default: all nine).
+    #[arg(long, value_name = "LIST")]
+    pub maps: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CountFormat::Csv)]
+    pub format: CountFormat,
+    /// BPF filter.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn trailing_words_are_a_bpf_filter() {
+        let cli = Cli::try_parse_from(["scanwall", "-i", "eth1", "tcp", "and", "port", "80"]).unwrap();
+        assert_eq!(cli.wall.source.interface.as_deref(), Some("eth1"));
+        assert_eq!(
+            cli.wall.source.filter.filter_expression().as_deref(),
+            Some("tcp and port 80")
+        );
+        let cli = Cli::try_parse_from([
+            "scanwall",
+            "count",
+            "-r",
+            "x.pcap",
+            "--local",
+            "10.0.0.0/8",
+            "udp",
+        ])
+        .unwrap();
+        let Some(Command::Count(c)) = cli.command else {
+            panic!("not count")
+        };
+        assert_eq!(c.filter.filter_words, ["udp"]);
+        assert_eq!(c.local, ["10.0.0.0/8"]);
+    }
+
+    #[test]
+    fn one_source_at_a_time() {
+        assert!(Cli::try_parse_from(["scanwall", "-r", "a.pcap", "-i", "eth0"]).is_err());
+        assert!(Cli::try_parse_from(["scanwall", "--demo", "--listen", "5000"]).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! The subcommands' bodies; `main.rs` only parses and dispatches.
+
+pub mod count;
+pub mod setup;

@@ -1,0 +1,196 @@
+//! Decay on the packet clock: how much a packet seen at time `t` still weighs at time `now`.
+//!
+//! Writers never rescale cells per frame. Instead a packet adds the weight
+//! `2^(e(t))` relative to a per-shard epoch and readers multiply by `2^(-e(now))`.
+//! Both use the packet clock (timestamps), so a replay at any speed, a headless
+//! render and the live wall give the same values.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How counts fade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DecayMode {
+    /// Continuous exponential decay with the half-life (the default).
+    #[default]
+    Exponential,
+    /// The paper's rule: all counts halve at every multiple of the half-life.
+    Step,
+    /// No decay: exact totals (used by `count`).
+    None,
+}
+
+impl DecayMode {
+    /// Parses `exp`, `step` or `none` (the `--decay` values).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "exp" | "exponential" => Ok(DecayMode::Exponential),
+            "step" => Ok(DecayMode::Step),
+            "none" => Ok(DecayMode::None),
+            _ => Err(format!("bad --decay `{text}`: expected exp, step or none")),
+        }
+    }
+}
+
+/// A half-life, at least one millisecond.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HalfLife(Duration);
+
+impl HalfLife {
+    /// The paper's 10 seconds.
+    pub const DEFAULT: HalfLife = HalfLife(Duration::from_secs(10));
+    const MIN: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// A half-life clamped to 1 ms ..= 30 days.
+    pub fn new(d: Duration) -> Self {
+        HalfLife(d.clamp(Self::MIN, Self::MAX))
+    }
+
+    /// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let err = || format!("bad half-life `{text}`: expected e.g. 10s, 500ms, 2m or 1h");
+        let t = text.trim();
+        let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(i) => t.split_at(i),
+            None => (t, "s"),
+        };
+        let value: f64 = num.trim().parse().map_err(|_| err())?;
+        let scale = match unit {
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(err()),
+        };
+        let secs = value * scale;
+        if !secs.is_finite() || secs < 0.001 {
+            return Err(err());
+        }
+        Ok(HalfLife::new(Duration::from_secs_f64(
+            secs.min(Self::MAX.as_secs_f64()),
+        )))
+    }
+
+    /// The half-life in nanoseconds.
+    pub fn as_nanos(self) -> u64 {
+        self.0.as_nanos() as u64
+    }
+
+    /// The half-life as a duration.
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl fmt::Display for HalfLife {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.as_secs_f64();
+        if s < 1.0 {
+            write!(f, "{:.0}ms", s * 1000.0)
+        } else if s < 120.0 {
+            write!(f, "{}s", trim_float(s))
+        } else if s < 7200.0 {
+            write!(f, "{}m", trim_float(s / 60.0))
+        } else {
+            write!(f, "{}h", trim_float(s / 3600.0))
+        }
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A decay rule: mode and half-life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decay {
+    /// How counts fade.
+    pub mode: DecayMode,
+    /// The half-life (ignored by [`DecayMode::None`]).
+    pub half_life: HalfLife,
+}
+
+impl Default for Decay {
+    fn default() -> Self {
+        Decay {
+            mode: DecayMode::Exponential,
+            half_life: HalfLife::DEFAULT,
+        }
+    }
+}
+
+impl Decay {
+    /// Exact totals, no fading.
+    pub const NONE: Decay = Decay {
+        mode: DecayMode::None,
+        half_life: HalfLife::DEFAULT,
+    };
+
+    /// The log2 weight of time `t` relative to `epoch` (both ns on the packet clock):
+    /// a packet at `t` adds `2^exponent`; a reader at `t` multiplies by `2^-exponent`.
+    #[inline]
+    pub fn exponent(&self, t: u64, epoch: u64) -> f64 {
+        let h = self.half_life.as_nanos();
+        match self.mode {
+            DecayMode::None => 0.0,
+            DecayMode::Exponential => (t as i128 - epoch as i128) as f64 / h as f64,
+            // Halvings happen at absolute multiples of the half-life, and epochs are
+            // such multiples, so every shard halves at the same instants.
+            DecayMode::Step => ((t / h) as i128 - (epoch / h) as i128) as f64,
+        }
+    }
+
+    /// The epoch for a shard whose first packet is at `t`: a multiple of the
+    /// half-life, so that step decay halves at the same instants on every shard.
+    pub fn epoch_for(&self, t: u64) -> u64 {
+        let h = self.half_life.as_nanos();
+        t - t % h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn parses_half_lives() {
+        assert_eq!(HalfLife::parse("10s").unwrap().as_nanos(), 10 * S);
+        assert_eq!(HalfLife::parse("500ms").unwrap().as_nanos(), S / 2);
+        assert_eq!(HalfLife::parse("2m").unwrap().as_nanos(), 120 * S);
+        assert_eq!(HalfLife::parse("3").unwrap().as_nanos(), 3 * S);
+        assert!(HalfLife::parse("0s").is_err());
+        assert!(HalfLife::parse("ten").is_err());
+        assert!(HalfLife::parse("5 parsecs").is_err());
+        assert_eq!(HalfLife::parse("10s").unwrap().to_string(), "10s");
+        assert_eq!(HalfLife::parse("1.5s").unwrap().to_string(), "1.5s");
+        assert_eq!(HalfLife::parse("10m").unwrap().to_string(), "10m");
+    }
+
+    #[test]
+    fn exponential_weights_halve_per_half_life() {
+        let d = Decay::default();
+        assert_eq!(d.exponent(30 * S, 10 * S), 2.0);
+        assert_eq!(d.exponent(5 * S, 10 * S), -0.5);
+    }
+
+    #[test]
+    fn step_halves_at_absolute_multiples() {
+        let d = Decay {
+            mode: DecayMode::Step,
+            half_life: HalfLife::DEFAULT,
+        };
+        assert_eq!(d.epoch_for(27 * S), 20 * S);
+        assert_eq!(d.exponent(29 * S, 20 * S), 0.0);
+        assert_eq!(d.exponent(30 * S, 20 * S), 1.0);
+        assert_eq!(d.exponent(19 * S, 20 * S), -1.0);
+    }
+
+    #[test]
+    fn none_never_fades() {
+        assert_eq!(Decay::NONE.exponent(u64::MAX, 0), 0.0);
+    }
+}

@@ -1,0 +1,105 @@
+//! The frame side's view of the counters: decayed values of the shown maps and
+//! per-map rates, read once per frame (or once per headless snapshot).
+
+use std::sync::Arc;
+
+use super::{Counters, Totals};
+use crate::maps::{CELLS, MapId};
+
+/// Rates are measured over at least this much packet time, so they do not jitter.
+const RATE_WINDOW_NS: u64 = 1_000_000_000;
+
+/// What one frame shows: values of each shown map at one packet time.
+#[derive(Clone, Debug, Default)]
+pub struct MapFrame {
+    /// The shown maps, in tile order.
+    pub maps: Vec<MapId>,
+    /// 65,536 decayed values per shown map (row-major: key >> 8 is the row).
+    pub values: Vec<Vec<f32>>,
+    /// Packets/s counted into each shown map, on the packet clock.
+    pub rates_pps: Vec<f64>,
+    /// Packets/s handed to counting (counted or skipped).
+    pub packets_per_sec: f64,
+    /// The packet time the values are for; `None` before the first packet.
+    pub at_ns: Option<u64>,
+    /// Exact totals at the time of reading.
+    pub totals: Totals,
+}
+
+/// Reads [`MapFrame`]s from [`Counters`], keeping the buffers and rate state
+/// between frames so a frame allocates nothing.
+pub struct FrameReader {
+    counters: Arc<Counters>,
+    frame: MapFrame,
+    scratch: Vec<f32>,
+    rate_base: Option<(u64, Totals)>,
+}
+
+impl FrameReader {
+    /// A reader of `shown` maps (those not counted read as zeros).
+    pub fn new(counters: Arc<Counters>, shown: Vec<MapId>) -> Self {
+        let n = shown.len();
+        FrameReader {
+            counters,
+            frame: MapFrame {
+                maps: shown,
+                values: vec![vec![0.0; CELLS]; n],
+                rates_pps: vec![0.0; n],
+                ..MapFrame::default()
+            },
+            scratch: vec![0.0; CELLS],
+            rate_base: None,
+        }
+    }
+
+    /// The counters read from.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Reads the shown maps at packet time `at` (default: the packet clock).
+    pub fn read(&mut self, at: Option<u64>) -> &MapFrame {
+        let totals = self.counters.totals();
+        let at = at.or(totals.last_ts);
+        self.frame.at_ns = at;
+        for (map, out) in self.frame.maps.iter().zip(self.frame.values.iter_mut()) {
+            match at {
+                Some(at) => {
+                    self.counters.read_map(*map, at, out, &mut self.scratch);
+                }
+                None => out.fill(0.0),
+            }
+        }
+        self.update_rates(&totals);
+        self.frame.totals = totals;
+        &self.frame
+    }
+
+    /// The last frame read.
+    pub fn frame(&self) -> &MapFrame {
+        &self.frame
+    }
+
+    fn update_rates(&mut self, totals: &Totals) {
+        let Some(now) = totals.last_ts else { return };
+        let Some((then, base)) = &self.rate_base else {
+            self.rate_base = Some((now, totals.clone()));
+            return;
+        };
+        let dt = now.saturating_sub(*then);
+        if dt < RATE_WINDOW_NS {
+            return;
+        }
+        let secs = dt as f64 / 1e9;
+        let per_sec = |new: u64, old: u64| new.saturating_sub(old) as f64 / secs;
+        self.frame.packets_per_sec = per_sec(totals.packets, base.packets);
+        let maps = self.counters.maps();
+        for (rate, shown) in self.frame.rates_pps.iter_mut().zip(&self.frame.maps) {
+            *rate = maps
+                .iter()
+                .position(|m| m == shown)
+                .map_or(0.0, |slot| per_sec(totals.per_map[slot], base.per_map[slot]));
+        }
+        self.rate_base = Some((now, totals.clone()));
+    }
+}

@@ -1,0 +1,208 @@
+//! Sharded counting with decay on the packet clock, and the one small read API.
+//!
+//! Capture threads each own a [`ShardWriter`]; nothing on the packet path takes a
+//! lock. The frame side (renderer, `snapshot`, `count`) reads through
+//! [`Counters`] and [`FrameReader`] and never blocks a writer: the shard list's
+//! mutex is taken only when a source starts and when a frame is read.
+
+pub mod decay;
+mod frame;
+mod shard;
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use decay::{Decay, DecayMode, HalfLife};
+pub use frame::{FrameReader, MapFrame};
+pub use shard::ShardWriter;
+
+use crate::maps::{CELLS, MapId};
+use crate::parse::{Classifier, SkipReason};
+use shard::Shard;
+
+/// All shards of one run, and the maps and decay they share.
+pub struct Counters {
+    maps: Vec<MapId>,
+    decay: Decay,
+    shards: Mutex<Vec<Arc<Shard>>>,
+    /// Writers of finished sources (closed stream senders), reused by the next
+    /// source so reconnecting senders do not grow memory.
+    idle_writers: Mutex<Vec<ShardWriter>>,
+    requested_half_life_ns: Arc<AtomicU64>,
+}
+
+/// Exact totals across shards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Every packet handed to counting (counted or skipped).
+    pub packets: u64,
+    /// Skipped packets per [`SkipReason`] (indexed by `SkipReason::index`).
+    pub skipped: [u64; SkipReason::ALL.len()],
+    /// Packets counted per enabled map, aligned with [`Counters::maps`].
+    pub per_map: Vec<u64>,
+    /// Latest packet timestamp seen by any shard (ns since the Unix epoch).
+    pub last_ts: Option<u64>,
+}
+
+impl Counters {
+    /// Counters for `maps` (ids into [`crate::maps::MAPS`]) with `decay`.
+    pub fn new(maps: Vec<MapId>, decay: Decay) -> Arc<Self> {
+        Arc::new(Counters {
+            maps,
+            decay,
+            shards: Mutex::new(Vec::new()),
+            idle_writers: Mutex::new(Vec::new()),
+            requested_half_life_ns: Arc::new(AtomicU64::new(decay.half_life.as_nanos())),
+        })
+    }
+
+    /// A shard's only writer, for one capture thread: an idle one handed back
+    /// by a finished source, or a new shard.
+    pub fn writer(&self) -> ShardWriter {
+        if let Some(w) = self
+            .idle_writers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+        {
+            return w;
+        }
+        let shard = Arc::new(Shard::new(
+            &self.maps,
+            self.decay,
+            self.requested_half_life_ns.clone(),
+        ));
+        self.lock().push(shard.clone());
+        ShardWriter::new(shard)
+    }
+
+    /// Hands back the writer of a source that ended; its counts stay and keep
+    /// decaying, and the next source to start continues in the same shard.
+    pub fn release(&self, writer: ShardWriter) {
+        self.idle_writers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(writer);
+    }
+
+    /// The maps being counted.
+    pub fn maps(&self) -> &[MapId] {
+        &self.maps
+    }
+
+    /// The decay rule (half-life as asked at start; see [`Counters::half_life`]).
+    pub fn decay(&self) -> Decay {
+        self.decay
+    }
+
+    /// The half-life now asked for (writers adopt it at their next packet).
+    pub fn half_life(&self) -> HalfLife {
+        HalfLife::new(std::time::Duration::from_nanos(
+            self.requested_half_life_ns.load(Relaxed),
+        ))
+    }
+
+    /// Asks every writer to switch to `half_life`; values decayed so far are kept.
+    pub fn set_half_life(&self, half_life: HalfLife) {
+        self.requested_half_life_ns.store(half_life.as_nanos(), Relaxed);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Shard>>> {
+        self.shards.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current value of every cell of `map` at packet time `at`, summed over
+    /// shards into `out` (65,536 cells); `scratch` is a buffer of the same size.
+    /// Returns false (and leaves zeros) when `map` is not counted.
+    pub fn read_map(&self, map: MapId, at: u64, out: &mut [f32], scratch: &mut [f32]) -> bool {
+        out.fill(0.0);
+        if !self.maps.contains(&map) || out.len() != CELLS || scratch.len() != CELLS {
+            return false;
+        }
+        for shard in self.lock().iter() {
+            if shard.read_decayed(map, at, scratch) {
+                for (o, s) in out.iter_mut().zip(scratch.iter()) {
+                    *o += *s;
+                }
+            }
+        }
+        true
+    }
+
+    /// Exact undecayed totals of every cell of `map` (for `count`); `None` when
+    /// the map is not counted.
+    pub fn exact_counts(&self, map: MapId) -> Option<Vec<u64>> {
+        if !self.maps.contains(&map) {
+            return None;
+        }
+        let mut out = vec![0u64; CELLS];
+        for shard in self.lock().iter() {
+            shard.add_exact(map, &mut out);
+        }
+        Some(out)
+    }
+
+    /// Exact packet totals across shards.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals {
+            per_map: vec![0; self.maps.len()],
+            ..Totals::default()
+        };
+        for shard in self.lock().iter() {
+            t.packets += shard.packets();
+            for r in SkipReason::ALL {
+                t.skipped[r.index()] += shard.skipped(r);
+            }
+            for (slot, &m) in self.maps.iter().enumerate() {
+                t.per_map[slot] += shard.map_packets(m);
+            }
+            t.last_ts = t.last_ts.max(shard.last_ts());
+        }
+        t
+    }
+
+    /// The packet clock: the latest timestamp any shard has seen.
+    pub fn packet_clock(&self) -> Option<u64> {
+        self.lock().iter().filter_map(|s| s.last_ts()).max()
+    }
+}
+
+/// A capture thread's path from frame bytes to counters: classify, then count.
+pub struct PacketSink {
+    classifier: Classifier,
+    writer: ShardWriter,
+}
+
+impl PacketSink {
+    /// Counts frames read by `classifier` into `writer`'s shard.
+    pub fn new(classifier: Classifier, writer: ShardWriter) -> Self {
+        PacketSink { classifier, writer }
+    }
+
+    /// Classifies and counts one captured frame.
+    #[inline]
+    pub fn packet(&mut self, ts_ns: u64, wire_len: u32, data: &[u8]) {
+        match self.classifier.classify(data, wire_len) {
+            Ok(facts) => self.writer.add(ts_ns, &facts),
+            Err(reason) => self.writer.skip(ts_ns, reason),
+        }
+    }
+
+    /// Counts a frame that scanwall itself dropped (BPF on files, overload shedding).
+    pub fn filtered(&mut self, ts_ns: u64) {
+        self.writer.skip(ts_ns, SkipReason::Filtered);
+    }
+
+    /// The classifier, for sources that need the link type.
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// Gives the shard writer back (see [`Counters::release`]).
+    pub fn into_writer(self) -> ShardWriter {
+        self.writer
+    }
+}
+
+#[cfg(test)]
+mod tests;

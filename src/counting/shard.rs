@@ -1,0 +1,265 @@
+//! A shard: one capture thread's counter arrays, written by that thread alone.
+//!
+//! Every cell is an `AtomicU64` so readers may look at any time, but only the
+//! owning [`ShardWriter`] stores to it, with plain relaxed load + store (no
+//! read-modify-write, no lock, no lost increment). With decay the cell holds
+//! the bits of an `f64` sum of weights (see [`super::decay`]); without decay it
+//! holds an exact `u64` count that cannot overflow in any real run.
+//!
+//! Renormalisation (moving the epoch forward when weights grow large, or
+//! switching half-life) rescales the shard's cells; readers detect it with a
+//! sequence counter and read again, so they never mix old and new scales.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::*, fence};
+
+use super::decay::{Decay, DecayMode, HalfLife};
+use crate::maps::{CELLS, MAPS, MapId};
+use crate::parse::{PacketFacts, SkipReason};
+
+/// Weights are rebased once they exceed 2^RENORM_EXPONENT (f64 keeps 53 bits of
+/// relative precision at any scale, so this only bounds the exponent range).
+const RENORM_EXPONENT: f64 = 64.0;
+/// Beyond this many halvings every old value is below f64's smallest number.
+const FORGET_EXPONENT: f64 = 1100.0;
+
+/// Counter arrays of one writer thread, readable by anyone.
+pub struct Shard {
+    maps: Box<[MapId]>,
+    cells: Box<[AtomicU64]>,
+    map_packets: Box<[AtomicU64]>,
+    packets: AtomicU64,
+    skipped: [AtomicU64; SkipReason::ALL.len()],
+    /// Latest packet timestamp (ns since the Unix epoch); 0 before the first packet.
+    last_ts: AtomicU64,
+    epoch: AtomicU64,
+    half_life_ns: AtomicU64,
+    /// Odd while the writer rescales the cells.
+    sequence: AtomicU64,
+    mode: DecayMode,
+    /// Set by a reader to ask for a new half-life; the writer applies it.
+    requested_half_life_ns: Arc<AtomicU64>,
+}
+
+impl Shard {
+    pub(super) fn new(maps: &[MapId], decay: Decay, requested: Arc<AtomicU64>) -> Self {
+        let zeros = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect::<Box<[_]>>();
+        Shard {
+            maps: maps.into(),
+            cells: zeros(maps.len() * CELLS),
+            map_packets: zeros(maps.len()),
+            packets: AtomicU64::new(0),
+            skipped: std::array::from_fn(|_| AtomicU64::new(0)),
+            last_ts: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+            half_life_ns: AtomicU64::new(decay.half_life.as_nanos()),
+            sequence: AtomicU64::new(0),
+            mode: decay.mode,
+            requested_half_life_ns: requested,
+        }
+    }
+
+    fn slot(&self, map: MapId) -> Option<usize> {
+        self.maps.iter().position(|&m| m == map)
+    }
+
+    fn decay(&self, half_life_ns: u64) -> Decay {
+        Decay {
+            mode: self.mode,
+            half_life: HalfLife::new(std::time::Duration::from_nanos(half_life_ns)),
+        }
+    }
+
+    /// Writes this shard's value of `map` at packet time `at` into `out` (65,536
+    /// cells), overwriting it. Returns false when the shard does not count that map.
+    pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
+        let Some(slot) = self.slot(map) else { return false };
+        let cells = &self.cells[slot * CELLS..(slot + 1) * CELLS];
+        if self.mode == DecayMode::None {
+            for (o, c) in out.iter_mut().zip(cells) {
+                *o = c.load(Relaxed) as f32;
+            }
+            return true;
+        }
+        // Sequence-counter read: a rescale is rare (hours apart) and takes about a
+        // millisecond, so a reader that overlaps one simply reads again.
+        loop {
+            let before = self.sequence.load(Acquire);
+            if before % 2 == 1 {
+                std::thread::yield_now();
+                continue;
+            }
+            let epoch = self.epoch.load(Relaxed);
+            let decay = self.decay(self.half_life_ns.load(Relaxed));
+            let factor = (-decay.exponent(at, epoch)).exp2();
+            for (o, c) in out.iter_mut().zip(cells) {
+                *o = (f64::from_bits(c.load(Relaxed)) * factor) as f32;
+            }
+            fence(Acquire);
+            if self.sequence.load(Relaxed) == before {
+                return true;
+            }
+        }
+    }
+
+    /// Exact totals of `map` (decay `none` only), added into `out`.
+    pub(super) fn add_exact(&self, map: MapId, out: &mut [u64]) -> bool {
+        let Some(slot) = self.slot(map) else { return false };
+        let cells = &self.cells[slot * CELLS..(slot + 1) * CELLS];
+        for (o, c) in out.iter_mut().zip(cells) {
+            let v = c.load(Relaxed);
+            *o += if self.mode == DecayMode::None {
+                v
+            } else {
+                f64::from_bits(v).round() as u64
+            };
+        }
+        true
+    }
+
+    pub(super) fn packets(&self) -> u64 {
+        self.packets.load(Relaxed)
+    }
+
+    pub(super) fn skipped(&self, reason: SkipReason) -> u64 {
+        self.skipped[reason.index()].load(Relaxed)
+    }
+
+    pub(super) fn map_packets(&self, map: MapId) -> u64 {
+        self.slot(map).map_or(0, |s| self.map_packets[s].load(Relaxed))
+    }
+
+    pub(super) fn last_ts(&self) -> Option<u64> {
+        Some(self.last_ts.load(Relaxed)).filter(|&t| t != 0)
+    }
+}
+
+/// The only writer of one [`Shard`]: what a capture thread counts into.
+pub struct ShardWriter {
+    shard: Arc<Shard>,
+    /// Map definitions of the shard's slots, copied for the hot loop.
+    defs: Box<[crate::maps::MapDef]>,
+    weight: f64,
+    weight_ts: u64,
+    started: bool,
+    half_life_ns: u64,
+}
+
+impl ShardWriter {
+    pub(super) fn new(shard: Arc<Shard>) -> Self {
+        let defs = shard.maps.iter().map(|&m| MAPS[m]).collect();
+        let half_life_ns = shard.half_life_ns.load(Relaxed);
+        ShardWriter {
+            shard,
+            defs,
+            weight: 1.0,
+            weight_ts: u64::MAX,
+            started: false,
+            half_life_ns,
+        }
+    }
+
+    /// Counts one packet seen at `ts` (ns on the packet clock).
+    #[inline]
+    pub fn add(&mut self, ts: u64, facts: &PacketFacts) {
+        if ts != self.weight_ts {
+            self.advance_clock(ts);
+        }
+        let shard = &*self.shard;
+        bump(&shard.packets);
+        let integer = shard.mode == DecayMode::None;
+        for (slot, def) in self.defs.iter().enumerate() {
+            if let Some(key) = def.cell(facts) {
+                bump(&shard.map_packets[slot]);
+                let cell = &shard.cells[slot * CELLS + usize::from(key)];
+                if integer {
+                    bump(cell);
+                } else {
+                    let v = f64::from_bits(cell.load(Relaxed)) + self.weight;
+                    cell.store(v.to_bits(), Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Sets one cell's raw count directly, so tests can start near a boundary
+    /// (2^32) without billions of increments.
+    #[cfg(test)]
+    pub(super) fn preload_for_test(&mut self, map: MapId, key: u16, count: u64) {
+        if let Some(slot) = self.shard.slot(map) {
+            self.shard.cells[slot * CELLS + usize::from(key)].store(count, Relaxed);
+        }
+    }
+
+    /// Counts one packet that landed in no map, by reason.
+    #[inline]
+    pub fn skip(&mut self, ts: u64, reason: SkipReason) {
+        bump(&self.shard.packets);
+        bump(&self.shard.skipped[reason.index()]);
+        if ts > self.shard.last_ts.load(Relaxed) {
+            self.shard.last_ts.store(ts, Relaxed);
+        }
+    }
+
+    /// Moves the shard's clock: publishes the timestamp and recomputes the weight,
+    /// rebasing the cells first when the weight would grow too large or a new
+    /// half-life was asked for.
+    fn advance_clock(&mut self, ts: u64) {
+        let shard = self.shard.clone();
+        self.weight_ts = ts;
+        if ts > shard.last_ts.load(Relaxed) {
+            shard.last_ts.store(ts, Relaxed);
+        }
+        if shard.mode == DecayMode::None {
+            return;
+        }
+        let decay = shard.decay(self.half_life_ns);
+        if !self.started {
+            self.started = true;
+            shard.epoch.store(decay.epoch_for(ts), Relaxed);
+        }
+        let requested = shard.requested_half_life_ns.load(Relaxed);
+        let mut exponent = decay.exponent(ts, shard.epoch.load(Relaxed));
+        if requested != self.half_life_ns || exponent > RENORM_EXPONENT {
+            self.rebase(ts, requested);
+            exponent = shard
+                .decay(self.half_life_ns)
+                .exponent(ts, shard.epoch.load(Relaxed));
+        }
+        self.weight = exponent.exp2();
+    }
+
+    /// Rescales every cell to a new epoch near `ts` (and to `half_life_ns`).
+    fn rebase(&mut self, ts: u64, half_life_ns: u64) {
+        let shard = &*self.shard;
+        let old = shard.decay(self.half_life_ns);
+        let old_epoch = shard.epoch.load(Relaxed);
+        let new = shard.decay(half_life_ns);
+        // Values at the new epoch: decayed by the old rule from the old epoch.
+        let new_epoch = new.epoch_for(ts.max(old_epoch));
+        let shift = old.exponent(new_epoch, old_epoch);
+        let factor = if shift > FORGET_EXPONENT {
+            0.0
+        } else {
+            (-shift).exp2()
+        };
+        let seq = shard.sequence.load(Relaxed);
+        shard.sequence.store(seq + 1, Relaxed);
+        fence(Release);
+        for cell in shard.cells.iter() {
+            let v = f64::from_bits(cell.load(Relaxed)) * factor;
+            cell.store(v.to_bits(), Relaxed);
+        }
+        shard.epoch.store(new_epoch, Relaxed);
+        shard.half_life_ns.store(half_life_ns, Relaxed);
+        shard.sequence.store(seq + 2, Release);
+        self.half_life_ns = half_life_ns;
+    }
+}
+
+/// Single-writer increment: a plain load and store, never lost because only the
+/// owning writer stores.
+#[inline(always)]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}

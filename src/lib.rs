@@ -1,0 +1,17 @@
+//! scanwall: real-time heat maps of network scans for a NOC video wall.
+//!
+//! Data flows in one direction, and the modules follow it:
+//! [`source`] (files, streams, live capture, demo traffic) ->
+//! [`parse`] (hostile packet bytes to a few header facts) ->
+//! [`counting`] (sharded per-thread counters with decay on the packet clock) ->
+//! [`render`] (GPU colour-mapping and tiling of the maps) and the window in `ui`.
+//! [`maps`] is the catalogue every stage shares.
+
+pub mod cli;
+pub mod commands;
+pub mod counting;
+pub mod maps;
+pub mod parse;
+pub mod render;
+pub mod source;
+pub mod ui;

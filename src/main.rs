@@ -1,0 +1,21 @@
+//! The `scanwall` binary: parse the command line, run, and turn any error into
+//! one line on standard error and a non-zero exit.
+
+use clap::Parser;
+use scanwall::cli::{Cli, Command};
+use scanwall::commands;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Count(args)) => commands::count::run(args),
+        None => Err(anyhow::anyhow!("the wall is not wired yet")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scanwall: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The map catalogue: every map scanwall can draw, declared once as data.
+//!
+//! A map is a 65,536-cell histogram keyed by a 16-bit value taken from packet
+//! headers, restricted to packets that pass a filter. The names are part of the
+//! interface (CLI, CSV, UI), so they live here and nowhere else. Rules follow
+//! `COUNTING.md` ("Maps" table); the paper's figure numbers are kept for reference.
+
+use crate::parse::PacketFacts;
+
+/// Number of cells in every map: one per 16-bit key.
+pub const CELLS: usize = 65_536;
+/// Side of the square picture of a map (row = key >> 8, column = key & 255).
+pub const SIDE: usize = 256;
+
+/// Which packets a map counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// Every inbound IP packet that passed the header checks.
+    AnyIp,
+    /// IP protocol 1, or IPv6 next header 58 after extension headers.
+    Icmp,
+    /// IP protocol 17.
+    Udp,
+    /// TCP with the L4 header present and, of FIN SYN RST PSH ACK URG, only SYN set.
+    SynOnly,
+    /// TCP or UDP with the L4 header present.
+    TcpOrUdpPorts,
+}
+
+/// Which 16-bit header value is the map's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// Destination address, low 16 bits (IPv4: 3rd octet << 8 | 4th octet).
+    DstAddrLow16,
+    /// Destination port.
+    DstPort,
+    /// (destination port & 255) << 8 | destination address low byte.
+    PortLowByAddrLow,
+    /// IP datagram length, at most 65535.
+    Length,
+}
+
+impl Key {
+    /// How a cell of a map with this key is named to a person (hover, labels).
+    pub fn describe(self, key: u16) -> String {
+        let (hi, lo) = (key >> 8, key & 0xff);
+        match self {
+            Key::DstAddrLow16 => format!("x.x.{hi}.{lo}"),
+            Key::DstPort => format!("port {key}"),
+            Key::PortLowByAddrLow => format!("port low byte {hi}, x.x.x.{lo}"),
+            Key::Length => format!("length {key}"),
+        }
+    }
+
+    /// What a row of the picture spans, for axis labels (e.g. "8192" for ports).
+    pub fn row_label(self, row: u16) -> String {
+        match self {
+            Key::DstAddrLow16 => format!("x.x.{row}.0"),
+            Key::DstPort | Key::Length => format!("{}", u32::from(row) << 8),
+            Key::PortLowByAddrLow => format!("port&255={row}"),
+        }
+    }
+}
+
+/// One map: its fixed name, what it counts and how it is explained on the wall.
+#[derive(Clone, Copy, Debug)]
+pub struct MapDef {
+    /// Fixed identifier used on the command line, in CSV/JSON and in the UI.
+    pub name: &'static str,
+    /// Tile title on the wall.
+    pub title: &'static str,
+    /// Plain-language caption for presenter mode: what a pixel is, how to read lines.
+    pub caption: &'static str,
+    /// The paper's figure number, so the paper's pictures can be matched.
+    pub paper_figure: u8,
+    /// Which packets are counted.
+    pub filter: Filter,
+    /// Which value is the key.
+    pub key: Key,
+}
+
+impl MapDef {
+    /// The cell this packet lands in on this map, or `None` when the map does not count it.
+    #[inline(always)]
+    pub fn cell(&self, facts: &PacketFacts) -> Option<u16> {
+        let counted = match self.filter {
+            Filter::AnyIp => true,
+            Filter::Icmp => facts.is_icmp(),
+            Filter::Udp => facts.is_udp(),
+            Filter::SynOnly => facts.is_syn_only(),
+            Filter::TcpOrUdpPorts => facts.dst_port().is_some(),
+        };
+        if !counted {
+            return None;
+        }
+        Some(match self.key {
+            Key::DstAddrLow16 => facts.dst_low16,
+            Key::Length => facts.length,
+            Key::DstPort => facts.dst_port().unwrap_or(0),
+            Key::PortLowByAddrLow => ((facts.dst_port().unwrap_or(0) & 0xff) << 8) | (facts.dst_low16 & 0xff),
+        })
+    }
+}
+
+/// Index of a map in [`MAPS`].
+pub type MapId = usize;
+
+/// Every map, in the paper's figure order (5 to 13).
+pub const MAPS: [MapDef; 9] = [
+    MapDef {
+        name: "icmp",
+        title: "ICMP - destination address",
+        caption: "Each pixel is one destination address (row: 3rd octet, column: 4th octet). \
+                  A horizontal line is a ping sweep across one /24; a vertical line is one \
+                  host number probed in many /24s.",
+        paper_figure: 5,
+        filter: Filter::Icmp,
+        key: Key::DstAddrLow16,
+    },
+    MapDef {
+        name: "all",
+        title: "All packets - destination address",
+        caption: "Each pixel is one destination address (row: 3rd octet, column: 4th octet). \
+                  Dark areas receive the most packets; scanners light up whole rows.",
+        paper_figure: 6,
+        filter: Filter::AnyIp,
+        key: Key::DstAddrLow16,
+    },
+    MapDef {
+        name: "syn",
+        title: "TCP SYN - destination address",
+        caption: "Each pixel is one destination address receiving connection requests (TCP \
+                  SYN only). A horizontal line is a /24 being swept; noise everywhere is \
+                  Internet-wide scanning.",
+        paper_figure: 7,
+        filter: Filter::SynOnly,
+        key: Key::DstAddrLow16,
+    },
+    MapDef {
+        name: "udp",
+        title: "UDP - destination address",
+        caption: "Each pixel is one destination address receiving UDP. Short bars are UDP \
+                  sweeps of part of a /24.",
+        paper_figure: 8,
+        filter: Filter::Udp,
+        key: Key::DstAddrLow16,
+    },
+    MapDef {
+        name: "port",
+        title: "TCP/UDP - destination port",
+        caption: "Each pixel is one destination port (row: port / 256). A horizontal line is \
+                  a port range being scanned; the dark bottom quarter is replies to clients' \
+                  ephemeral ports.",
+        paper_figure: 9,
+        filter: Filter::TcpOrUdpPorts,
+        key: Key::DstPort,
+    },
+    MapDef {
+        name: "synport",
+        title: "TCP SYN - destination port",
+        caption: "Each pixel is one destination port receiving connection requests. Replies \
+                  are gone, so what remains is scanning: look for bands of ports.",
+        paper_figure: 10,
+        filter: Filter::SynOnly,
+        key: Key::DstPort,
+    },
+    MapDef {
+        name: "addrport",
+        title: "TCP/UDP - port low byte x address 4th octet",
+        caption: "Row: destination port low byte; column: last octet of the destination \
+                  address. A horizontal line is one port probed on many hosts; a vertical \
+                  line is one host busy on many ports.",
+        paper_figure: 11,
+        filter: Filter::TcpOrUdpPorts,
+        key: Key::PortLowByAddrLow,
+    },
+    MapDef {
+        name: "synaddrport",
+        title: "TCP SYN - port low byte x address 4th octet",
+        caption: "Like the port x address map but connection requests only: a horizontal \
+                  line is someone looking for one service across many hosts.",
+        paper_figure: 12,
+        filter: Filter::SynOnly,
+        key: Key::PortLowByAddrLow,
+    },
+    MapDef {
+        name: "len",
+        title: "All packets - IP length",
+        caption: "Each pixel is one packet length (row: length / 256). Lengths above 1500 \
+                  come from segmentation offload merging TCP segments; they cluster at \
+                  multiples of 8.",
+        paper_figure: 13,
+        filter: Filter::AnyIp,
+        key: Key::Length,
+    },
+];
+
+/// The six maps shown when none are chosen, as in the issue and the paper's wall.
+pub const DEFAULT_SHOWN: [&str; 6] = ["icmp", "all", "syn", "udp", "port", "len"];
+
+/// Looks a map up by its fixed name.
+pub fn by_name(name: &str) -> Option<MapId> {
+    MAPS.iter().position(|m| m.name == name)
+}
+
+/// Parses a comma-separated list of map names (as given to `--maps`).
+///
+/// Keeps the order given, drops repeats, and names every valid map in the error.
+pub fn parse_list(list: &str) -> Result<Vec<MapId>, String> {
+    let mut ids = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let id = by_name(name).ok_or_else(|| {
+            let all: Vec<&str> = MAPS.iter().map(|m| m.name).collect();
+            format!("unknown map `{name}`; the maps are: {}", all.join(", "))
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err("no map named; the list must name at least one map".into());
+    }
+    Ok(ids)
+}
+
+/// The default shown maps as ids.
+pub fn default_shown() -> Vec<MapId> {
+    DEFAULT_SHOWN.iter().filter_map(|n| by_name(n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_in_paper_order() {
+        let names: Vec<&str> = MAPS.iter().map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            [
+                "icmp",
+                "all",
+                "syn",
+                "udp",
+                "port",
+                "synport",
+                "addrport",
+                "synaddrport",
+                "len"
+            ]
+        );
+        for (i, m) in MAPS.iter().enumerate() {
+            assert_eq!(usize::from(m.paper_figure), 5 + i);
+        }
+    }
+
+    #[test]
+    fn parse_list_keeps_order_and_rejects_unknown() {
+        assert_eq!(parse_list("len,icmp,len"), Ok(vec![8, 0]));
+        let err = parse_list("icmp,bogus").unwrap_err();
+        assert!(err.contains("bogus") && err.contains("synaddrport"), "{err}");
+        assert!(parse_list(" , ").is_err());
+    }
+
+    #[test]
+    fn default_shown_is_six_known_maps() {
+        assert_eq!(default_shown(), vec![0, 1, 2, 3, 4, 8]);
+    }
+
+    #[test]
+    fn keys_describe_cells() {
+        assert_eq!(Key::DstAddrLow16.describe(37 * 256 + 200), "x.x.37.200");
+        assert_eq!(Key::DstPort.describe(8080), "port 8080");
+        assert_eq!(Key::Length.describe(1514), "length 1514");
+        assert_eq!(Key::DstPort.row_label(32), "8192");
+    }
+}

@@ -1,0 +1,570 @@
+//! Turns a frame and its arrangement into what the GPU draws: rectangles,
+//! map quads and text items. No wgpu here; the measuring of text is passed in.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::colour::PAPER_SCALE;
+use super::layout::{Arrangement, Footer, Rect, TileSlot};
+use super::text::{Anchor, LINE_HEIGHT, TextItem};
+use super::{FrameInput, StatusInfo};
+use crate::maps::SIDE;
+
+/// Background behind everything: dark and calm, so white (zero) cells read
+/// as "nothing here" and not as glare.
+pub(crate) const BACKGROUND: [u8; 3] = [22, 24, 28];
+const TEXT: [u8; 4] = [222, 224, 228, 255];
+const TEXT_DIM: [u8; 4] = [150, 155, 162, 255];
+const TICK: [u8; 4] = [120, 125, 132, 255];
+const PANEL: [u8; 4] = [8, 9, 12, 235];
+const PANEL_EDGE: [u8; 4] = [90, 96, 104, 255];
+const HOVER_OUTLINE: [u8; 4] = [255, 40, 140, 255];
+const DEMO_BADGE: [u8; 4] = [214, 110, 0, 255];
+const STALLED_BADGE: [u8; 4] = [190, 30, 30, 255];
+const FROZEN_BADGE: [u8; 4] = [40, 95, 200, 255];
+
+/// A flat rectangle, a colour swatch of a value, or a gradient of the scale.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(crate) struct RectInstance {
+    pub rect: [f32; 4],
+    pub colour: [f32; 4],
+    /// kind (0 solid, 1 value swatch, 2 gradient), v0, v1, unused
+    pub params: [f32; 4],
+}
+
+impl RectInstance {
+    fn solid(r: Rect, c: [u8; 4]) -> Self {
+        RectInstance {
+            rect: rect_f(r),
+            colour: c.map(|v| f32::from(v) / 255.0),
+            params: [0.0; 4],
+        }
+    }
+
+    fn swatch(r: Rect, value: f32) -> Self {
+        RectInstance {
+            rect: rect_f(r),
+            colour: [0.0; 4],
+            params: [1.0, value, 0.0, 0.0],
+        }
+    }
+
+    fn gradient(r: Rect, from: f32, to: f32) -> Self {
+        RectInstance {
+            rect: rect_f(r),
+            colour: [0.0; 4],
+            params: [2.0, from, to, 0.0],
+        }
+    }
+}
+
+/// A map drawn into a rectangle from one layer of the texture array.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(crate) struct MapInstance {
+    pub rect: [f32; 4],
+    pub layer: u32,
+    pub _pad: [u32; 3],
+}
+
+fn rect_f(r: Rect) -> [f32; 4] {
+    [r.x as f32, r.y as f32, r.w as f32, r.h as f32]
+}
+
+/// Everything to draw for one frame, in drawing order: base rectangles,
+/// maps, base text, overlay rectangles, overlay text.
+#[derive(Default)]
+pub(crate) struct Scene {
+    pub clear: [u8; 3],
+    pub base: Vec<RectInstance>,
+    pub maps: Vec<MapInstance>,
+    pub overlay: Vec<RectInstance>,
+    pub text: Vec<TextItem>,
+}
+
+/// Measures text: (text, size) to (width, height) in pixels.
+pub(crate) type Measure<'m> = &'m mut dyn FnMut(&str, f32) -> (f32, f32);
+
+/// Formats a rate with thousands separators and sensible precision.
+pub(crate) fn format_rate(v: f64) -> String {
+    if !v.is_finite() || v < 0.0 {
+        return "-".into();
+    }
+    if v < 10.0 {
+        return format!("{v:.1}");
+    }
+    // Rounded, non-negative and finite: the cast is exact for any real rate.
+    let n = v.round() as u64;
+    group_thousands(n)
+}
+
+/// 1234567 -> "1,234,567".
+pub(crate) fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The status line's text (without badges).
+pub(crate) fn status_text(s: &StatusInfo) -> String {
+    format!(
+        "{}   {} pkt/s   drops: kernel {}, interface {} ({:.2} %)   half-life {}   {}   {:.0} fps",
+        s.source,
+        format_rate(s.packets_per_sec),
+        group_thousands(s.kernel_drops),
+        group_thousands(s.interface_drops),
+        if s.drop_percent.is_finite() {
+            s.drop_percent
+        } else {
+            0.0
+        },
+        s.half_life,
+        s.packet_clock,
+        if s.frames_per_sec.is_finite() {
+            s.frames_per_sec
+        } else {
+            0.0
+        },
+    )
+}
+
+/// Builds the scene for `frame` as arranged by `arr`.
+pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<'_>) -> Scene {
+    let mut scene = Scene {
+        clear: BACKGROUND,
+        ..Scene::default()
+    };
+    if frame.view.blank {
+        scene.clear = [0, 0, 0];
+        return scene;
+    }
+    for (layer, slot) in arr.slots.iter().enumerate() {
+        let Some(tile) = frame.tiles.get(slot.tile) else {
+            continue;
+        };
+        scene.maps.push(MapInstance {
+            rect: rect_f(slot.map),
+            // The renderer uploads the shown tiles in slot order.
+            layer: layer as u32,
+            _pad: [0; 3],
+        });
+        tile_decorations(&mut scene, slot, tile, frame.view.presenter);
+    }
+    if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first()) {
+        if let Some(tile) = frame.tiles.get(slot.tile) {
+            caption(&mut scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
+        }
+    }
+    for footer in &arr.footers {
+        legend(&mut scene, footer, measure);
+        if footer.status {
+            status(&mut scene, footer, frame, measure);
+        }
+    }
+    if frame.tiles.is_empty() {
+        let f = (arr.screen.h as f32 / 30.0).max(12.0);
+        scene.text.push(
+            TextItem::new(
+                "no maps to show",
+                arr.screen.w as f32 / 2.0,
+                arr.screen.h as f32 / 2.0 - f,
+                f,
+                TEXT_DIM,
+            )
+            .anchored(Anchor::Centre),
+        );
+    }
+    if let Some(h) = &frame.view.hover {
+        hover(&mut scene, arr, h, measure);
+    }
+    if !frame.view.help.is_empty() {
+        help(&mut scene, arr.screen, frame, measure);
+    }
+    if let Some(n) = &frame.view.notice {
+        notice(&mut scene, arr.screen, n, measure);
+    }
+    scene
+}
+
+/// Title, per-map rate, ticks every 8 cells on all four edges, labels every 32.
+fn tile_decorations(
+    scene: &mut Scene,
+    slot: &TileSlot,
+    tile: &super::TileInput<'_>,
+    presenter: bool,
+) {
+    let m = slot.metrics;
+    let f = m.font_px;
+    let region = slot.region;
+    let map = slot.map;
+    if map.w == 0 {
+        return;
+    }
+    let title_size = f * 1.1;
+    let clip = Some([region.x, region.y, region.right(), region.bottom()]);
+    let title_y = (region.y + m.pad / 2) as f32;
+    let mut title = TextItem::new(
+        tile.def.title,
+        (region.x + m.pad) as f32,
+        title_y,
+        title_size,
+        TEXT,
+    );
+    title.clip = clip;
+    if presenter {
+        title.x = (map.x - m.tick) as f32;
+    }
+    scene.text.push(title);
+    let mut rate = TextItem::new(
+        format!("{} pkt/s", format_rate(tile.rate_pps)),
+        (region.right() - m.pad) as f32,
+        title_y + (title_size - f) * 0.8,
+        f,
+        TEXT_DIM,
+    )
+    .anchored(Anchor::Right);
+    rate.clip = clip;
+    if presenter {
+        rate.x = (map.right() + m.tick) as f32;
+    }
+    scene.text.push(rate);
+
+    // Cell boundary k (0..=256) in pixels, on each axis.
+    let edge = |k: i32, origin: i32| -> i32 {
+        origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32
+    };
+    let thick = ((f / 14.0).round() as i32).max(1);
+    for k in (0..=SIDE as i32).step_by(8) {
+        let len = if k % 32 == 0 { m.tick } else { (m.tick * 3 / 5).max(2) };
+        let x = edge(k, map.x).min(map.right() - thick).max(map.x);
+        let y = edge(k, map.y).min(map.bottom() - thick).max(map.y);
+        // Top and bottom edges: vertical ticks at column boundaries.
+        scene
+            .base
+            .push(RectInstance::solid(Rect::new(x, map.y - len, thick, len), TICK));
+        scene
+            .base
+            .push(RectInstance::solid(Rect::new(x, map.bottom(), thick, len), TICK));
+        // Left and right edges: horizontal ticks at row boundaries.
+        scene
+            .base
+            .push(RectInstance::solid(Rect::new(map.x - len, y, len, thick), TICK));
+        scene
+            .base
+            .push(RectInstance::solid(Rect::new(map.right(), y, len, thick), TICK));
+    }
+    for k in (0..SIDE as i32).step_by(32) {
+        // Column labels above the map; row labels left of it.
+        let x = edge(k, map.x) as f32;
+        let mut col = TextItem::new(
+            k.to_string(),
+            x,
+            (map.y - m.tick) as f32 - f * LINE_HEIGHT,
+            f,
+            TEXT_DIM,
+        );
+        col.anchor = if k == 0 { Anchor::Left } else { Anchor::Centre };
+        scene.text.push(col);
+        let y = edge(k, map.y) as f32;
+        // `k` is 0..=224: the row label is for a valid row.
+        let row_text = tile.def.key.row_label(k as u16);
+        let mut row = TextItem::new(
+            row_text,
+            (map.x - m.tick - m.pad / 2) as f32,
+            y - f * LINE_HEIGHT * if k == 0 { 0.2 } else { 0.5 },
+            f,
+            TEXT_DIM,
+        )
+        .anchored(Anchor::Right);
+        row.clip = Some([region.x, region.y, map.x, region.bottom()]);
+        scene.text.push(row);
+    }
+}
+
+/// Presenter mode's caption: the plain-language explanation of the map.
+fn caption(scene: &mut Scene, area: Rect, text: &str, index: usize, count: usize) {
+    let f = (area.w as f32 / 26.0).clamp(12.0, 40.0);
+    let mut item = TextItem::new(text, area.x as f32, area.y as f32, f, TEXT);
+    item.wrap = Some(area.w as f32);
+    item.clip = Some([area.x, area.y, area.right(), area.bottom()]);
+    scene.text.push(item);
+    let small = f * 0.7;
+    scene.text.push(TextItem::new(
+        format!("map {} of {}   PageDown / PageUp: next / previous", index + 1, count),
+        area.x as f32,
+        area.bottom() as f32 - small * LINE_HEIGHT,
+        small,
+        TEXT_DIM,
+    ));
+}
+
+/// The colour legend: a swatch per stop with its value, and the continuous
+/// scale underneath. Swatches are coloured by the shader from the stop value,
+/// so they prove the table and the shader agree.
+fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
+    let f = footer.font_px;
+    let a = footer.area;
+    let line_h = (f * 1.9).round() as i32;
+    let pad = (f * 0.6).round() as i32;
+    let s = (f * 1.1).round() as i32;
+    let top = a.y + (f * 0.25) as i32;
+    let swatch_y = top + (line_h - s) / 2 - (f * 0.15) as i32;
+    let mut x = a.x + pad;
+    let label = "packets";
+    let (lw, _) = measure(label, f);
+    scene
+        .text
+        .push(TextItem::new(label, x as f32, top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0, f, TEXT_DIM));
+    x += lw.ceil() as i32 + pad;
+    let mut centres = Vec::new();
+    for stop in PAPER_SCALE {
+        let sw = Rect::new(x, swatch_y, s, s);
+        scene.base.push(RectInstance::solid(sw.inset(-1), PANEL_EDGE));
+        scene.base.push(RectInstance::swatch(sw, stop.value));
+        centres.push((x + s / 2, stop.value));
+        x += s + (f * 0.3) as i32;
+        let (w, _) = measure(stop.label, f);
+        scene.text.push(TextItem::new(
+            stop.label,
+            x as f32,
+            top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0,
+            f,
+            TEXT,
+        ));
+        x += w.ceil() as i32 + (f * 0.9) as i32;
+    }
+    // The continuous scale, a thin bar under the swatches.
+    let bar_y = swatch_y + s + (f * 0.2).max(2.0) as i32;
+    let bar_h = (f * 0.25).max(3.0) as i32;
+    for pair in centres.windows(2) {
+        let ((x0, v0), (x1, v1)) = (pair[0], pair[1]);
+        scene
+            .base
+            .push(RectInstance::gradient(Rect::new(x0, bar_y, x1 - x0, bar_h), v0, v1));
+    }
+}
+
+/// The status line with DEMO / STALLED / FROZEN badges.
+fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: Measure<'_>) {
+    let f = footer.font_px;
+    let a = footer.area;
+    let pad = (f * 0.6).round() as i32;
+    let line_h = (f * 1.9).round() as i32;
+    let text = status_text(&frame.status);
+    let (tw, _) = measure(&text, f);
+    let top = if footer.two_lines {
+        a.y + (f * 0.25) as i32 + line_h
+    } else {
+        a.y + (f * 0.25) as i32
+    };
+    let text_y = top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0;
+    let mut badges: Vec<(&str, [u8; 4])> = Vec::new();
+    if frame.status.demo {
+        badges.push(("DEMO", DEMO_BADGE));
+    }
+    if frame.status.stalled {
+        badges.push(("STALLED", STALLED_BADGE));
+    }
+    if frame.view.frozen {
+        badges.push(("FROZEN", FROZEN_BADGE));
+    }
+    let badge_w: Vec<i32> = badges
+        .iter()
+        .map(|(b, _)| measure(b, f).0.ceil() as i32 + pad)
+        .collect();
+    let total = tw.ceil() as i32 + badge_w.iter().map(|w| w + pad / 2).sum::<i32>();
+    let mut x = if footer.two_lines {
+        a.x + pad
+    } else {
+        a.right() - pad - total
+    };
+    for ((label, colour), w) in badges.iter().zip(&badge_w) {
+        let r = Rect::new(x, top + (f * 0.2) as i32, *w, line_h - (f * 0.4) as i32);
+        scene.base.push(RectInstance::solid(r, *colour));
+        scene.text.push(
+            TextItem::new(*label, (x + w / 2) as f32, text_y, f, [255, 255, 255, 255])
+                .anchored(Anchor::Centre),
+        );
+        x += w + pad / 2;
+    }
+    scene
+        .text
+        .push(TextItem::new(text, x as f32, text_y, f, TEXT));
+}
+
+/// The hover readout: the cell outlined and a box of text near the pointer.
+fn hover(scene: &mut Scene, arr: &Arrangement, h: &super::Hover, measure: Measure<'_>) {
+    let f = arr
+        .footers
+        .first()
+        .map_or(14.0, |footer| footer.font_px);
+    if let Some((slot, row, col)) = arr.hit(h.x, h.y) {
+        let c = slot.cell_rect(row, col).inset(-1);
+        let t = 1;
+        for r in [
+            Rect::new(c.x - t, c.y - t, c.w + 2 * t, t),
+            Rect::new(c.x - t, c.bottom(), c.w + 2 * t, t),
+            Rect::new(c.x - t, c.y, t, c.h),
+            Rect::new(c.right(), c.y, t, c.h),
+        ] {
+            scene.overlay.push(RectInstance::solid(r, HOVER_OUTLINE));
+        }
+    }
+    let lines: Vec<&str> = h.text.lines().collect();
+    let pad = (f * 0.5) as i32;
+    let line_h = (f * LINE_HEIGHT).ceil() as i32;
+    let w = lines
+        .iter()
+        .map(|l| measure(l, f).0.ceil() as i32)
+        .max()
+        .unwrap_or(0)
+        + 2 * pad;
+    let hgt = line_h * lines.len() as i32 + 2 * pad;
+    let gap = (f * 1.2) as i32;
+    let mut x = h.x + gap;
+    let mut y = h.y + gap;
+    if x + w > arr.screen.right() {
+        x = h.x - gap - w;
+    }
+    if y + hgt > arr.screen.bottom() {
+        y = h.y - gap - hgt;
+    }
+    let panel = Rect::new(x.max(0), y.max(0), w, hgt);
+    scene
+        .overlay
+        .push(RectInstance::solid(panel.inset(-1), PANEL_EDGE));
+    scene.overlay.push(RectInstance::solid(panel, PANEL));
+    for (i, l) in lines.iter().enumerate() {
+        scene.text.push(
+            TextItem::new(
+                *l,
+                (panel.x + pad) as f32,
+                (panel.y + pad + line_h * i as i32) as f32,
+                f,
+                TEXT,
+            )
+            .on_overlay(),
+        );
+    }
+}
+
+/// The help overlay: the key table, centred over everything.
+fn help(scene: &mut Scene, screen: Rect, frame: &FrameInput<'_>, measure: Measure<'_>) {
+    let f = (screen.h as f32 / 48.0).clamp(11.0, 40.0);
+    let line_h = (f * 1.45).ceil() as i32;
+    let pad = (f * 1.2) as i32;
+    let title = "Keys";
+    let keys_w = frame
+        .view
+        .help
+        .iter()
+        .map(|l| measure(&l.keys, f).0.ceil() as i32)
+        .max()
+        .unwrap_or(0);
+    let action_w = frame
+        .view
+        .help
+        .iter()
+        .map(|l| measure(&l.action, f).0.ceil() as i32)
+        .max()
+        .unwrap_or(0);
+    let gap = (f * 2.0) as i32;
+    let w = (keys_w + gap + action_w + 2 * pad).min(screen.w);
+    let h = (line_h * (frame.view.help.len() as i32 + 2) + 2 * pad).min(screen.h);
+    let panel = Rect::new(screen.x + (screen.w - w) / 2, screen.y + (screen.h - h) / 2, w, h);
+    scene
+        .overlay
+        .push(RectInstance::solid(panel.inset(-2), PANEL_EDGE));
+    scene.overlay.push(RectInstance::solid(panel, PANEL));
+    let clip = Some([panel.x, panel.y, panel.right(), panel.bottom()]);
+    let mut t = TextItem::new(
+        title,
+        (panel.x + pad) as f32,
+        (panel.y + pad) as f32,
+        f * 1.2,
+        TEXT,
+    )
+    .on_overlay();
+    t.clip = clip;
+    scene.text.push(t);
+    for (i, line) in frame.view.help.iter().enumerate() {
+        let y = (panel.y + pad + line_h * (i as i32 + 2)) as f32;
+        let mut k = TextItem::new(
+            line.keys.clone(),
+            (panel.x + pad) as f32,
+            y,
+            f,
+            [255, 214, 90, 255],
+        )
+        .on_overlay();
+        k.clip = clip;
+        scene.text.push(k);
+        let mut a = TextItem::new(
+            line.action.clone(),
+            (panel.x + pad + keys_w + gap) as f32,
+            y,
+            f,
+            TEXT,
+        )
+        .on_overlay();
+        a.clip = clip;
+        scene.text.push(a);
+    }
+}
+
+/// A short message at the top centre.
+fn notice(scene: &mut Scene, screen: Rect, text: &str, measure: Measure<'_>) {
+    let f = (screen.h as f32 / 50.0).clamp(11.0, 36.0);
+    let (w, _) = measure(text, f);
+    let pad = (f * 0.6) as i32;
+    let w = w.ceil() as i32 + 2 * pad;
+    let h = (f * LINE_HEIGHT).ceil() as i32 + 2 * pad;
+    let panel = Rect::new(screen.x + (screen.w - w) / 2, screen.y + pad, w, h);
+    scene
+        .overlay
+        .push(RectInstance::solid(panel.inset(-1), PANEL_EDGE));
+    scene.overlay.push(RectInstance::solid(panel, PANEL));
+    scene.text.push(
+        TextItem::new(text, (panel.x + pad) as f32, (panel.y + pad) as f32, f, TEXT).on_overlay(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(1234567), "1,234,567");
+        assert_eq!(format_rate(3.25), "3.2");
+        assert_eq!(format_rate(30123.4), "30,123");
+        assert_eq!(format_rate(f64::NAN), "-");
+    }
+
+    #[test]
+    fn status_line_names_every_field() {
+        let s = StatusInfo {
+            source: "eth0".into(),
+            demo: false,
+            packets_per_sec: 30000.0,
+            kernel_drops: 233_253,
+            interface_drops: 7,
+            drop_percent: 0.275,
+            half_life: "10 s".into(),
+            packet_clock: "12:00:03".into(),
+            frames_per_sec: 59.6,
+            stalled: false,
+        };
+        let t = status_text(&s);
+        for part in ["eth0", "30,000 pkt/s", "kernel 233,253", "interface 7", "0.28 %", "half-life 10 s", "12:00:03", "60 fps"] {
+            assert!(t.contains(part), "{part} missing from {t}");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The sources that go through libpcap: pcapng files and live interfaces.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use pcap::{Active, Capture, Offline, Precision};
+
+use super::{Record, RecordSource, SourceError, SourceStatus};
+use crate::counting::PacketSink;
+use crate::parse::LinkType;
+
+/// The packet-clock time of a libpcap record opened with nanosecond precision
+/// (libpcap then stores nanoseconds in the `tv_usec` field).
+fn ts_ns(h: &pcap::PacketHeader) -> u64 {
+    let secs = u64::try_from(h.ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(h.ts.tv_usec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+fn libpcap_error(what: &str, e: pcap::Error) -> SourceError {
+    SourceError::Libpcap {
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// A capture file read by libpcap (pcapng, or anything it reads that our own
+/// classic-pcap walker does not).
+pub struct OfflineReader {
+    capture: Capture<Offline>,
+    link: LinkType,
+    what: String,
+}
+
+impl OfflineReader {
+    /// Opens `path` with nanosecond timestamps.
+    pub fn open(path: &Path) -> Result<Self, SourceError> {
+        let what = path.display().to_string();
+        let capture = Capture::from_file_with_precision(path, Precision::Nano).map_err(|e| match e {
+            pcap::Error::PcapError(m) if m.contains("unknown file format") => {
+                SourceError::NotPcap { what: what.clone() }
+            }
+            e => libpcap_error(&what, e),
+        })?;
+        let linktype = capture.get_datalink().0;
+        let link = LinkType::from_linktype(linktype as u32).ok_or(SourceError::UnsupportedLink {
+            what: what.clone(),
+            linktype: linktype as u32,
+        })?;
+        Ok(OfflineReader { capture, link, what })
+    }
+}
+
+impl RecordSource for OfflineReader {
+    fn link(&self) -> LinkType {
+        self.link
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError> {
+        match self.capture.next_packet() {
+            Ok(p) => Ok(Some(Record {
+                ts_ns: ts_ns(p.header),
+                wire_len: p.header.len,
+                data: p.data,
+            })),
+            Err(pcap::Error::NoMorePackets) => Ok(None),
+            Err(pcap::Error::PcapError(m)) if m.contains("truncated") => Err(SourceError::Truncated {
+                what: self.what.clone(),
+                offset: 0,
+            }),
+            Err(e) => Err(libpcap_error(&self.what, e)),
+        }
+    }
+}
+
+/// How to open a live interface.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Interface name (`-i`).
+    pub interface: String,
+    /// Bytes captured per packet: headers are all the maps need.
+    pub snaplen: u32,
+    /// Kernel buffer in MiB: absorbs bursts while a frame or a stats read runs.
+    pub buffer_mb: u32,
+    /// Promiscuous mode (a mirror port or tap delivers frames for other hosts).
+    pub promiscuous: bool,
+    /// BPF expression, tcpdump-style.
+    pub filter: Option<String>,
+}
+
+impl LiveOptions {
+    /// The defaults for `-i IFACE`.
+    pub fn new(interface: &str) -> Self {
+        LiveOptions {
+            interface: interface.to_string(),
+            snaplen: 128,
+            buffer_mb: 256,
+            promiscuous: true,
+            filter: None,
+        }
+    }
+}
+
+/// How often drop statistics are read.
+const STATS_EVERY: Duration = Duration::from_secs(1);
+/// The read timeout: how long a quiet interface blocks before a stop check.
+const READ_TIMEOUT_MS: i32 = 100;
+/// How long to wait before reopening an interface that failed.
+const REOPEN_AFTER: Duration = Duration::from_secs(1);
+
+/// An open live capture.
+pub struct LiveCapture {
+    capture: Capture<Active>,
+    link: LinkType,
+    options: LiveOptions,
+}
+
+impl LiveCapture {
+    /// Opens the interface and applies the filter.
+    pub fn open(options: &LiveOptions) -> Result<Self, SourceError> {
+        let name = &options.interface;
+        let classify = |e: pcap::Error| -> SourceError {
+            let text = e.to_string();
+            let lower = text.to_lowercase();
+            if lower.contains("no such device") || lower.contains("doesn't exist") {
+                SourceError::NoSuchInterface {
+                    interface: name.clone(),
+                }
+            } else if lower.contains("permitted") || lower.contains("permission") {
+                let exe = std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| "scanwall".into());
+                SourceError::NoPermission {
+                    interface: name.clone(),
+                    exe,
+                }
+            } else {
+                SourceError::Libpcap {
+                    what: format!("interface {name}"),
+                    message: text,
+                }
+            }
+        };
+        let inactive = Capture::from_device(name.as_str()).map_err(classify)?;
+        let mut capture = inactive
+            .promisc(options.promiscuous)
+            .snaplen(options.snaplen.min(i32::MAX as u32) as i32)
+            .buffer_size((options.buffer_mb.min(4096) as i32) << 20)
+            .timeout(READ_TIMEOUT_MS)
+            .precision(Precision::Nano)
+            .open()
+            .map_err(classify)?;
+        if let Some(expression) = &options.filter {
+            capture
+                .filter(expression, true)
+                .map_err(|e| SourceError::BadFilter {
+                    expression: expression.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let linktype = capture.get_datalink().0 as u32;
+        let link = LinkType::from_linktype(linktype).ok_or(SourceError::UnsupportedLink {
+            what: format!("interface {name}"),
+            linktype,
+        })?;
+        Ok(LiveCapture {
+            capture,
+            link,
+            options: options.clone(),
+        })
+    }
+
+    /// The interface's link type.
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// Captures until `stop`, counting into `sink` and publishing drop counts to
+    /// `status` every second. When the interface fails (goes down, disappears)
+    /// the source is marked stalled and reopened every second until it returns.
+    pub fn run(mut self, sink: &mut PacketSink, status: &SourceStatus, stop: &AtomicBool) {
+        let mut next_stats = Instant::now() + STATS_EVERY;
+        // Statistics restart from zero on a reopened handle: keep the earlier totals.
+        let mut base = (0u64, 0u64, 0u64);
+        while !stop.load(Relaxed) {
+            match self.capture.next_packet() {
+                Ok(p) => sink.packet(ts_ns(p.header), p.header.len, p.data),
+                Err(pcap::Error::TimeoutExpired) => {}
+                Err(e) => {
+                    status.stalled.store(true, Relaxed);
+                    status.set_error(Some(format!("{}: {e}; retrying", self.options.interface)));
+                    base = (
+                        status.received.load(Relaxed),
+                        status.kernel_drops.load(Relaxed),
+                        status.interface_drops.load(Relaxed),
+                    );
+                    loop {
+                        if stop.load(Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(REOPEN_AFTER);
+                        match LiveCapture::open(&self.options) {
+                            Ok(c) if c.link == self.link => {
+                                self.capture = c.capture;
+                                break;
+                            }
+                            Ok(_) => {
+                                status.set_error(Some("interface came back with another link type".into()))
+                            }
+                            Err(e) => status.set_error(Some(format!("{e}; retrying"))),
+                        }
+                    }
+                    status.stalled.store(false, Relaxed);
+                    status.set_error(None);
+                    continue;
+                }
+            }
+            if Instant::now() >= next_stats {
+                next_stats += STATS_EVERY;
+                if let Ok(s) = self.capture.stats() {
+                    status.received.store(base.0 + u64::from(s.received), Relaxed);
+                    status.kernel_drops.store(base.1 + u64::from(s.dropped), Relaxed);
+                    status
+                        .interface_drops
+                        .store(base.2 + u64::from(s.if_dropped), Relaxed);
+                }
+            }
+        }
+    }
+}

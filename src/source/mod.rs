@@ -1,0 +1,251 @@
+//! Where packets come from: capture files, pcap streams (standard input or TCP
+//! senders), live interfaces and the built-in demo traffic.
+//!
+//! Every source yields the same thing, a [`Record`] (timestamp, wire length,
+//! captured bytes) of one link type, through [`RecordSource`]. Pacing, looping and
+//! filtering are layered on top ([`pump`]), so they work the same for all sources.
+
+pub mod demo;
+pub mod file;
+pub mod libpcap;
+pub mod listen;
+pub mod pacing;
+pub mod pcap_format;
+pub mod status;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+pub use pacing::{Pacer, Speed};
+pub use status::SourceStatus;
+
+use crate::counting::PacketSink;
+use crate::parse::LinkType;
+
+/// One captured frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// Capture time, nanoseconds since the Unix epoch (the packet clock).
+    pub ts_ns: u64,
+    /// Length on the wire (may exceed `data.len()` when the snapshot length cut it).
+    pub wire_len: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
+/// A stream of records of one link type. Records borrow the source's buffer,
+/// so reading allocates nothing per packet.
+pub trait RecordSource {
+    /// The link type of every record.
+    fn link(&self) -> LinkType;
+    /// The next record; `Ok(None)` at the end of the input.
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError>;
+}
+
+/// What went wrong with a source, worded for the person at the console: each
+/// message names the problem and, where there is one, the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The input could not be opened or read.
+    #[error("cannot read {what}: {source}{}", io_hint(.source))]
+    Io {
+        /// The file, stream or connection.
+        what: String,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// Fewer bytes than a capture file header.
+    #[error("{what} is not a capture file: it is shorter than a pcap header (24 bytes)")]
+    TooShort {
+        /// The input.
+        what: String,
+    },
+    /// Not pcap or pcapng at all.
+    #[error("{what} is not a pcap or pcapng capture file (write one with `tcpdump -w FILE`)")]
+    NotPcap {
+        /// The input.
+        what: String,
+    },
+    /// pcapng where only classic pcap can be read (streams).
+    #[error("{what} is pcapng, but streams must be classic pcap: use `tcpdump -w -` (not --pcapng)")]
+    PcapngStream {
+        /// The stream.
+        what: String,
+    },
+    /// The input ends inside a record.
+    #[error(
+        "{what} ends in the middle of a record at byte {offset}: the capture was cut short (records before it were counted)"
+    )]
+    Truncated {
+        /// The input.
+        what: String,
+        /// Byte offset of the incomplete record.
+        offset: u64,
+    },
+    /// A record header with an impossible length.
+    #[error(
+        "{what} has a corrupt record at byte {offset} (length {len}, over 262144): the capture is damaged (records before it were counted)"
+    )]
+    Corrupt {
+        /// The input.
+        what: String,
+        /// Byte offset of the record header.
+        offset: u64,
+        /// The length it claimed.
+        len: usize,
+    },
+    /// A link type scanwall does not parse.
+    #[error(
+        "{what} has link type {linktype}, which scanwall cannot read; supported: {}",
+        LinkType::SUPPORTED
+    )]
+    UnsupportedLink {
+        /// The input.
+        what: String,
+        /// The pcap LINKTYPE number.
+        linktype: u32,
+    },
+    /// A BPF expression libpcap rejected.
+    #[error("bad filter expression `{expression}`: {message} (see `man pcap-filter`)")]
+    BadFilter {
+        /// The expression.
+        expression: String,
+        /// libpcap's reason.
+        message: String,
+    },
+    /// The interface does not exist.
+    #[error("no such interface `{interface}`: list interfaces with `ip link` (or `tcpdump -D`)")]
+    NoSuchInterface {
+        /// The name given to `-i`.
+        interface: String,
+    },
+    /// Capturing needs privileges this process lacks.
+    #[error(
+        "no permission to capture on `{interface}`: run as root, or once: sudo setcap cap_net_raw,cap_net_admin+eip {exe}"
+    )]
+    NoPermission {
+        /// The name given to `-i`.
+        interface: String,
+        /// Path of this executable, for the setcap line.
+        exe: String,
+    },
+    /// Any other libpcap failure.
+    #[error("{what}: {message}")]
+    Libpcap {
+        /// The input or interface.
+        what: String,
+        /// libpcap's message.
+        message: String,
+    },
+}
+
+fn io_hint(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::NotFound => " (check the path)",
+        io::ErrorKind::PermissionDenied => " (check the file's permissions)",
+        io::ErrorKind::IsADirectory => " (give a capture file, not a directory)",
+        _ => "",
+    }
+}
+
+impl SourceError {
+    pub(crate) fn io(what: &str, source: io::Error) -> Self {
+        SourceError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn header(what: &str, e: pcap_format::HeaderError) -> Self {
+        let what = what.to_string();
+        match e {
+            pcap_format::HeaderError::TooShort => SourceError::TooShort { what },
+            pcap_format::HeaderError::NotPcap => SourceError::NotPcap { what },
+            pcap_format::HeaderError::Pcapng => SourceError::PcapngStream { what },
+        }
+    }
+
+    /// True when the records before the error were read and counted.
+    pub fn kept_earlier_records(&self) -> bool {
+        matches!(self, SourceError::Truncated { .. } | SourceError::Corrupt { .. })
+    }
+}
+
+/// A BPF filter applied to records of sources that libpcap does not filter for
+/// us (files, streams, demo), compiled for the source's link type.
+pub struct RecordFilter {
+    program: pcap::BpfProgram,
+}
+
+impl RecordFilter {
+    /// Compiles `expression` for `link`.
+    pub fn compile(expression: &str, link: LinkType) -> Result<Self, SourceError> {
+        let bad = |message: String| SourceError::BadFilter {
+            expression: expression.to_string(),
+            message,
+        };
+        let dead =
+            pcap::Capture::dead(pcap::Linktype(link.linktype() as i32)).map_err(|e| bad(e.to_string()))?;
+        let program = dead.compile(expression, true).map_err(|e| bad(e.to_string()))?;
+        Ok(RecordFilter { program })
+    }
+
+    /// Whether the filter accepts `data`.
+    pub fn accepts(&self, data: &[u8]) -> bool {
+        self.program.filter(data)
+    }
+}
+
+/// How records flow from a source into counting.
+pub struct Pump<'a> {
+    /// Paces replays (or not, for `--speed max`).
+    pub pacer: Pacer,
+    /// Optional BPF filter; rejected records count as filtered.
+    pub filter: Option<&'a RecordFilter>,
+    /// Set to stop reading at the next check.
+    pub stop: &'a AtomicBool,
+    /// Added to every timestamp (to keep the packet clock rising across `--loop` passes).
+    pub ts_offset: u64,
+}
+
+/// Records read and the first and last timestamps of one pass over a source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PassSummary {
+    /// Records read.
+    pub records: u64,
+    /// First record's timestamp (before the offset).
+    pub first_ts: Option<u64>,
+    /// Last record's timestamp (before the offset).
+    pub last_ts: Option<u64>,
+}
+
+/// Reads `source` to its end (or until stopped), counting every record into `sink`.
+///
+/// On an error the records before it have been counted; the summary so far is
+/// returned with the error.
+pub fn pump<S: RecordSource + ?Sized>(
+    source: &mut S,
+    sink: &mut PacketSink,
+    pump: &mut Pump<'_>,
+) -> (PassSummary, Result<(), SourceError>) {
+    let mut summary = PassSummary::default();
+    loop {
+        if summary.records % 1024 == 0 && pump.stop.load(Relaxed) {
+            return (summary, Ok(()));
+        }
+        let record = match source.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => return (summary, Ok(())),
+            Err(e) => return (summary, Err(e)),
+        };
+        summary.records += 1;
+        summary.first_ts.get_or_insert(record.ts_ns);
+        summary.last_ts = Some(record.ts_ns);
+        let ts = record.ts_ns.saturating_add(pump.ts_offset);
+        pump.pacer.pace(ts, pump.stop);
+        match pump.filter {
+            Some(f) if !f.accepts(record.data) => sink.filtered(ts),
+            _ => sink.packet(ts, record.wire_len, record.data),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! What the status line and metrics say about a source, shared between the
+//! capture thread (writer) and the frame side (reader) without locks on the
+//! packet path.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+/// Live facts about one running source.
+#[derive(Debug, Default)]
+pub struct SourceStatus {
+    /// What the source is, e.g. `eth1`, `capture.pcap`, `stdin`, `demo`.
+    pub description: String,
+    /// True for the built-in synthetic traffic (shown as a DEMO badge).
+    pub demo: bool,
+    /// Packets the kernel delivered (live capture, from pcap stats).
+    pub received: AtomicU64,
+    /// Packets the kernel dropped for lack of buffer space.
+    pub kernel_drops: AtomicU64,
+    /// Packets the interface or driver dropped.
+    pub interface_drops: AtomicU64,
+    /// True while the source delivers nothing (stream ended, interface down).
+    pub stalled: AtomicBool,
+    /// True once the source has read all its input (a file without `--loop`).
+    pub finished: AtomicBool,
+    error: Mutex<Option<String>>,
+}
+
+impl SourceStatus {
+    /// A status for a source described as `description`.
+    pub fn new(description: impl Into<String>, demo: bool) -> Self {
+        SourceStatus {
+            description: description.into(),
+            demo,
+            ..SourceStatus::default()
+        }
+    }
+
+    /// Records the latest error (shown on the status line; the source may retry).
+    pub fn set_error(&self, message: Option<String>) {
+        *self
+            .error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = message;
+    }
+
+    /// The latest error, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Kernel plus interface drops as a percentage of the packets that reached
+    /// the capture (Linux counts dropped packets among the received ones).
+    pub fn drop_percent(&self) -> f64 {
+        let drops = (self.kernel_drops.load(Relaxed) + self.interface_drops.load(Relaxed)) as f64;
+        let seen = (self.received.load(Relaxed) as f64).max(drops);
+        if seen == 0.0 { 0.0 } else { 100.0 * drops / seen }
+    }
+}

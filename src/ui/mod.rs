@@ -1,0 +1,1 @@
+//! The wall window: winit event loop, keys, presenter mode, surface upkeep.
