@@ -22,6 +22,51 @@ pub struct Cli {
 pub enum Command {
     /// Read a whole capture as fast as possible and print exact, undecayed totals.
     Count(CountArgs),
+    /// Render what the wall would show at one packet time to a PNG, with no window.
+    Snapshot(SnapshotArgs),
+}
+
+/// How the maps are arranged (the wall and `snapshot` share these).
+#[derive(Debug, Args, Clone)]
+pub struct ViewArgs {
+    /// Arrangement: grid-3x2, grid-2x3, focus (one large + the rest small), single.
+    #[arg(long, value_name = "LAYOUT", default_value = "grid-3x2")]
+    pub layout: crate::render::LayoutKind,
+    /// The map in focus (for focus, single and presenter), by name or 1-based position.
+    #[arg(long, value_name = "MAP")]
+    pub focus: Option<String>,
+    /// Presenter mode: one map large with a plain-language caption.
+    #[arg(long)]
+    pub presenter: bool,
+    /// A video wall of COLSxROWS monitors showing one desktop: no map straddles a bezel.
+    #[arg(long, value_name = "COLSxROWS")]
+    pub wall_grid: Option<crate::render::WallGrid>,
+}
+
+/// `scanwall snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Packet sources.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Maps and decay.
+    #[command(flatten)]
+    pub counting: CountingArgs,
+    /// Layout and focus.
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Packet time to show: a duration after the first packet (e.g. 30s, 2m), or `end`.
+    #[arg(long, value_name = "TIME", default_value = "end")]
+    pub at: String,
+    /// Seconds of demo traffic to generate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Image size in pixels.
+    #[arg(long, value_name = "WxH", default_value = "1920x1080")]
+    pub size: String,
+    /// Output PNG file.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 /// Where packets come from (one of `-r`, `-i`, `--listen`, `--demo`).
@@ -31,8 +76,9 @@ pub struct SourceArgs {
     #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with_all = ["interface", "listen", "demo"])]
     pub read: Option<PathBuf>,
     /// Capture live on an interface (needs root or cap_net_raw).
+    /// Repeat `-i` to capture several interfaces (a thread each), e.g. both fibres of a tap.
     #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["listen", "demo"])]
-    pub interface: Option<String>,
+    pub interface: Vec<String>,
     /// Accept pcap streams over TCP (`tcpdump -w - | ncat HOST PORT`); a bare port binds 127.0.0.1.
     #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "demo")]
     pub listen: Option<String>,
@@ -159,7 +205,7 @@ mod tests {
     #[test]
     fn trailing_words_are_a_bpf_filter() {
         let cli = Cli::try_parse_from(["scanwall", "-i", "eth1", "tcp", "and", "port", "80"]).unwrap();
-        assert_eq!(cli.wall.source.interface.as_deref(), Some("eth1"));
+        assert_eq!(cli.wall.source.interface, ["eth1"]);
         assert_eq!(
             cli.wall.source.filter.filter_expression().as_deref(),
             Some("tcp and port 80")

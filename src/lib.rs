@@ -10,8 +10,10 @@
 pub mod cli;
 pub mod commands;
 pub mod counting;
+pub mod craft;
 pub mod maps;
 pub mod parse;
 pub mod render;
+pub mod session;
 pub mod source;
 pub mod ui;

@@ -9,6 +9,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Count(args)) => commands::count::run(args),
+        Some(Command::Snapshot(args)) => commands::snapshot::run(args),
         None => Err(anyhow::anyhow!("the wall is not wired yet")),
     };
     match result {

@@ -81,15 +81,34 @@ impl FrameReader {
     }
 
     fn update_rates(&mut self, totals: &Totals) {
-        let Some(now) = totals.last_ts else { return };
-        let Some((then, base)) = &self.rate_base else {
-            self.rate_base = Some((now, totals.clone()));
+        let (Some(now), Some(first)) = (totals.last_ts, totals.first_ts) else {
             return;
         };
-        let dt = now.saturating_sub(*then);
-        if dt < RATE_WINDOW_NS {
-            return;
+        let first_read = self.rate_base.is_none();
+        // Until a window has passed, rates are averages since the first packet, so a
+        // single headless read still reports them.
+        let (then, base) = self.rate_base.take().unwrap_or_else(|| {
+            (
+                first,
+                Totals {
+                    per_map: vec![0; totals.per_map.len()],
+                    ..Totals::default()
+                },
+            )
+        });
+        let dt = now.saturating_sub(then);
+        let window_passed = dt >= RATE_WINDOW_NS;
+        if window_passed || (first_read && dt > 0) {
+            self.set_rates(totals, &base, dt);
         }
+        self.rate_base = if window_passed || first_read {
+            Some((now, totals.clone()))
+        } else {
+            Some((then, base))
+        };
+    }
+
+    fn set_rates(&mut self, totals: &Totals, base: &Totals, dt: u64) {
         let secs = dt as f64 / 1e9;
         let per_sec = |new: u64, old: u64| new.saturating_sub(old) as f64 / secs;
         self.frame.packets_per_sec = per_sec(totals.packets, base.packets);
@@ -100,6 +119,5 @@ impl FrameReader {
                 .position(|m| m == shown)
                 .map_or(0.0, |slot| per_sec(totals.per_map[slot], base.per_map[slot]));
         }
-        self.rate_base = Some((now, totals.clone()));
     }
 }

@@ -42,6 +42,8 @@ pub struct Totals {
     pub per_map: Vec<u64>,
     /// Latest packet timestamp seen by any shard (ns since the Unix epoch).
     pub last_ts: Option<u64>,
+    /// Earliest packet timestamp seen by any shard.
+    pub first_ts: Option<u64>,
 }
 
 impl Counters {
@@ -157,8 +159,17 @@ impl Counters {
                 t.per_map[slot] += shard.map_packets(m);
             }
             t.last_ts = t.last_ts.max(shard.last_ts());
+            t.first_ts = match (t.first_ts, shard.first_ts()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
         t
+    }
+
+    /// The earliest packet time any shard has seen (what `--at` counts from).
+    pub fn first_packet_time(&self) -> Option<u64> {
+        self.totals().first_ts
     }
 
     /// The packet clock: the latest timestamp any shard has seen.

@@ -32,6 +32,8 @@ pub struct Shard {
     skipped: [AtomicU64; SkipReason::ALL.len()],
     /// Latest packet timestamp (ns since the Unix epoch); 0 before the first packet.
     last_ts: AtomicU64,
+    /// Earliest packet timestamp; `u64::MAX` before the first packet.
+    first_ts: AtomicU64,
     epoch: AtomicU64,
     half_life_ns: AtomicU64,
     /// Odd while the writer rescales the cells.
@@ -51,6 +53,7 @@ impl Shard {
             packets: AtomicU64::new(0),
             skipped: std::array::from_fn(|_| AtomicU64::new(0)),
             last_ts: AtomicU64::new(0),
+            first_ts: AtomicU64::new(u64::MAX),
             epoch: AtomicU64::new(0),
             half_life_ns: AtomicU64::new(decay.half_life.as_nanos()),
             sequence: AtomicU64::new(0),
@@ -132,6 +135,21 @@ impl Shard {
     pub(super) fn last_ts(&self) -> Option<u64> {
         Some(self.last_ts.load(Relaxed)).filter(|&t| t != 0)
     }
+
+    pub(super) fn first_ts(&self) -> Option<u64> {
+        Some(self.first_ts.load(Relaxed)).filter(|&t| t != u64::MAX)
+    }
+
+    /// Publishes a packet's time as the shard's clock (single writer).
+    #[inline]
+    fn observe(&self, ts: u64) {
+        if ts > self.last_ts.load(Relaxed) {
+            self.last_ts.store(ts, Relaxed);
+        }
+        if ts < self.first_ts.load(Relaxed) {
+            self.first_ts.store(ts, Relaxed);
+        }
+    }
 }
 
 /// The only writer of one [`Shard`]: what a capture thread counts into.
@@ -196,9 +214,7 @@ impl ShardWriter {
     pub fn skip(&mut self, ts: u64, reason: SkipReason) {
         bump(&self.shard.packets);
         bump(&self.shard.skipped[reason.index()]);
-        if ts > self.shard.last_ts.load(Relaxed) {
-            self.shard.last_ts.store(ts, Relaxed);
-        }
+        self.shard.observe(ts);
     }
 
     /// Moves the shard's clock: publishes the timestamp and recomputes the weight,
@@ -207,9 +223,7 @@ impl ShardWriter {
     fn advance_clock(&mut self, ts: u64) {
         let shard = self.shard.clone();
         self.weight_ts = ts;
-        if ts > shard.last_ts.load(Relaxed) {
-            shard.last_ts.store(ts, Relaxed);
-        }
+        shard.observe(ts);
         if shard.mode == DecayMode::None {
             return;
         }

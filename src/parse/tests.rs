@@ -2,51 +2,7 @@
 //! `COUNTING.md`.
 
 use super::*;
-
-const SRC: [u8; 4] = [198, 51, 100, 7];
-const DST: [u8; 4] = [192, 0, 2, 0]; // low byte replaced per test
-
-fn ipv4(proto: u8, dst_low: [u8; 2], l4: &[u8], total_len: Option<u16>, frag: u16, ihl: u8) -> Vec<u8> {
-    let header_len = usize::from(ihl) * 4;
-    let mut ip = vec![0u8; header_len];
-    ip[0] = 0x40 | ihl;
-    let total = total_len.unwrap_or((header_len + l4.len()) as u16);
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip[6..8].copy_from_slice(&frag.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = proto;
-    ip[12..16].copy_from_slice(&SRC);
-    ip[16..18].copy_from_slice(&DST[..2]);
-    ip[18..20].copy_from_slice(&dst_low);
-    ip.extend_from_slice(l4);
-    ip
-}
-
-fn tcp(dport: u16, flags: u8) -> Vec<u8> {
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&40000u16.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[12] = 0x50;
-    t[13] = flags;
-    t
-}
-
-fn udp(dport: u16) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[2..4].copy_from_slice(&dport.to_be_bytes());
-    u
-}
-
-fn ether(ethertype: u16, tags: &[u16], payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; 12];
-    for &tpid in tags {
-        f.extend_from_slice(&tpid.to_be_bytes());
-        f.extend_from_slice(&[0, 5]);
-    }
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
+use crate::craft::{ether, ipv4, ipv6, tcp, udp};
 
 fn classify(link: LinkType, frame: &[u8]) -> Result<PacketFacts, SkipReason> {
     Classifier::new(link, LocalNets::default()).classify(frame, frame.len() as u32)
@@ -280,19 +236,6 @@ fn bsd_loopback_families() {
     other.extend(&ip4);
     assert_eq!(classify(LinkType::Null, &other), Err(SkipReason::NotIp));
     assert_eq!(classify(LinkType::Loop, &[0, 0]), Err(SkipReason::Malformed));
-}
-
-fn ipv6(next: u8, ext: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut ip = vec![0u8; 40];
-    ip[0] = 0x60;
-    let plen = (ext.len() + payload.len()) as u16;
-    ip[4..6].copy_from_slice(&plen.to_be_bytes());
-    ip[6] = next;
-    ip[8..24].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    ip[24..40].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34]);
-    ip.extend_from_slice(ext);
-    ip.extend_from_slice(payload);
-    ip
 }
 
 #[test]

@@ -89,8 +89,8 @@ pub fn colour_on(stops: &[ColourStop], value: f32) -> [u8; 3] {
     let Some(first) = stops.first() else {
         return [0, 0, 0];
     };
-    // `!(v > x)` also catches NaN, which shows as "nothing counted".
-    if !(value > first.value) {
+    // NaN shows as "nothing counted".
+    if value.is_nan() || value <= first.value {
         return first.rgb;
     }
     for pair in stops.windows(2) {

@@ -82,6 +82,16 @@ impl Gpu {
         Self::open(instance, None, choice)
     }
 
+    /// [`Gpu::headless`] on the given backends only, ignoring `WGPU_BACKEND`
+    /// (tests render on Vulkan and on GL, whose traps differ).
+    pub fn headless_on(backends: wgpu::Backends, choice: AdapterChoice) -> Result<Gpu, RenderError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        Self::open(instance, None, choice)
+    }
+
     /// A device that can present to `surface`, created on `instance` (which,
     /// for GL, must have been given the display handle).
     pub fn for_surface(
@@ -151,9 +161,12 @@ async fn pick_adapter(
 ) -> Result<wgpu::Adapter, RenderError> {
     let mut seen = Vec::new();
     let mut candidates = Vec::new();
-    for adapter in instance.enumerate_adapters(backends()).await {
+    for adapter in instance.enumerate_adapters(wgpu::Backends::all()).await {
         let info = adapter.get_info();
-        seen.push(format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend));
+        seen.push(format!(
+            "{} ({:?}, {:?})",
+            info.name, info.device_type, info.backend
+        ));
         if surface.is_some_and(|s| !adapter.is_surface_supported(s)) {
             continue;
         }
@@ -214,7 +227,7 @@ fn globals(width: u32, height: u32) -> Globals {
 /// square array of 6k layers into a cube map and the array view reads black).
 pub(crate) fn layer_count(shown: usize) -> u32 {
     let mut n = shown.max(2) as u32;
-    if n % 6 == 0 {
+    if n.is_multiple_of(6) {
         n += 1;
     }
     n

@@ -67,9 +67,9 @@ impl RgbaImage {
         let mut decoder = png::Decoder::new(file);
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
         let mut reader = decoder.read_info().map_err(bad)?;
-        let size = reader.output_buffer_size().ok_or_else(|| {
-            RenderError::Readback(format!("{}: image too large", path.display()))
-        })?;
+        let size = reader
+            .output_buffer_size()
+            .ok_or_else(|| RenderError::Readback(format!("{}: image too large", path.display())))?;
         let mut buf = vec![0; size];
         let info = reader.next_frame(&mut buf).map_err(bad)?;
         buf.truncate(info.buffer_size());

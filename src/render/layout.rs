@@ -60,10 +60,7 @@ impl Rect {
 
     /// Whether the two rectangles share at least one pixel.
     pub fn overlaps(&self, other: &Rect) -> bool {
-        self.x < other.right()
-            && other.x < self.right()
-            && self.y < other.bottom()
-            && other.y < self.bottom()
+        self.x < other.right() && other.x < self.right() && self.y < other.bottom() && other.y < self.bottom()
     }
 
     /// The rectangle shrunk by `d` pixels on every side.
@@ -141,14 +138,10 @@ impl FromStr for LayoutKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let all: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown layout `{s}`; the layouts are: {}", all.join(", "))
-            })
+        Self::ALL.iter().copied().find(|k| k.name() == s).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown layout `{s}`; the layouts are: {}", all.join(", "))
+        })
     }
 }
 
@@ -186,9 +179,7 @@ impl FromStr for WallGrid {
         let columns: u32 = c.trim().parse().map_err(|_| bad())?;
         let rows: u32 = r.trim().parse().map_err(|_| bad())?;
         if columns == 0 || rows == 0 || columns > 16 || rows > 16 {
-            return Err(format!(
-                "bad wall grid `{s}`: 1 to 16 monitors across and down"
-            ));
+            return Err(format!("bad wall grid `{s}`: 1 to 16 monitors across and down"));
         }
         Ok(WallGrid { columns, rows })
     }
@@ -254,10 +245,12 @@ impl TileSlot {
         let avail_w = region.w - m.label_w - 2 * m.tick - 2 * m.pad;
         let avail_h = region.h - m.title_h - m.label_h - 2 * m.tick - m.pad;
         let side = whole_cells(avail_w.min(avail_h));
-        // Centre the block [labels | ticks | map | ticks] horizontally.
+        // Centre the block [labels | ticks | map | ticks] horizontally and
+        // [title | labels | ticks | map | ticks] vertically.
         let block_w = m.label_w + 2 * m.tick + side;
+        let block_h = m.title_h + m.label_h + 2 * m.tick + side;
         let x = region.x + (region.w - block_w) / 2 + m.label_w + m.tick;
-        let y = region.y + m.title_h + m.label_h + m.tick;
+        let y = region.y + (region.h - block_h).max(0) / 2 + m.title_h + m.label_h + m.tick;
         TileSlot {
             tile,
             region,
@@ -398,7 +391,9 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
     let grid = |cols: i32| -> Vec<Rect> {
         let cols = cols.min(n).max(1);
         let rows = (n + cols - 1) / cols;
-        (0..n).map(|i| area.cell(i % cols, i / cols, cols, rows)).collect()
+        (0..n)
+            .map(|i| area.cell(i % cols, i / cols, cols, rows))
+            .collect()
     };
     match kind {
         LayoutKind::Grid3x2 => grid(3),
@@ -411,13 +406,8 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
             // A k x k grid: the large tile takes (k-1) x (k-1) at the top left,
             // the small ones run down the right column and along the bottom row.
             let small = n - 1;
-            let k = ((small + 1) / 2 + 1).max(2);
-            let big = Rect::new(
-                area.x,
-                area.y,
-                area.w * (k - 1) / k,
-                area.h * (k - 1) / k,
-            );
+            let k = ((small + 2) / 2).max(2);
+            let big = Rect::new(area.x, area.y, area.w * (k - 1) / k, area.h * (k - 1) / k);
             let mut out = vec![big];
             let mut spots = Vec::new();
             for r in 0..k {
@@ -470,9 +460,7 @@ pub fn arrange(req: &ArrangeRequest, width: u32, height: u32) -> Arrangement {
             }
         }
         Some(wall) => {
-            let monitors: Vec<Rect> = (0..wall.monitors())
-                .map(|i| wall.monitor(screen, i))
-                .collect();
+            let monitors: Vec<Rect> = (0..wall.monitors()).map(|i| wall.monitor(screen, i)).collect();
             // Every monitor of the bottom row keeps a legend; the last one
             // also carries the status line.
             let bottom_row = wall.monitors() - wall.columns as usize;
@@ -673,6 +661,10 @@ mod tests {
         assert_disjoint(&a);
         assert_eq!(a.slots.len(), 6);
         assert_eq!(a.slots[0].tile, 4);
+        // A 3 x 3 grid: the large tile takes 2 x 2 cells.
+        assert_eq!(a.slots[0].region.w, 1280);
+        let cols: std::collections::BTreeSet<i32> = a.slots[1..].iter().map(|s| s.region.x).collect();
+        assert_eq!(cols.into_iter().collect::<Vec<_>>(), [0, 640, 1280]);
         let big = a.slots[0].map.w;
         for s in &a.slots[1..] {
             assert!(s.map.w * 2 <= big, "{s:?} vs {big}");
@@ -733,13 +725,7 @@ mod tests {
         }
         assert_eq!(LayoutKind::Single.next(), LayoutKind::Grid3x2);
         assert!("grid".parse::<LayoutKind>().is_err());
-        assert_eq!(
-            "3x2".parse::<WallGrid>(),
-            Ok(WallGrid {
-                columns: 3,
-                rows: 2
-            })
-        );
+        assert_eq!("3x2".parse::<WallGrid>(), Ok(WallGrid { columns: 3, rows: 2 }));
         for bad in ["3", "0x2", "x", "3x-1", "100x1"] {
             assert!(bad.parse::<WallGrid>().is_err(), "{bad}");
         }
@@ -750,9 +736,13 @@ mod tests {
         let a = arrange(&req(LayoutKind::Grid3x2, 6), 1920, 1080);
         let s = a.slots[4];
         let r = s.cell_rect(37, 200);
-        assert_eq!(a.hit(r.x, r.y).map(|(t, row, col)| (t.tile, row, col)), Some((4, 37, 200)));
         assert_eq!(
-            a.hit(r.right() - 1, r.bottom() - 1).map(|(_, row, col)| (row, col)),
+            a.hit(r.x, r.y).map(|(t, row, col)| (t.tile, row, col)),
+            Some((4, 37, 200))
+        );
+        assert_eq!(
+            a.hit(r.right() - 1, r.bottom() - 1)
+                .map(|(_, row, col)| (row, col)),
             Some((37, 200))
         );
         assert_ne!(a.hit(r.right(), r.y).map(|(_, _, c)| c), Some(200));

@@ -178,11 +178,7 @@ pub enum RenderError {
 /// Renders one frame offscreen on the best adapter found and returns its
 /// pixels: the headless path (`snapshot`, tests). Creates a device per call;
 /// keep a [`Gpu`] and [`WallRenderer`] to render many frames.
-pub fn render_offscreen(
-    frame: &FrameInput<'_>,
-    width: u32,
-    height: u32,
-) -> Result<RgbaImage, RenderError> {
+pub fn render_offscreen(frame: &FrameInput<'_>, width: u32, height: u32) -> Result<RgbaImage, RenderError> {
     let gpu = Gpu::headless(AdapterChoice::from_env())?;
     let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
     renderer.render_to_image(&gpu, frame, width, height)

@@ -103,7 +103,7 @@ pub(crate) fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -154,12 +154,12 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
             layer: layer as u32,
             _pad: [0; 3],
         });
-        tile_decorations(&mut scene, slot, tile, frame.view.presenter);
+        tile_decorations(&mut scene, slot, tile, measure);
     }
-    if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first()) {
-        if let Some(tile) = frame.tiles.get(slot.tile) {
-            caption(&mut scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
-        }
+    if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first())
+        && let Some(tile) = frame.tiles.get(slot.tile)
+    {
+        caption(&mut scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
     }
     for footer in &arr.footers {
         legend(&mut scene, footer, measure);
@@ -193,12 +193,7 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
 }
 
 /// Title, per-map rate, ticks every 8 cells on all four edges, labels every 32.
-fn tile_decorations(
-    scene: &mut Scene,
-    slot: &TileSlot,
-    tile: &super::TileInput<'_>,
-    presenter: bool,
-) {
+fn tile_decorations(scene: &mut Scene, slot: &TileSlot, tile: &super::TileInput<'_>, measure: Measure<'_>) {
     let m = slot.metrics;
     let f = m.font_px;
     let region = slot.region;
@@ -208,40 +203,45 @@ fn tile_decorations(
     }
     let title_size = f * 1.1;
     let clip = Some([region.x, region.y, region.right(), region.bottom()]);
-    let title_y = (region.y + m.pad / 2) as f32;
-    let mut title = TextItem::new(
-        tile.def.title,
-        (region.x + m.pad) as f32,
-        title_y,
-        title_size,
-        TEXT,
-    );
-    title.clip = clip;
-    if presenter {
-        title.x = (map.x - m.tick) as f32;
+    // The title line sits over the block [row labels | map]; when title and
+    // rate need more room it widens about the block's centre, within the region.
+    let rate_text = format!("{} pkt/s", format_rate(tile.rate_pps));
+    let (title_w, _) = measure(tile.def.title, title_size);
+    let (rate_w, _) = measure(&rate_text, f);
+    let block_l = map.x - m.tick - m.label_w;
+    let block_r = map.right() + m.tick;
+    let need = (title_w + rate_w + f * 1.5).ceil() as i32;
+    let (mut left, mut right) = (block_l, block_r);
+    if need > block_r - block_l {
+        let centre = (block_l + block_r) / 2;
+        left = (centre - need / 2).max(region.x + m.pad);
+        right = (left + need).min(region.right() - m.pad);
     }
+    let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + f * 0.1;
+    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, TEXT);
+    title.clip = clip;
     scene.text.push(title);
     let mut rate = TextItem::new(
-        format!("{} pkt/s", format_rate(tile.rate_pps)),
-        (region.right() - m.pad) as f32,
+        rate_text,
+        right as f32,
         title_y + (title_size - f) * 0.8,
         f,
         TEXT_DIM,
     )
     .anchored(Anchor::Right);
     rate.clip = clip;
-    if presenter {
-        rate.x = (map.right() + m.tick) as f32;
-    }
     scene.text.push(rate);
 
     // Cell boundary k (0..=256) in pixels, on each axis.
-    let edge = |k: i32, origin: i32| -> i32 {
-        origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32
-    };
+    let edge =
+        |k: i32, origin: i32| -> i32 { origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32 };
     let thick = ((f / 14.0).round() as i32).max(1);
     for k in (0..=SIDE as i32).step_by(8) {
-        let len = if k % 32 == 0 { m.tick } else { (m.tick * 3 / 5).max(2) };
+        let len = if k % 32 == 0 {
+            m.tick
+        } else {
+            (m.tick * 3 / 5).max(2)
+        };
         let x = edge(k, map.x).min(map.right() - thick).max(map.x);
         let y = edge(k, map.y).min(map.bottom() - thick).max(map.y);
         // Top and bottom edges: vertical ticks at column boundaries.
@@ -296,7 +296,11 @@ fn caption(scene: &mut Scene, area: Rect, text: &str, index: usize, count: usize
     scene.text.push(item);
     let small = f * 0.7;
     scene.text.push(TextItem::new(
-        format!("map {} of {}   PageDown / PageUp: next / previous", index + 1, count),
+        format!(
+            "map {} of {}   PageDown / PageUp: next / previous",
+            index + 1,
+            count
+        ),
         area.x as f32,
         area.bottom() as f32 - small * LINE_HEIGHT,
         small,
@@ -318,9 +322,13 @@ fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
     let mut x = a.x + pad;
     let label = "packets";
     let (lw, _) = measure(label, f);
-    scene
-        .text
-        .push(TextItem::new(label, x as f32, top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0, f, TEXT_DIM));
+    scene.text.push(TextItem::new(
+        label,
+        x as f32,
+        top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0,
+        f,
+        TEXT_DIM,
+    ));
     x += lw.ceil() as i32 + pad;
     let mut centres = Vec::new();
     for stop in PAPER_SCALE {
@@ -344,9 +352,11 @@ fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
     let bar_h = (f * 0.25).max(3.0) as i32;
     for pair in centres.windows(2) {
         let ((x0, v0), (x1, v1)) = (pair[0], pair[1]);
-        scene
-            .base
-            .push(RectInstance::gradient(Rect::new(x0, bar_y, x1 - x0, bar_h), v0, v1));
+        scene.base.push(RectInstance::gradient(
+            Rect::new(x0, bar_y, x1 - x0, bar_h),
+            v0,
+            v1,
+        ));
     }
 }
 
@@ -393,17 +403,12 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
         );
         x += w + pad / 2;
     }
-    scene
-        .text
-        .push(TextItem::new(text, x as f32, text_y, f, TEXT));
+    scene.text.push(TextItem::new(text, x as f32, text_y, f, TEXT));
 }
 
 /// The hover readout: the cell outlined and a box of text near the pointer.
 fn hover(scene: &mut Scene, arr: &Arrangement, h: &super::Hover, measure: Measure<'_>) {
-    let f = arr
-        .footers
-        .first()
-        .map_or(14.0, |footer| footer.font_px);
+    let f = arr.footers.first().map_or(14.0, |footer| footer.font_px);
     if let Some((slot, row, col)) = arr.hit(h.x, h.y) {
         let c = slot.cell_rect(row, col).inset(-1);
         let t = 1;
@@ -530,9 +535,9 @@ fn notice(scene: &mut Scene, screen: Rect, text: &str, measure: Measure<'_>) {
         .overlay
         .push(RectInstance::solid(panel.inset(-1), PANEL_EDGE));
     scene.overlay.push(RectInstance::solid(panel, PANEL));
-    scene.text.push(
-        TextItem::new(text, (panel.x + pad) as f32, (panel.y + pad) as f32, f, TEXT).on_overlay(),
-    );
+    scene
+        .text
+        .push(TextItem::new(text, (panel.x + pad) as f32, (panel.y + pad) as f32, f, TEXT).on_overlay());
 }
 
 #[cfg(test)]
@@ -563,7 +568,16 @@ mod tests {
             stalled: false,
         };
         let t = status_text(&s);
-        for part in ["eth0", "30,000 pkt/s", "kernel 233,253", "interface 7", "0.28 %", "half-life 10 s", "12:00:03", "60 fps"] {
+        for part in [
+            "eth0",
+            "30,000 pkt/s",
+            "kernel 233,253",
+            "interface 7",
+            "0.28 %",
+            "half-life 10 s",
+            "12:00:03",
+            "60 fps",
+        ] {
             assert!(t.contains(part), "{part} missing from {t}");
         }
     }

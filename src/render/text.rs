@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use glyphon::{
-    Attrs, Buffer, Cache, Color, ColorMode, Family, FontSystem, Metrics, Resolution, Shaping,
-    SwashCache, TextArea, TextAtlas, TextBounds, TextRenderer, Viewport, Wrap, fontdb,
+    Attrs, Buffer, Cache, Color, ColorMode, Family, FontSystem, Metrics, Resolution, Shaping, SwashCache,
+    TextArea, TextAtlas, TextBounds, TextRenderer, Viewport, Wrap, fontdb,
 };
 
 /// The bundled font (DejaVu Sans; licence in `assets/fonts/`).
@@ -120,8 +120,7 @@ impl TextSystem {
         let viewport = Viewport::new(device, &cache);
         let mut atlas = TextAtlas::with_color_mode(device, queue, &cache, format, ColorMode::Web);
         let base = TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
-        let overlay =
-            TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
+        let overlay = TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
         TextSystem {
             fonts: font_system(),
             swash: SwashCache::new(),
@@ -181,9 +180,7 @@ impl TextSystem {
     /// Width and height `text` takes at `size` (wrapped at `wrap`, if given).
     pub fn measure(&mut self, text: &str, size: f32, wrap: Option<f32>) -> (f32, f32) {
         let key = self.shape(text, size, wrap);
-        self.shaped
-            .get(&key)
-            .map_or((0.0, 0.0), |s| (s.width, s.height))
+        self.shaped.get(&key).map_or((0.0, 0.0), |s| (s.width, s.height))
     }
 
     /// Shapes and uploads this frame's text for a `width` x `height` target.
@@ -253,11 +250,7 @@ impl TextSystem {
     }
 
     /// Draws the base or overlay layer into `pass`.
-    pub fn render(
-        &self,
-        overlay: bool,
-        pass: &mut wgpu::RenderPass<'_>,
-    ) -> Result<(), glyphon::RenderError> {
+    pub fn render(&self, overlay: bool, pass: &mut wgpu::RenderPass<'_>) -> Result<(), glyphon::RenderError> {
         let renderer = if overlay { &self.overlay } else { &self.base };
         renderer.render(&self.atlas, &self.viewport, pass)
     }
@@ -268,8 +261,7 @@ impl TextSystem {
         self.atlas.trim();
         let frame = self.frame;
         if self.shaped.len() > 256 {
-            self.shaped
-                .retain(|_, s| frame.saturating_sub(s.last_used) < 2);
+            self.shaped.retain(|_, s| frame.saturating_sub(s.last_used) < 2);
         }
         self.frame += 1;
     }

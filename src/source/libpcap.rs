@@ -13,7 +13,9 @@ use crate::parse::LinkType;
 /// The packet-clock time of a libpcap record opened with nanosecond precision
 /// (libpcap then stores nanoseconds in the `tv_usec` field).
 fn ts_ns(h: &pcap::PacketHeader) -> u64 {
-    let secs = u64::try_from(h.ts.tv_sec).unwrap_or(0);
+    // Classic pcap stores unsigned 32-bit seconds; libpcap may hand them over as
+    // a negative signed value after 2038.
+    let secs = u64::try_from(h.ts.tv_sec).unwrap_or(h.ts.tv_sec as u32 as u64);
     let nanos = u64::try_from(h.ts.tv_usec).unwrap_or(0);
     secs.saturating_mul(1_000_000_000).saturating_add(nanos)
 }

@@ -36,6 +36,16 @@ pub struct FileHeader {
     pub linktype: u32,
 }
 
+impl FileHeader {
+    /// The snapshot length libpcap applies: a 0 or oversized value means the maximum.
+    pub fn effective_snaplen(&self) -> usize {
+        match self.snaplen as usize {
+            0 => MAX_RECORD,
+            n => n.min(MAX_RECORD),
+        }
+    }
+}
+
 /// Why a header was not classic pcap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeaderError {
@@ -82,6 +92,7 @@ enum Step {
         ts_ns: u64,
         wire_len: u32,
         data_at: usize,
+        data_len: usize,
         size: usize,
     },
     /// The buffer ends inside this record.
@@ -113,6 +124,8 @@ fn step(h: &FileHeader, b: &[u8]) -> Step {
         ts_ns,
         wire_len: field(12),
         data_at: RECORD_HEADER_LEN,
+        // As libpcap does, bytes beyond the file's snapshot length are skipped.
+        data_len: incl.min(h.effective_snaplen()),
         size,
     }
 }
@@ -175,6 +188,7 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
                 ts_ns,
                 wire_len,
                 data_at,
+                data_len,
                 size,
             } => {
                 let at = self.pos;
@@ -182,7 +196,7 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
                 Ok(Some(Record {
                     ts_ns,
                     wire_len,
-                    data: &all[at + data_at..at + size],
+                    data: &all[at + data_at..at + data_at + data_len],
                 }))
             }
             Step::NeedMore => {
@@ -274,6 +288,7 @@ impl<R: Read> RecordSource for StreamReader<R> {
                     ts_ns,
                     wire_len,
                     data_at,
+                    data_len,
                     size,
                 } => {
                     let at = self.start;
@@ -282,7 +297,7 @@ impl<R: Read> RecordSource for StreamReader<R> {
                     return Ok(Some(Record {
                         ts_ns,
                         wire_len,
-                        data: &self.buf[at + data_at..at + size],
+                        data: &self.buf[at + data_at..at + data_at + data_len],
                     }));
                 }
                 Step::Corrupt(len) => {

@@ -1,1 +1,202 @@
-//! The wall window: winit event loop, keys, presenter mode, surface upkeep.
+//! The wall window: a winit event loop drawing the maps with the shared
+//! renderer, keys from one table, presenter mode, and a surface kept alive
+//! through resizes, minimising, monitor changes and lost devices.
+//!
+//! The window knows nothing of packets: it pulls each frame from a
+//! [`FrameFeed`], which the counting side implements. A frame never waits on
+//! capture (the feed hands over what it has); capture never waits on a frame.
+
+mod app;
+pub mod keys;
+pub mod scheduler;
+pub mod state;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use app::run_wall;
+
+use crate::render::{AdapterChoice, LayoutKind, StatusInfo, TileInput, WallGrid};
+
+/// One frame's worth of data from the counting side.
+#[derive(Clone, Debug)]
+pub struct FeedFrame<'a> {
+    /// The maps to show, in order (number keys and focus index this).
+    pub tiles: Vec<TileInput<'a>>,
+    /// The status line; `frames_per_sec` is overwritten by the window's own count.
+    pub status: StatusInfo,
+    /// Packets per second that one unit of cell value stands for (with an
+    /// exponential decay of half-life h, ln 2 / h seconds): lets the hover
+    /// readout show a cell's rate as well as its value.
+    pub rate_per_value: f64,
+}
+
+/// Where the window gets its data. Implemented by the counting side for the
+/// product and by tests with synthetic values.
+pub trait FrameFeed {
+    /// The values to draw now. When `frozen`, return the same values as the
+    /// last unfrozen call (the picture stands still) but a current status
+    /// (counting goes on). Must not block on capture.
+    fn frame(&mut self, frozen: bool) -> FeedFrame<'_>;
+
+    /// Multiplies the decay half-life by `factor` (`+` doubles, `-` halves).
+    fn scale_half_life(&mut self, factor: f64);
+}
+
+/// Something the window did; passed to [`WallOptions::observer`] so tests
+/// (and logs) can follow the window without guessing at timing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WallEvent {
+    /// The window is up and drew its first frame at this size.
+    Ready {
+        /// Surface width.
+        width: u32,
+        /// Surface height.
+        height: u32,
+    },
+    /// A frame was presented.
+    Presented {
+        /// Frames presented so far, this one included.
+        frame: u64,
+        /// Surface width.
+        width: u32,
+        /// Surface height.
+        height: u32,
+        /// Layout shown.
+        layout: LayoutKind,
+        /// Map in focus.
+        focus: usize,
+        /// Presenter mode.
+        presenter: bool,
+        /// Blank screen.
+        blank: bool,
+        /// Help overlay shown.
+        help: bool,
+    },
+    /// A key was handled.
+    Key(keys::Action),
+    /// A screenshot was written.
+    Screenshot(PathBuf),
+    /// Something went wrong but the wall carries on (message for the log).
+    Problem(String),
+}
+
+/// Receives [`WallEvent`]s.
+pub type Observer = Box<dyn FnMut(&WallEvent)>;
+
+/// How the wall window starts. Every field has a sensible default.
+pub struct WallOptions {
+    /// Initial layout (`--layout`).
+    pub layout: LayoutKind,
+    /// Initial map in focus, counted from 0.
+    pub focus: usize,
+    /// Video wall geometry (`--wall-grid CxR`).
+    pub wall: Option<WallGrid>,
+    /// Start borderless full-screen (`--fullscreen`).
+    pub fullscreen: bool,
+    /// Monitor to open on, counted from 0 (`--monitor N`); default the primary.
+    pub monitor: Option<usize>,
+    /// Start in presenter mode.
+    pub presenter: bool,
+    /// Presenter auto-advance interval (`--present-interval 20s`).
+    pub present_interval: Option<Duration>,
+    /// Frames per second to draw (the picture changes no faster than this).
+    pub fps: f64,
+    /// Where `S` writes screenshots.
+    pub screenshot_dir: PathBuf,
+    /// Initial window size in pixels when not full-screen.
+    pub size: (u32, u32),
+    /// Window title.
+    pub title: String,
+    /// Hardware or software rendering.
+    pub adapter: AdapterChoice,
+    /// Follows what the window does (tests, logging).
+    pub observer: Option<Observer>,
+}
+
+impl Default for WallOptions {
+    fn default() -> Self {
+        WallOptions {
+            layout: LayoutKind::Grid3x2,
+            focus: 0,
+            wall: None,
+            fullscreen: false,
+            monitor: None,
+            presenter: false,
+            present_interval: None,
+            fps: 30.0,
+            screenshot_dir: PathBuf::from("."),
+            size: (1600, 900),
+            title: "scanwall".into(),
+            adapter: AdapterChoice::from_env(),
+            observer: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for WallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WallOptions")
+            .field("layout", &self.layout)
+            .field("focus", &self.focus)
+            .field("wall", &self.wall)
+            .field("fullscreen", &self.fullscreen)
+            .field("monitor", &self.monitor)
+            .field("presenter", &self.presenter)
+            .field("present_interval", &self.present_interval)
+            .field("fps", &self.fps)
+            .field("screenshot_dir", &self.screenshot_dir)
+            .field("size", &self.size)
+            .field("title", &self.title)
+            .field("adapter", &self.adapter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file name for a screenshot taken at `unix_secs`: `scanwall-20210601-120003.png` (UTC).
+pub fn screenshot_name(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let rem = unix_secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "scanwall-{y:04}{m:02}{d:02}-{:02}{:02}{:02}.png",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screenshot_names_are_utc_timestamps() {
+        assert_eq!(screenshot_name(0), "scanwall-19700101-000000.png");
+        // 2021-06-01 12:00:03 UTC
+        assert_eq!(
+            screenshot_name(1_622_548_803),
+            "scanwall-20210601-120003.png"
+        );
+        // 2024-02-29 23:59:59 UTC (leap day)
+        assert_eq!(
+            screenshot_name(1_709_251_199),
+            "scanwall-20240229-235959.png"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! `scanwall snapshot`: what the wall would show at one packet time, rendered
+//! offscreen through the same shaders, with no window and no display.
+
+use anyhow::{Context, anyhow};
+
+use crate::cli::{SnapshotArgs, ViewArgs};
+use crate::counting::HalfLife;
+use crate::maps::{self, MapId};
+use crate::render::{FrameInput, ViewState, render_offscreen};
+use crate::session::{Session, SessionConfig, tiles};
+
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
+    let bad = || anyhow!("bad --size `{text}`: expected WIDTHxHEIGHT, e.g. 3840x2160");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
+    if w == 0 || h == 0 || w > 16_384 || h > 16_384 {
+        return Err(anyhow!(
+            "bad --size `{text}`: each side must be 1 to 16384 pixels"
+        ));
+    }
+    Ok((w, h))
+}
+
+/// The index into `shown` of the `--focus` map (a name or a 1-based position).
+pub fn focus_index(focus: Option<&str>, shown: &[MapId]) -> anyhow::Result<usize> {
+    let Some(f) = focus else { return Ok(0) };
+    if let Ok(n) = f.parse::<usize>() {
+        if (1..=shown.len()).contains(&n) {
+            return Ok(n - 1);
+        }
+        return Err(anyhow!("bad --focus `{f}`: there are {} maps shown", shown.len()));
+    }
+    let id = maps::by_name(f).ok_or_else(|| anyhow!("bad --focus: unknown map `{f}`"))?;
+    shown
+        .iter()
+        .position(|&m| m == id)
+        .ok_or_else(|| anyhow!("bad --focus: `{f}` is not among the shown maps"))
+}
+
+/// The view the command line asks for.
+pub fn view_state(view: &ViewArgs, shown: &[MapId]) -> anyhow::Result<ViewState> {
+    Ok(ViewState {
+        layout: view.layout,
+        wall: view.wall_grid,
+        focus: focus_index(view.focus.as_deref(), shown)?,
+        presenter: view.presenter,
+        ..ViewState::default()
+    })
+}
+
+/// Runs `snapshot`.
+pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
+    let (width, height) = parse_size(&args.size)?;
+    let at = match args.at.as_str() {
+        "end" => None,
+        t => Some(HalfLife::parse(t).map_err(|_| anyhow!("bad --at `{t}`: expected e.g. 30s, 2m or end"))?),
+    };
+    let config = SessionConfig::from_args(&args.source, &args.counting, false, Some(args.seconds))?;
+    let view = view_state(&args.view, &config.maps)?;
+    let mut session = Session::start(config)?;
+    let result = session.wait();
+    if let Err(e) = &result {
+        if !e.kept_earlier_records() {
+            return Err(anyhow!("{e}"));
+        }
+    }
+    let first_ts = session.counters().first_packet_time();
+    let at_ns = match (at, first_ts) {
+        (Some(offset), Some(first)) => Some(first + offset.as_nanos()),
+        _ => None,
+    };
+    let mut reader = session.frame_reader();
+    let frame = reader.read(at_ns);
+    let input = FrameInput {
+        tiles: tiles(frame),
+        status: session.status_info(frame, 0.0),
+        view,
+    };
+    let image = render_offscreen(&input, width, height)?;
+    image
+        .write_png(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    result.map_err(|e| anyhow!("{e}"))
+}

@@ -1,0 +1,447 @@
+//! A running session: counters plus the source threads that fill them, and
+//! the frame-side view (maps, rates, status line) that the wall and `snapshot`
+//! draw from. The model half of the program: no window, no GPU.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow};
+
+use crate::cli::{CountingArgs, SourceArgs};
+use crate::commands::setup;
+use crate::counting::{Counters, Decay, FrameReader, MapFrame, PacketSink};
+use crate::maps::{self, MAPS, MapId};
+use crate::parse::{Classifier, LocalNets};
+use crate::render::{StatusInfo, TileInput};
+use crate::source::demo::{DemoConfig, DemoTraffic};
+use crate::source::file::CaptureFile;
+use crate::source::libpcap::{LiveCapture, LiveOptions};
+use crate::source::listen::{StreamListener, parse_listen_addr};
+use crate::source::pcap_format::StreamReader;
+use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
+
+/// Which source a session reads.
+#[derive(Clone, Debug)]
+pub enum SourceSpec {
+    /// A capture file.
+    File(PathBuf),
+    /// A pcap stream on standard input (`-r -`).
+    Stdin,
+    /// Live interfaces, a capture thread each.
+    Interfaces(Vec<LiveOptions>),
+    /// pcap streams from TCP senders.
+    Listen(SocketAddr),
+    /// The built-in synthetic traffic.
+    Demo(DemoConfig),
+}
+
+/// Everything needed to start a session.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Where packets come from.
+    pub source: SourceSpec,
+    /// The inbound rule.
+    pub locals: LocalNets,
+    /// Maps counted (and shown, in this order).
+    pub maps: Vec<MapId>,
+    /// How counts fade.
+    pub decay: Decay,
+    /// Replay speed of files and the demo.
+    pub speed: Speed,
+    /// Replay the file again and again.
+    pub repeat: bool,
+    /// BPF expression.
+    pub filter: Option<String>,
+}
+
+impl SessionConfig {
+    /// Builds a configuration from the command line. `live_wall` selects the
+    /// wall's defaults (demo paced in real time from now) over the headless
+    /// ones (demo from a fixed start, `demo_seconds` long, as fast as possible).
+    pub fn from_args(
+        source: &SourceArgs,
+        counting: &CountingArgs,
+        live_wall: bool,
+        demo_seconds: Option<f64>,
+    ) -> anyhow::Result<Self> {
+        let mut locals_text = source.local.clone();
+        let speed = Speed::parse(&source.speed).map_err(|e| anyhow!(e))?;
+        let spec = if let Some(path) = &source.read {
+            if path.as_os_str() == "-" {
+                SourceSpec::Stdin
+            } else {
+                SourceSpec::File(path.clone())
+            }
+        } else if !source.interface.is_empty() {
+            let opts = source
+                .interface
+                .iter()
+                .map(|i| LiveOptions {
+                    interface: i.clone(),
+                    snaplen: source.snaplen,
+                    buffer_mb: source.buffer_mb,
+                    promiscuous: !source.no_promisc,
+                    filter: source.filter.filter_expression(),
+                })
+                .collect();
+            SourceSpec::Interfaces(opts)
+        } else if let Some(addr) = &source.listen {
+            SourceSpec::Listen(parse_listen_addr(addr).map_err(|e| anyhow!(e))?)
+        } else {
+            if locals_text.is_empty() {
+                locals_text.push(crate::source::demo::DEMO_LOCAL.to_string());
+            }
+            let start_ns = if live_wall {
+                now_ns()
+            } else {
+                DemoConfig::FIXED_START_NS
+            };
+            let duration_ns = demo_seconds.map(|s| (s.max(0.0) * 1e9) as u64);
+            SourceSpec::Demo(DemoConfig {
+                seed: source.seed,
+                rate_pps: source.demo_rate,
+                start_ns,
+                duration_ns,
+            })
+        };
+        let speed = match (&spec, live_wall) {
+            (SourceSpec::Demo(_), true) => Speed::Times(1.0),
+            (_, true) => speed,
+            (_, false) => Speed::Max,
+        };
+        Ok(SessionConfig {
+            source: spec,
+            locals: setup::locals(&locals_text)?,
+            maps: setup::maps(counting.maps.as_deref(), maps::default_shown())?,
+            decay: setup::decay(counting)?,
+            speed,
+            repeat: source.repeat && live_wall,
+            filter: source.filter.filter_expression(),
+        })
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Counters being filled by source threads.
+pub struct Session {
+    counters: Arc<Counters>,
+    status: Arc<SourceStatus>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<Result<(), SourceError>>>,
+    maps: Vec<MapId>,
+}
+
+impl Session {
+    /// Opens the source (errors surface here, before any window opens) and
+    /// starts its threads.
+    pub fn start(config: SessionConfig) -> anyhow::Result<Session> {
+        let counters = Counters::new(config.maps.clone(), config.decay);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (description, demo) = match &config.source {
+            SourceSpec::File(p) => (p.display().to_string(), false),
+            SourceSpec::Stdin => ("stdin".to_string(), false),
+            SourceSpec::Interfaces(o) => (
+                o.iter()
+                    .map(|o| o.interface.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                false,
+            ),
+            SourceSpec::Listen(a) => (format!("stream {a}"), false),
+            SourceSpec::Demo(_) => ("demo".to_string(), true),
+        };
+        let status = Arc::new(SourceStatus::new(description, demo));
+        let mut threads = Vec::new();
+        let spawn = |name: &str, f: Box<dyn FnOnce() -> Result<(), SourceError> + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(f)
+                .context("cannot start a capture thread")
+        };
+        match config.source.clone() {
+            SourceSpec::File(path) => {
+                let file = CaptureFile::open(&path)?;
+                let ctx = ReplayContext::new(&config, &counters, &status, &stop, file.link())?;
+                threads.push(spawn("replay", Box::new(move || ctx.replay(file, Some(path))))?);
+            }
+            SourceSpec::Stdin => {
+                let reader = StreamReader::new(std::io::stdin(), "standard input")?;
+                let ctx = ReplayContext::new(&config, &counters, &status, &stop, reader.link())?;
+                threads.push(spawn("stdin", Box::new(move || ctx.replay(reader, None)))?);
+            }
+            SourceSpec::Demo(demo) => {
+                let traffic = DemoTraffic::new(demo);
+                let ctx = ReplayContext::new(&config, &counters, &status, &stop, traffic.link())?;
+                threads.push(spawn("demo", Box::new(move || ctx.replay(traffic, None)))?);
+            }
+            SourceSpec::Interfaces(list) => {
+                for options in list {
+                    let capture = LiveCapture::open(&options)?;
+                    let classifier = Classifier::new(capture.link(), config.locals.clone());
+                    let mut sink = PacketSink::new(classifier, counters.writer());
+                    let (status, stop) = (status.clone(), stop.clone());
+                    let name = format!("capture {}", options.interface);
+                    threads.push(spawn(
+                        &name,
+                        Box::new(move || {
+                            capture.run(&mut sink, &status, &stop);
+                            Ok(())
+                        }),
+                    )?);
+                }
+            }
+            SourceSpec::Listen(addr) => {
+                let listener = StreamListener::bind(addr, counters.clone(), config.locals.clone())?;
+                status.stalled.store(true, Relaxed);
+                let (status, stop) = (status.clone(), stop.clone());
+                threads.push(spawn(
+                    "listen",
+                    Box::new(move || {
+                        listener.serve(status, stop);
+                        Ok(())
+                    }),
+                )?);
+            }
+        }
+        Ok(Session {
+            counters,
+            status,
+            stop,
+            threads,
+            maps: config.maps,
+        })
+    }
+
+    /// The counters this session fills.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Live facts about the source.
+    pub fn status(&self) -> &Arc<SourceStatus> {
+        &self.status
+    }
+
+    /// The maps shown, in order.
+    pub fn maps(&self) -> &[MapId] {
+        &self.maps
+    }
+
+    /// A frame reader of this session's maps.
+    pub fn frame_reader(&self) -> FrameReader {
+        FrameReader::new(self.counters.clone(), self.maps.clone())
+    }
+
+    /// Asks the source threads to stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Relaxed);
+    }
+
+    /// Waits for every source thread; the first error is returned.
+    pub fn wait(&mut self) -> Result<(), SourceError> {
+        let mut first = Ok(());
+        for t in self.threads.drain(..) {
+            let r = t.join().unwrap_or(Ok(()));
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// The status line for `frame`, drawn at `frames_per_sec`.
+    pub fn status_info(&self, frame: &MapFrame, frames_per_sec: f64) -> StatusInfo {
+        let s = &self.status;
+        StatusInfo {
+            source: match s.error() {
+                Some(e) => format!("{} ({e})", s.description),
+                None => s.description.clone(),
+            },
+            demo: s.demo,
+            packets_per_sec: frame.packets_per_sec,
+            kernel_drops: s.kernel_drops.load(Relaxed),
+            interface_drops: s.interface_drops.load(Relaxed),
+            drop_percent: s.drop_percent(),
+            half_life: match self.counters.decay().mode {
+                crate::counting::DecayMode::None => "none (totals)".to_string(),
+                crate::counting::DecayMode::Step => format!("{} (step)", self.counters.half_life()),
+                crate::counting::DecayMode::Exponential => self.counters.half_life().to_string(),
+            },
+            packet_clock: frame
+                .at_ns
+                .map(format_packet_time)
+                .unwrap_or_else(|| "no packets yet".into()),
+            frames_per_sec,
+            stalled: s.stalled.load(Relaxed),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The tiles of `frame`, in order, for the renderer.
+pub fn tiles(frame: &MapFrame) -> Vec<TileInput<'_>> {
+    frame
+        .maps
+        .iter()
+        .zip(&frame.values)
+        .zip(&frame.rates_pps)
+        .map(|((&m, values), &rate_pps)| TileInput {
+            def: &MAPS[m],
+            values,
+            rate_pps,
+        })
+        .collect()
+}
+
+/// Packet time as UTC `YYYY-MM-DD HH:MM:SS`.
+pub fn format_packet_time(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// What a replay thread needs: the sink, pacing, filter and stop flag.
+struct ReplayContext {
+    sink: PacketSink,
+    filter: Option<RecordFilter>,
+    speed: Speed,
+    repeat: bool,
+    status: Arc<SourceStatus>,
+    stop: Arc<AtomicBool>,
+}
+
+impl ReplayContext {
+    fn new(
+        config: &SessionConfig,
+        counters: &Counters,
+        status: &Arc<SourceStatus>,
+        stop: &Arc<AtomicBool>,
+        link: crate::parse::LinkType,
+    ) -> Result<Self, SourceError> {
+        let filter = config
+            .filter
+            .as_deref()
+            .map(|f| RecordFilter::compile(f, link))
+            .transpose()?;
+        Ok(ReplayContext {
+            sink: PacketSink::new(Classifier::new(link, config.locals.clone()), counters.writer()),
+            filter,
+            speed: config.speed,
+            repeat: config.repeat,
+            status: status.clone(),
+            stop: stop.clone(),
+        })
+    }
+
+    /// Reads `source` to its end; with `--loop` and a file, again and again
+    /// with timestamps shifted so the packet clock keeps rising.
+    fn replay<S: RecordSource>(mut self, mut source: S, path: Option<PathBuf>) -> Result<(), SourceError>
+    where
+        S: Rewind,
+    {
+        let mut offset = 0u64;
+        let mut pacer = Pacer::new(self.speed);
+        loop {
+            let mut p = Pump {
+                pacer,
+                filter: self.filter.as_ref(),
+                stop: &self.stop,
+                ts_offset: offset,
+            };
+            let (summary, result) = pump(&mut source, &mut self.sink, &mut p);
+            pacer = p.pacer;
+            if let Err(e) = result {
+                self.status.set_error(Some(e.to_string()));
+                self.status.stalled.store(true, Relaxed);
+                return Err(e);
+            }
+            let (Some(first), Some(last), true, Some(path)) =
+                (summary.first_ts, summary.last_ts, self.repeat, &path)
+            else {
+                break;
+            };
+            if self.stop.load(Relaxed) {
+                break;
+            }
+            // The next pass starts one millisecond after this one ended.
+            offset += last.saturating_sub(first) + 1_000_000;
+            source.rewind_to_start(path)?;
+        }
+        self.status.finished.store(true, Relaxed);
+        Ok(())
+    }
+}
+
+/// Sources a `--loop` replay can start again.
+trait Rewind: RecordSource {
+    fn rewind_to_start(&mut self, path: &std::path::Path) -> Result<(), SourceError>;
+}
+
+impl Rewind for CaptureFile {
+    fn rewind_to_start(&mut self, path: &std::path::Path) -> Result<(), SourceError> {
+        self.rewind(path)
+    }
+}
+
+impl<R: std::io::Read> Rewind for StreamReader<R> {
+    fn rewind_to_start(&mut self, _: &std::path::Path) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+impl Rewind for DemoTraffic {
+    fn rewind_to_start(&mut self, _: &std::path::Path) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_time_is_utc() {
+        assert_eq!(
+            format_packet_time(DemoConfig::FIXED_START_NS),
+            "2021-06-01 00:00:00 UTC"
+        );
+        assert_eq!(format_packet_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_packet_time(951_782_400 * 1_000_000_000 + 3_723_000_000_000),
+            "2000-02-29 01:02:03 UTC"
+        );
+    }
+}

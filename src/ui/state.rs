@@ -1,0 +1,253 @@
+//! What the keys change, as plain data: the window feeds actions in and
+//! carries out the effects that come back (full-screen, screenshot, quit...).
+//! No winit or GPU here, so every key's meaning is unit-tested.
+
+use super::keys::{Action, Direction, help_lines};
+use crate::render::{LayoutKind, ViewState};
+
+/// Something the window must do because of a key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Effect {
+    /// Enter (true) or leave (false) borderless full-screen.
+    SetFullscreen(bool),
+    /// Save a screenshot of what is shown.
+    Screenshot,
+    /// Close the window and return.
+    Quit,
+    /// Multiply the feed's half-life by this factor.
+    ScaleHalfLife(f64),
+    /// Presenter mode started or the map changed: restart the auto-advance timer.
+    RestartPresenterTimer,
+    /// Presenter mode ended: stop the auto-advance timer.
+    StopPresenterTimer,
+}
+
+/// The wall's view state between frames.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WallState {
+    /// What the renderer is told (hover and notice are set per frame).
+    pub view: ViewState,
+    /// Whether the window is full-screen.
+    pub fullscreen: bool,
+}
+
+impl WallState {
+    /// Columns of the current layout, for Up / Down.
+    fn columns(&self) -> usize {
+        match self.view.layout {
+            LayoutKind::Grid3x2 => 3,
+            LayoutKind::Grid2x3 => 2,
+            LayoutKind::Focus | LayoutKind::Single => 1,
+        }
+    }
+
+    /// Moves the focus by `delta` maps, wrapping around.
+    fn step(&mut self, delta: isize, tiles: usize) {
+        if tiles == 0 {
+            return;
+        }
+        let n = tiles as isize;
+        let f = (self.view.focus.min(tiles - 1)) as isize;
+        self.view.focus = (f + delta).rem_euclid(n) as usize;
+    }
+
+    /// Presenter auto-advance: the next map.
+    pub fn advance_presenter(&mut self, tiles: usize) {
+        self.step(1, tiles);
+    }
+
+    /// Applies one key's action for a frame of `tiles` maps.
+    pub fn apply(&mut self, action: Action, digit: Option<usize>, tiles: usize) -> Vec<Effect> {
+        let v = &mut self.view;
+        let presenter_step = |s: &WallState| {
+            if s.view.presenter {
+                vec![Effect::RestartPresenterTimer]
+            } else {
+                Vec::new()
+            }
+        };
+        match action {
+            Action::NextLayout => {
+                v.layout = v.layout.next();
+                Vec::new()
+            }
+            Action::FocusDigit => {
+                if let Some(d) = digit.filter(|d| (1..=tiles).contains(d)) {
+                    v.focus = d - 1;
+                }
+                presenter_step(self)
+            }
+            Action::MoveFocus(dir) => {
+                let delta = if self.view.presenter {
+                    match dir {
+                        Direction::Left | Direction::Up => -1,
+                        Direction::Right | Direction::Down => 1,
+                    }
+                } else {
+                    let cols = self.columns() as isize;
+                    match dir {
+                        Direction::Left => -1,
+                        Direction::Right => 1,
+                        Direction::Up => -cols,
+                        Direction::Down => cols,
+                    }
+                };
+                self.step(delta, tiles);
+                presenter_step(self)
+            }
+            Action::NextMap => {
+                self.step(1, tiles);
+                presenter_step(self)
+            }
+            Action::PreviousMap => {
+                self.step(-1, tiles);
+                presenter_step(self)
+            }
+            Action::ToggleFullscreen => {
+                self.fullscreen = !self.fullscreen;
+                vec![Effect::SetFullscreen(self.fullscreen)]
+            }
+            Action::ToggleFreeze => {
+                v.frozen = !v.frozen;
+                Vec::new()
+            }
+            Action::HalfLifeLonger => vec![Effect::ScaleHalfLife(2.0)],
+            Action::HalfLifeShorter => vec![Effect::ScaleHalfLife(0.5)],
+            Action::Screenshot => vec![Effect::Screenshot],
+            Action::TogglePresenter => {
+                v.presenter = !v.presenter;
+                v.blank = false;
+                if v.presenter {
+                    vec![Effect::RestartPresenterTimer]
+                } else {
+                    vec![Effect::StopPresenterTimer]
+                }
+            }
+            Action::ToggleBlank => {
+                v.blank = !v.blank;
+                Vec::new()
+            }
+            Action::ToggleHelp => {
+                v.help = if v.help.is_empty() {
+                    help_lines()
+                } else {
+                    Vec::new()
+                };
+                Vec::new()
+            }
+            Action::Escape => {
+                if !v.help.is_empty() {
+                    v.help.clear();
+                    Vec::new()
+                } else if v.blank {
+                    v.blank = false;
+                    Vec::new()
+                } else if v.presenter {
+                    v.presenter = false;
+                    vec![Effect::StopPresenterTimer]
+                } else if self.fullscreen {
+                    self.fullscreen = false;
+                    vec![Effect::SetFullscreen(false)]
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::Quit => vec![Effect::Quit],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_cycle_and_digits_pick_the_focus() {
+        let mut s = WallState::default();
+        let names: Vec<&str> = (0..4)
+            .map(|_| {
+                s.apply(Action::NextLayout, None, 6);
+                s.view.layout.name()
+            })
+            .collect();
+        assert_eq!(names, ["grid-2x3", "focus", "single", "grid-3x2"]);
+        s.apply(Action::FocusDigit, Some(3), 6);
+        assert_eq!(s.view.focus, 2);
+        s.apply(Action::FocusDigit, Some(9), 6);
+        assert_eq!(s.view.focus, 2, "digit beyond the maps is ignored");
+    }
+
+    #[test]
+    fn arrows_move_by_cell_in_grids_and_wrap() {
+        let mut s = WallState::default();
+        s.apply(Action::MoveFocus(Direction::Down), None, 6);
+        assert_eq!(s.view.focus, 3);
+        s.apply(Action::MoveFocus(Direction::Right), None, 6);
+        assert_eq!(s.view.focus, 4);
+        s.apply(Action::MoveFocus(Direction::Down), None, 6);
+        assert_eq!(s.view.focus, 1);
+        s.apply(Action::MoveFocus(Direction::Left), None, 6);
+        s.apply(Action::MoveFocus(Direction::Left), None, 6);
+        assert_eq!(s.view.focus, 5);
+    }
+
+    #[test]
+    fn presenter_steps_maps_and_restarts_its_timer() {
+        let mut s = WallState::default();
+        assert_eq!(
+            s.apply(Action::TogglePresenter, None, 6),
+            [Effect::RestartPresenterTimer]
+        );
+        assert_eq!(
+            s.apply(Action::NextMap, None, 6),
+            [Effect::RestartPresenterTimer]
+        );
+        s.apply(Action::MoveFocus(Direction::Down), None, 6);
+        assert_eq!(s.view.focus, 2);
+        s.apply(Action::PreviousMap, None, 6);
+        s.advance_presenter(6);
+        assert_eq!(s.view.focus, 2);
+        s.apply(Action::ToggleBlank, None, 6);
+        assert!(s.view.blank);
+    }
+
+    #[test]
+    fn escape_leaves_overlay_blank_presenter_then_fullscreen() {
+        let mut s = WallState::default();
+        s.apply(Action::ToggleFullscreen, None, 6);
+        s.apply(Action::TogglePresenter, None, 6);
+        s.apply(Action::ToggleBlank, None, 6);
+        s.apply(Action::ToggleHelp, None, 6);
+        assert!(!s.view.help.is_empty());
+        assert!(s.apply(Action::Escape, None, 6).is_empty());
+        assert!(s.view.help.is_empty() && s.view.blank);
+        s.apply(Action::Escape, None, 6);
+        assert!(!s.view.blank && s.view.presenter);
+        assert_eq!(
+            s.apply(Action::Escape, None, 6),
+            [Effect::StopPresenterTimer]
+        );
+        assert_eq!(
+            s.apply(Action::Escape, None, 6),
+            [Effect::SetFullscreen(false)]
+        );
+        assert!(s.apply(Action::Escape, None, 6).is_empty());
+    }
+
+    #[test]
+    fn freeze_half_life_screenshot_quit() {
+        let mut s = WallState::default();
+        s.apply(Action::ToggleFreeze, None, 6);
+        assert!(s.view.frozen);
+        assert_eq!(
+            s.apply(Action::HalfLifeLonger, None, 6),
+            [Effect::ScaleHalfLife(2.0)]
+        );
+        assert_eq!(
+            s.apply(Action::HalfLifeShorter, None, 6),
+            [Effect::ScaleHalfLife(0.5)]
+        );
+        assert_eq!(s.apply(Action::Screenshot, None, 6), [Effect::Screenshot]);
+        assert_eq!(s.apply(Action::Quit, None, 6), [Effect::Quit]);
+    }
+}

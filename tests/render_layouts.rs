@@ -1,0 +1,292 @@
+//! Offscreen pixels on lavapipe: each layout puts each map where the layout
+//! math says, the legend and status line are drawn, overlays appear.
+
+mod support;
+
+use scanwall::render::colour::PAPER_SCALE;
+use scanwall::render::{HelpLine, Hover, LayoutKind, Rect, RgbaImage, ViewState, WallGrid};
+use support::*;
+
+/// Tile i filled with stop i+1 (blue, cyan, yellow, red, magenta, purple).
+fn distinct_tiles(n: usize) -> Vec<Vec<f32>> {
+    (0..n).map(|i| filled(PAPER_SCALE[1 + i % 6].value)).collect()
+}
+
+fn tile_colour(i: usize) -> [u8; 3] {
+    PAPER_SCALE[1 + i % 6].rgb
+}
+
+/// Pixels of exactly `c` outside every footer strip.
+fn count_outside(img: &RgbaImage, c: [u8; 3], skip: &[Rect]) -> i64 {
+    let mut n = 0;
+    for y in 0..img.height as i32 {
+        for x in 0..img.width as i32 {
+            if skip.iter().any(|r| r.contains(x, y)) {
+                continue;
+            }
+            if rgb(img, x, y) == c {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Renders six distinct tiles with `view` and checks that each shown map
+/// covers exactly its slot and nothing else has its colour.
+fn check_placement(view: ViewState, w: u32, h: u32, name: &str) -> RgbaImage {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), view.clone()), w, h)
+        .expect("render");
+    save(&img, name);
+    let arr = view.arrange(6, w, h);
+    let footers: Vec<Rect> = arr.footers.iter().map(|f| f.area).collect();
+    for slot in &arr.slots {
+        let want = tile_colour(slot.tile);
+        let m = slot.map;
+        for (x, y) in [
+            (m.x, m.y),
+            (m.right() - 1, m.y),
+            (m.x, m.bottom() - 1),
+            (m.right() - 1, m.bottom() - 1),
+            (m.x + m.w / 2, m.y + m.h / 2),
+        ] {
+            assert_eq!(rgb(&img, x, y), want, "{name}: tile {} at ({x},{y})", slot.tile);
+        }
+        // Just outside the map is not the map's colour (ticks or background).
+        assert_ne!(rgb(&img, m.x - 1, m.y + m.h / 2 + 3), want);
+        assert_ne!(rgb(&img, m.right(), m.y + m.h / 2 + 3), want);
+        let area = i64::from(m.w) * i64::from(m.h);
+        assert_eq!(
+            count_outside(&img, want, &footers),
+            area,
+            "{name}: tile {}",
+            slot.tile
+        );
+    }
+    for t in 0..6 {
+        if !arr.slots.iter().any(|s| s.tile == t) {
+            assert_eq!(
+                count_outside(&img, tile_colour(t), &footers),
+                0,
+                "{name}: hidden tile {t} drawn"
+            );
+        }
+    }
+    img
+}
+
+#[test]
+fn grid_layouts_place_every_map_in_its_slot() {
+    for layout in [LayoutKind::Grid3x2, LayoutKind::Grid2x3] {
+        let view = ViewState {
+            layout,
+            ..ViewState::default()
+        };
+        check_placement(view.clone(), 1920, 1080, &format!("layout-{layout}"));
+        let arr = view.arrange(6, 1920, 1080);
+        let xs: Vec<i32> = arr.slots.iter().map(|s| s.map.x).collect();
+        let cols = if layout == LayoutKind::Grid3x2 { 3 } else { 2 };
+        // Row-major: the first `cols` maps share a row, left to right.
+        assert!(xs[..cols].windows(2).all(|p| p[0] < p[1]));
+        assert!(arr.slots[cols].map.y > arr.slots[0].map.y);
+    }
+}
+
+#[test]
+fn focus_layout_shows_the_focus_map_large() {
+    let view = ViewState {
+        layout: LayoutKind::Focus,
+        focus: 3,
+        ..ViewState::default()
+    };
+    check_placement(view.clone(), 1920, 1080, "layout-focus");
+    let arr = view.arrange(6, 1920, 1080);
+    assert_eq!(arr.slots[0].tile, 3);
+    assert!(arr.slots[0].map.w >= 2 * arr.slots[1].map.w);
+}
+
+#[test]
+fn single_layout_shows_only_the_focus_map() {
+    let view = ViewState {
+        layout: LayoutKind::Single,
+        focus: 5,
+        ..ViewState::default()
+    };
+    check_placement(view.clone(), 1920, 1080, "layout-single");
+    assert_eq!(view.arrange(6, 1920, 1080).slots.len(), 1);
+}
+
+#[test]
+fn wall_grid_puts_each_map_on_its_own_monitor() {
+    let wall: WallGrid = "3x2".parse().expect("grid");
+    let view = ViewState {
+        layout: LayoutKind::Grid3x2,
+        wall: Some(wall),
+        ..ViewState::default()
+    };
+    check_placement(view.clone(), 1920, 1080, "layout-wall-3x2");
+    let arr = view.arrange(6, 1920, 1080);
+    for (m, slot) in arr.slots.iter().enumerate() {
+        assert!(wall.monitor(arr.screen, m).encloses(&slot.region));
+    }
+}
+
+#[test]
+fn presenter_shows_one_map_its_caption_and_the_legend() {
+    let view = ViewState {
+        presenter: true,
+        focus: 1,
+        ..ViewState::default()
+    };
+    let img = check_placement(view.clone(), 1920, 1080, "presenter");
+    let arr = view.arrange(6, 1920, 1080);
+    assert_eq!(arr.slots.len(), 1);
+    let cap = arr.caption.expect("caption area");
+    assert!(bright_pixels(&img, cap) > 2000, "caption text missing");
+    assert_legend(&img, arr.footers[0].area);
+}
+
+#[test]
+fn blank_is_black_everywhere() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let view = ViewState {
+        blank: true,
+        ..ViewState::default()
+    };
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), view), 640, 360)
+        .expect("render");
+    assert!(img.pixels.chunks_exact(4).all(|p| p == [0, 0, 0, 255]));
+}
+
+/// Pixels in `area` much brighter than the background: drawn text.
+fn bright_pixels(img: &RgbaImage, area: Rect) -> usize {
+    let mut n = 0;
+    for y in area.y..area.bottom() {
+        for x in area.x..area.right() {
+            let [r, g, b] = rgb(img, x, y);
+            if u16::from(r) + u16::from(g) + u16::from(b) > 400 {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Finds a solid square (at least 8 x 8) of exactly `c` inside `area`;
+/// returns its left edge.
+fn find_swatch(img: &RgbaImage, area: Rect, c: [u8; 3]) -> Option<i32> {
+    for y in area.y..area.bottom() - 8 {
+        for x in area.x..area.right() - 8 {
+            if (0..8).all(|dy| (0..8).all(|dx| rgb(img, x + dx, y + dy) == c)) {
+                return Some(x);
+            }
+        }
+    }
+    None
+}
+
+/// Every stop's swatch is in the strip, left to right in scale order.
+fn assert_legend(img: &RgbaImage, area: Rect) {
+    let xs: Vec<i32> = PAPER_SCALE
+        .iter()
+        .map(|s| {
+            find_swatch(img, area, s.rgb)
+                .unwrap_or_else(|| panic!("no swatch for stop {} in {area:?}", s.label))
+        })
+        .collect();
+    assert!(
+        xs.windows(2).all(|p| p[0] < p[1]),
+        "swatches out of order: {xs:?}"
+    );
+}
+
+#[test]
+fn legend_status_and_badges_are_drawn() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let view = ViewState {
+        frozen: true,
+        ..ViewState::default()
+    };
+    let mut f = frame(tiles(&values), view.clone());
+    f.status.stalled = true;
+    let img = r.render_to_image(&gpu, &f, 1920, 1080).expect("render");
+    save(&img, "legend-status");
+    let arr = view.arrange(6, 1920, 1080);
+    let footer = arr.footers[0];
+    assert!(footer.status);
+    assert_legend(&img, footer.area);
+    // Badges: DEMO orange, STALLED red, FROZEN blue, each a solid block.
+    for badge in [[214, 110, 0], [190, 30, 30], [40, 95, 200]] {
+        assert!(
+            find_swatch(&img, footer.area, badge).is_some(),
+            "badge {badge:?} missing"
+        );
+    }
+    assert!(bright_pixels(&img, footer.area) > 1500, "status text missing");
+    // Titles and labels above each map.
+    for s in &arr.slots {
+        let band = Rect::new(s.region.x, s.region.y, s.region.w, s.map.y - s.region.y);
+        assert!(bright_pixels(&img, band) > 300, "tile {} has no title", s.tile);
+    }
+    // Without demo, stall or freeze there are no badges.
+    let calm = frame(tiles(&values), ViewState::default());
+    let mut calm = calm;
+    calm.status = status(false);
+    let img = r.render_to_image(&gpu, &calm, 1920, 1080).expect("render");
+    for badge in [[214, 110, 0], [190, 30, 30], [40, 95, 200]] {
+        assert!(
+            find_swatch(&img, footer.area, badge).is_none(),
+            "badge {badge:?} shown"
+        );
+    }
+}
+
+#[test]
+fn help_overlay_and_hover_readout_are_drawn_on_top() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let arr = ViewState::default().arrange(6, 1920, 1080);
+    let slot = arr.slots[1];
+    let cell = slot.cell_rect(37, 200);
+    let view = ViewState {
+        help: vec![
+            HelpLine {
+                keys: "Tab / L".into(),
+                action: "cycle layouts".into(),
+            },
+            HelpLine {
+                keys: "Q".into(),
+                action: "quit".into(),
+            },
+        ],
+        hover: Some(Hover {
+            x: cell.x,
+            y: cell.y,
+            text: "x.x.37.200\nvalue 8.0".into(),
+        }),
+        ..ViewState::default()
+    };
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), view), 1920, 1080)
+        .expect("render");
+    save(&img, "overlays");
+    // Hover: the cell itself keeps its colour, an outline surrounds it.
+    assert_eq!(rgb(&img, cell.x, cell.y), tile_colour(1));
+    assert_eq!(rgb(&img, cell.x, cell.y - 2), [255, 40, 140]);
+    assert_eq!(rgb(&img, cell.right() + 1, cell.y), [255, 40, 140]);
+    // Help: a dark panel in the middle of the screen with text on it.
+    let centre = Rect::new(760, 480, 400, 120);
+    let [r0, g0, b0] = rgb(&img, 960, 540);
+    assert!(u16::from(r0) + u16::from(g0) + u16::from(b0) < 120, "no panel");
+    assert!(bright_pixels(&img, centre) > 100, "no help text");
+}
