@@ -24,6 +24,25 @@ pub enum Command {
     Count(CountArgs),
     /// Render what the wall would show at one packet time to a PNG, with no window.
     Snapshot(SnapshotArgs),
+    /// Write the demo traffic to a classic pcap file (for benchmarks, replays and tests).
+    Generate(GenerateArgs),
+}
+
+/// `scanwall generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output pcap file (`-` for standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Number of packets to write.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub packets: u64,
+    /// Packets per second of packet time.
+    #[arg(long, value_name = "PPS", default_value_t = crate::source::demo::DemoConfig::DEFAULT_RATE)]
+    pub rate: f64,
+    /// Random seed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// How the maps are arranged (the wall and `snapshot` share these).
@@ -161,6 +180,24 @@ pub struct WallArgs {
     /// Maps and decay.
     #[command(flatten)]
     pub counting: CountingArgs,
+    /// Layout and focus.
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Start borderless full-screen (F / F11 toggles).
+    #[arg(long)]
+    pub fullscreen: bool,
+    /// Monitor to open on, counted from 0 (default: the primary).
+    #[arg(long, value_name = "N")]
+    pub monitor: Option<usize>,
+    /// Presenter mode: advance to the next map every TIME (e.g. 20s).
+    #[arg(long, value_name = "TIME")]
+    pub present_interval: Option<String>,
+    /// Folder for screenshots (S).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub screenshot_dir: PathBuf,
+    /// Frames drawn per second.
+    #[arg(long, value_name = "FPS", default_value_t = 30.0)]
+    pub fps: f64,
 }
 
 /// Output formats of `count`.

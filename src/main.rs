@@ -10,7 +10,8 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Some(Command::Count(args)) => commands::count::run(args),
         Some(Command::Snapshot(args)) => commands::snapshot::run(args),
-        None => Err(anyhow::anyhow!("the wall is not wired yet")),
+        Some(Command::Generate(args)) => commands::generate::run(args),
+        None => commands::wall::run(&cli.wall),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

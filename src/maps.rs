@@ -31,13 +31,13 @@ pub enum Filter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
     /// Destination address, low 16 bits (IPv4: 3rd octet << 8 | 4th octet).
-    DstAddrLow16,
+    DstAddrLow16 = 0,
     /// Destination port.
-    DstPort,
+    DstPort = 1,
     /// (destination port & 255) << 8 | destination address low byte.
-    PortLowByAddrLow,
+    PortLowByAddrLow = 2,
     /// IP datagram length, at most 65535.
-    Length,
+    Length = 3,
 }
 
 impl Key {
@@ -79,26 +79,47 @@ pub struct MapDef {
     pub key: Key,
 }
 
+impl Filter {
+    /// The [`PacketFacts`] flags a packet must all have to be counted: the
+    /// counting loop tests this mask without a branch per map.
+    #[inline(always)]
+    pub const fn required_flags(self) -> u8 {
+        match self {
+            Filter::AnyIp => 0,
+            Filter::Icmp => PacketFacts::ICMP,
+            Filter::Udp => PacketFacts::UDP,
+            Filter::SynOnly => PacketFacts::SYN_ONLY,
+            Filter::TcpOrUdpPorts => PacketFacts::L4_PRESENT,
+        }
+    }
+}
+
+impl Key {
+    /// Position of this key in [`key_values`].
+    #[inline(always)]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Every key's value for one packet, indexed by [`Key::index`]: computed once
+/// per packet and shared by all maps.
+#[inline(always)]
+pub fn key_values(facts: &PacketFacts) -> [u16; 4] {
+    [
+        facts.dst_low16,
+        facts.port,
+        ((facts.port & 0xff) << 8) | (facts.dst_low16 & 0xff),
+        facts.length,
+    ]
+}
+
 impl MapDef {
     /// The cell this packet lands in on this map, or `None` when the map does not count it.
     #[inline(always)]
     pub fn cell(&self, facts: &PacketFacts) -> Option<u16> {
-        let counted = match self.filter {
-            Filter::AnyIp => true,
-            Filter::Icmp => facts.is_icmp(),
-            Filter::Udp => facts.is_udp(),
-            Filter::SynOnly => facts.is_syn_only(),
-            Filter::TcpOrUdpPorts => facts.dst_port().is_some(),
-        };
-        if !counted {
-            return None;
-        }
-        Some(match self.key {
-            Key::DstAddrLow16 => facts.dst_low16,
-            Key::Length => facts.length,
-            Key::DstPort => facts.dst_port().unwrap_or(0),
-            Key::PortLowByAddrLow => ((facts.dst_port().unwrap_or(0) & 0xff) << 8) | (facts.dst_low16 & 0xff),
-        })
+        let need = self.filter.required_flags();
+        (facts.flags & need == need).then(|| key_values(facts)[self.key.index()])
     }
 }
 

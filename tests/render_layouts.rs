@@ -290,3 +290,20 @@ fn help_overlay_and_hover_readout_are_drawn_on_top() {
     assert!(u16::from(r0) + u16::from(g0) + u16::from(b0) < 120, "no panel");
     assert!(bright_pixels(&img, centre) > 100, "no help text");
 }
+
+#[test]
+fn render_offscreen_writes_a_png_and_rejects_empty_sizes() {
+    let values = distinct_tiles(2);
+    let f = frame(tiles(&values), ViewState::default());
+    assert!(matches!(
+        scanwall::render::render_offscreen(&f, 0, 10),
+        Err(scanwall::render::RenderError::Empty(0, 10))
+    ));
+    let img = scanwall::render::render_offscreen(&f, 800, 450).expect("render");
+    assert_eq!((img.width, img.height), (800, 450));
+    let path = save(&img, "offscreen-small");
+    assert_eq!(RgbaImage::read_png(&path).expect("read back"), img);
+    let arr = ViewState::default().arrange(2, 800, 450);
+    let m = arr.slots[1].map;
+    assert_eq!(rgb(&img, m.x + m.w / 2, m.y + m.h / 2), tile_colour(1));
+}

@@ -14,8 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::*, fence};
 
 use super::decay::{Decay, DecayMode, HalfLife};
-use crate::maps::{CELLS, MAPS, MapId};
+use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
+
+/// Cells per map slot: the 65,536 cells plus one that absorbs the packets the
+/// map does not count, so the counting loop has no data-dependent branch.
+const STRIDE: usize = CELLS + 1;
 
 /// Weights are rebased once they exceed 2^RENORM_EXPONENT (f64 keeps 53 bits of
 /// relative precision at any scale, so this only bounds the exponent range).
@@ -48,7 +52,7 @@ impl Shard {
         let zeros = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect::<Box<[_]>>();
         Shard {
             maps: maps.into(),
-            cells: zeros(maps.len() * CELLS),
+            cells: zeros(maps.len() * STRIDE),
             map_packets: zeros(maps.len()),
             packets: AtomicU64::new(0),
             skipped: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -77,7 +81,7 @@ impl Shard {
     /// cells), overwriting it. Returns false when the shard does not count that map.
     pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
         let Some(slot) = self.slot(map) else { return false };
-        let cells = &self.cells[slot * CELLS..(slot + 1) * CELLS];
+        let cells = &self.cells[slot * STRIDE..slot * STRIDE + CELLS];
         if self.mode == DecayMode::None {
             for (o, c) in out.iter_mut().zip(cells) {
                 *o = c.load(Relaxed) as f32;
@@ -108,7 +112,7 @@ impl Shard {
     /// Exact totals of `map` (decay `none` only), added into `out`.
     pub(super) fn add_exact(&self, map: MapId, out: &mut [u64]) -> bool {
         let Some(slot) = self.slot(map) else { return false };
-        let cells = &self.cells[slot * CELLS..(slot + 1) * CELLS];
+        let cells = &self.cells[slot * STRIDE..slot * STRIDE + CELLS];
         for (o, c) in out.iter_mut().zip(cells) {
             let v = c.load(Relaxed);
             *o += if self.mode == DecayMode::None {
@@ -155,8 +159,8 @@ impl Shard {
 /// The only writer of one [`Shard`]: what a capture thread counts into.
 pub struct ShardWriter {
     shard: Arc<Shard>,
-    /// Map definitions of the shard's slots, copied for the hot loop.
-    defs: Box<[crate::maps::MapDef]>,
+    /// Per slot: the flags a packet needs and which key it uses, for the hot loop.
+    plans: Box<[(u8, usize)]>,
     weight: f64,
     weight_ts: u64,
     started: bool,
@@ -165,11 +169,15 @@ pub struct ShardWriter {
 
 impl ShardWriter {
     pub(super) fn new(shard: Arc<Shard>) -> Self {
-        let defs = shard.maps.iter().map(|&m| MAPS[m]).collect();
+        let plans = shard
+            .maps
+            .iter()
+            .map(|&m| (MAPS[m].filter.required_flags(), MAPS[m].key.index()))
+            .collect();
         let half_life_ns = shard.half_life_ns.load(Relaxed);
         ShardWriter {
             shard,
-            defs,
+            plans,
             weight: 1.0,
             weight_ts: u64::MAX,
             started: false,
@@ -185,17 +193,20 @@ impl ShardWriter {
         }
         let shard = &*self.shard;
         bump(&shard.packets);
+        let keys = key_values(facts);
         let integer = shard.mode == DecayMode::None;
-        for (slot, def) in self.defs.iter().enumerate() {
-            if let Some(key) = def.cell(facts) {
-                bump(&shard.map_packets[slot]);
-                let cell = &shard.cells[slot * CELLS + usize::from(key)];
-                if integer {
-                    bump(cell);
-                } else {
-                    let v = f64::from_bits(cell.load(Relaxed)) + self.weight;
-                    cell.store(v.to_bits(), Relaxed);
-                }
+        for (slot, &(need, key)) in self.plans.iter().enumerate() {
+            // Branch-free: a packet the map does not count goes to the slot's spare cell.
+            let counted = facts.flags & need == need;
+            let cell = if counted { usize::from(keys[key]) } else { CELLS };
+            let counter = &shard.map_packets[slot];
+            counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
+            let cell = &shard.cells[slot * STRIDE + cell];
+            if integer {
+                bump(cell);
+            } else {
+                let v = f64::from_bits(cell.load(Relaxed)) + self.weight;
+                cell.store(v.to_bits(), Relaxed);
             }
         }
     }
@@ -205,7 +216,7 @@ impl ShardWriter {
     #[cfg(test)]
     pub(super) fn preload_for_test(&mut self, map: MapId, key: u16, count: u64) {
         if let Some(slot) = self.shard.slot(map) {
-            self.shard.cells[slot * CELLS + usize::from(key)].store(count, Relaxed);
+            self.shard.cells[slot * STRIDE + usize::from(key)].store(count, Relaxed);
         }
     }
 
@@ -221,54 +232,54 @@ impl ShardWriter {
     /// rebasing the cells first when the weight would grow too large or a new
     /// half-life was asked for.
     fn advance_clock(&mut self, ts: u64) {
-        let shard = self.shard.clone();
         self.weight_ts = ts;
+        let shard = &*self.shard;
         shard.observe(ts);
         if shard.mode == DecayMode::None {
             return;
         }
-        let decay = shard.decay(self.half_life_ns);
         if !self.started {
             self.started = true;
-            shard.epoch.store(decay.epoch_for(ts), Relaxed);
+            shard
+                .epoch
+                .store(shard.decay(self.half_life_ns).epoch_for(ts), Relaxed);
         }
         let requested = shard.requested_half_life_ns.load(Relaxed);
-        let mut exponent = decay.exponent(ts, shard.epoch.load(Relaxed));
+        let mut exponent = shard
+            .decay(self.half_life_ns)
+            .exponent(ts, shard.epoch.load(Relaxed));
         if requested != self.half_life_ns || exponent > RENORM_EXPONENT {
-            self.rebase(ts, requested);
-            exponent = shard
-                .decay(self.half_life_ns)
-                .exponent(ts, shard.epoch.load(Relaxed));
+            rebase(shard, self.half_life_ns, ts, requested);
+            self.half_life_ns = requested;
+            exponent = shard.decay(requested).exponent(ts, shard.epoch.load(Relaxed));
         }
         self.weight = exponent.exp2();
     }
+}
 
-    /// Rescales every cell to a new epoch near `ts` (and to `half_life_ns`).
-    fn rebase(&mut self, ts: u64, half_life_ns: u64) {
-        let shard = &*self.shard;
-        let old = shard.decay(self.half_life_ns);
-        let old_epoch = shard.epoch.load(Relaxed);
-        let new = shard.decay(half_life_ns);
-        // Values at the new epoch: decayed by the old rule from the old epoch.
-        let new_epoch = new.epoch_for(ts.max(old_epoch));
-        let shift = old.exponent(new_epoch, old_epoch);
-        let factor = if shift > FORGET_EXPONENT {
-            0.0
-        } else {
-            (-shift).exp2()
-        };
-        let seq = shard.sequence.load(Relaxed);
-        shard.sequence.store(seq + 1, Relaxed);
-        fence(Release);
-        for cell in shard.cells.iter() {
-            let v = f64::from_bits(cell.load(Relaxed)) * factor;
-            cell.store(v.to_bits(), Relaxed);
-        }
-        shard.epoch.store(new_epoch, Relaxed);
-        shard.half_life_ns.store(half_life_ns, Relaxed);
-        shard.sequence.store(seq + 2, Release);
-        self.half_life_ns = half_life_ns;
+/// Rescales every cell of `shard` to a new epoch near `ts`, decaying by the old
+/// half-life up to it, and switches to `new_half_life_ns`. Readers see the
+/// sequence counter odd meanwhile and read again.
+fn rebase(shard: &Shard, old_half_life_ns: u64, ts: u64, new_half_life_ns: u64) {
+    let old = shard.decay(old_half_life_ns);
+    let old_epoch = shard.epoch.load(Relaxed);
+    let new_epoch = shard.decay(new_half_life_ns).epoch_for(ts.max(old_epoch));
+    let shift = old.exponent(new_epoch, old_epoch);
+    let factor = if shift > FORGET_EXPONENT {
+        0.0
+    } else {
+        (-shift).exp2()
+    };
+    let seq = shard.sequence.load(Relaxed);
+    shard.sequence.store(seq + 1, Relaxed);
+    fence(Release);
+    for cell in shard.cells.iter() {
+        let v = f64::from_bits(cell.load(Relaxed)) * factor;
+        cell.store(v.to_bits(), Relaxed);
     }
+    shard.epoch.store(new_epoch, Relaxed);
+    shard.half_life_ns.store(new_half_life_ns, Relaxed);
+    shard.sequence.store(seq + 2, Release);
 }
 
 /// Single-writer increment: a plain load and store, never lost because only the

@@ -633,6 +633,15 @@ mod tests {
     }
 
     #[test]
+    fn six_maps_at_4k_get_three_pixels_per_cell() {
+        let a = arrange(&req(LayoutKind::Grid3x2, 6), 3840, 2160);
+        assert_disjoint(&a);
+        for s in &a.slots {
+            assert_eq!(s.map.w, 768, "{s:?}");
+        }
+    }
+
+    #[test]
     fn grid_3x2_is_three_columns_two_rows_in_order() {
         let a = arrange(&req(LayoutKind::Grid3x2, 6), 1920, 1080);
         let xs: Vec<i32> = a.slots.iter().map(|s| s.region.x).collect();

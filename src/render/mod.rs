@@ -183,3 +183,15 @@ pub fn render_offscreen(frame: &FrameInput<'_>, width: u32, height: u32) -> Resu
     let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
     renderer.render_to_image(&gpu, frame, width, height)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_adapter_error_names_the_package_to_install() {
+        let msg = RenderError::NoAdapter("none at all".into()).to_string();
+        assert!(msg.contains("mesa-vulkan-drivers"), "{msg}");
+        assert!(msg.contains("none at all"), "{msg}");
+    }
+}

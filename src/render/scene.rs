@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use super::colour::PAPER_SCALE;
 use super::layout::{Arrangement, Footer, Rect, TileSlot};
 use super::text::{Anchor, LINE_HEIGHT, TextItem};
-use super::{FrameInput, StatusInfo};
+use super::{FrameInput, LayoutKind, StatusInfo};
 use crate::maps::SIDE;
 
 /// Background behind everything: dark and calm, so white (zero) cells read
@@ -14,6 +14,8 @@ use crate::maps::SIDE;
 pub(crate) const BACKGROUND: [u8; 3] = [22, 24, 28];
 const TEXT: [u8; 4] = [222, 224, 228, 255];
 const TEXT_DIM: [u8; 4] = [150, 155, 162, 255];
+/// Title colour of the map in focus, and key names in the help overlay.
+pub(crate) const FOCUS: [u8; 4] = [255, 214, 90, 255];
 const TICK: [u8; 4] = [120, 125, 132, 255];
 const PANEL: [u8; 4] = [8, 9, 12, 235];
 const PANEL_EDGE: [u8; 4] = [90, 96, 104, 255];
@@ -154,7 +156,11 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
             layer: layer as u32,
             _pad: [0; 3],
         });
-        tile_decorations(&mut scene, slot, tile, measure);
+        // In the grids the focus map (what 1-9 and the arrows pick) has a
+        // highlighted title; in the other layouts it is the large one.
+        let grid = matches!(frame.view.layout, LayoutKind::Grid3x2 | LayoutKind::Grid2x3);
+        let focused = grid && !frame.view.presenter && arr.slots.len() > 1 && slot.tile == frame.view.focus;
+        tile_decorations(&mut scene, slot, tile, focused, measure);
     }
     if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first())
         && let Some(tile) = frame.tiles.get(slot.tile)
@@ -193,7 +199,13 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
 }
 
 /// Title, per-map rate, ticks every 8 cells on all four edges, labels every 32.
-fn tile_decorations(scene: &mut Scene, slot: &TileSlot, tile: &super::TileInput<'_>, measure: Measure<'_>) {
+fn tile_decorations(
+    scene: &mut Scene,
+    slot: &TileSlot,
+    tile: &super::TileInput<'_>,
+    focused: bool,
+    measure: Measure<'_>,
+) {
     let m = slot.metrics;
     let f = m.font_px;
     let region = slot.region;
@@ -218,7 +230,8 @@ fn tile_decorations(scene: &mut Scene, slot: &TileSlot, tile: &super::TileInput<
         right = (left + need).min(region.right() - m.pad);
     }
     let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + f * 0.1;
-    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, TEXT);
+    let colour = if focused { FOCUS } else { TEXT };
+    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, colour);
     title.clip = clip;
     scene.text.push(title);
     let mut rate = TextItem::new(
@@ -500,14 +513,7 @@ fn help(scene: &mut Scene, screen: Rect, frame: &FrameInput<'_>, measure: Measur
     scene.text.push(t);
     for (i, line) in frame.view.help.iter().enumerate() {
         let y = (panel.y + pad + line_h * (i as i32 + 2)) as f32;
-        let mut k = TextItem::new(
-            line.keys.clone(),
-            (panel.x + pad) as f32,
-            y,
-            f,
-            [255, 214, 90, 255],
-        )
-        .on_overlay();
+        let mut k = TextItem::new(line.keys.clone(), (panel.x + pad) as f32, y, f, FOCUS).on_overlay();
         k.clip = clip;
         scene.text.push(k);
         let mut a = TextItem::new(

@@ -53,6 +53,10 @@ pub enum WallEvent {
         width: u32,
         /// Surface height.
         height: u32,
+        /// The adapter drawing it, e.g. "llvmpipe (Cpu) on Vulkan".
+        adapter: String,
+        /// The surface format (non-sRGB, so the screen matches snapshots).
+        format: String,
     },
     /// A frame was presented.
     Presented {
@@ -189,14 +193,8 @@ mod tests {
     fn screenshot_names_are_utc_timestamps() {
         assert_eq!(screenshot_name(0), "scanwall-19700101-000000.png");
         // 2021-06-01 12:00:03 UTC
-        assert_eq!(
-            screenshot_name(1_622_548_803),
-            "scanwall-20210601-120003.png"
-        );
+        assert_eq!(screenshot_name(1_622_548_803), "scanwall-20210601-120003.png");
         // 2024-02-29 23:59:59 UTC (leap day)
-        assert_eq!(
-            screenshot_name(1_709_251_199),
-            "scanwall-20240229-235959.png"
-        );
+        assert_eq!(screenshot_name(1_709_251_199), "scanwall-20240229-235959.png");
     }
 }

@@ -74,10 +74,7 @@ mod tests {
         s.schedule(Topic::NoticeExpiry, t0 + ms(3000));
         assert_eq!(s.next_deadline(), Some(t0 + ms(16)));
         assert!(s.take_due(t0 + ms(10)).is_empty());
-        assert_eq!(
-            s.take_due(t0 + ms(25)),
-            [Topic::Frame, Topic::PresenterAdvance]
-        );
+        assert_eq!(s.take_due(t0 + ms(25)), [Topic::Frame, Topic::PresenterAdvance]);
         assert!(s.take_due(t0 + ms(25)).is_empty());
         assert_eq!(s.next_deadline(), Some(t0 + ms(3000)));
     }

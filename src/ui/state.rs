@@ -198,10 +198,7 @@ mod tests {
             s.apply(Action::TogglePresenter, None, 6),
             [Effect::RestartPresenterTimer]
         );
-        assert_eq!(
-            s.apply(Action::NextMap, None, 6),
-            [Effect::RestartPresenterTimer]
-        );
+        assert_eq!(s.apply(Action::NextMap, None, 6), [Effect::RestartPresenterTimer]);
         s.apply(Action::MoveFocus(Direction::Down), None, 6);
         assert_eq!(s.view.focus, 2);
         s.apply(Action::PreviousMap, None, 6);
@@ -223,14 +220,8 @@ mod tests {
         assert!(s.view.help.is_empty() && s.view.blank);
         s.apply(Action::Escape, None, 6);
         assert!(!s.view.blank && s.view.presenter);
-        assert_eq!(
-            s.apply(Action::Escape, None, 6),
-            [Effect::StopPresenterTimer]
-        );
-        assert_eq!(
-            s.apply(Action::Escape, None, 6),
-            [Effect::SetFullscreen(false)]
-        );
+        assert_eq!(s.apply(Action::Escape, None, 6), [Effect::StopPresenterTimer]);
+        assert_eq!(s.apply(Action::Escape, None, 6), [Effect::SetFullscreen(false)]);
         assert!(s.apply(Action::Escape, None, 6).is_empty());
     }
 

@@ -1,0 +1,88 @@
+//! Packets per second through each stage of the counting path, and the CPU
+//! cost of reading one frame. Input is generated (the demo traffic written as
+//! a classic pcap in memory), so nothing is downloaded.
+//!
+//! `cargo bench --bench throughput`; CI only compiles it.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use scanwall::commands::generate::write_demo;
+use scanwall::counting::{Counters, Decay, FrameReader, PacketSink};
+use scanwall::maps::{MAPS, default_shown};
+use scanwall::parse::{Classifier, LocalNets};
+use scanwall::source::RecordSource;
+use scanwall::source::pcap_format::SliceReader;
+
+const PACKETS: u64 = 200_000;
+
+fn capture() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_demo(&mut bytes, PACKETS, 1_000_000.0, 1).expect("generate");
+    bytes
+}
+
+fn counters(decay: Decay) -> Arc<Counters> {
+    Counters::new((0..MAPS.len()).collect(), decay)
+}
+
+fn stages(c: &mut Criterion) {
+    let bytes = capture();
+    let mut group = c.benchmark_group("count");
+    group.throughput(Throughput::Elements(PACKETS));
+    group.bench_function("record walk", |b| {
+        b.iter(|| {
+            let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
+            let mut total = 0usize;
+            while let Ok(Some(rec)) = r.next_record() {
+                total += rec.data.len();
+            }
+            black_box(total)
+        })
+    });
+    let classifier = Classifier::new(scanwall::parse::LinkType::Ethernet, LocalNets::default());
+    group.bench_function("walk + parse", |b| {
+        b.iter(|| {
+            let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
+            let mut ok = 0usize;
+            while let Ok(Some(rec)) = r.next_record() {
+                ok += usize::from(classifier.classify(rec.data, rec.wire_len).is_ok());
+            }
+            black_box(ok)
+        })
+    });
+    for (name, decay) in [
+        ("walk + parse + count (9 maps, totals)", Decay::NONE),
+        ("walk + parse + count (9 maps, decay)", Decay::default()),
+    ] {
+        let counters = counters(decay);
+        let mut sink = PacketSink::new(classifier.clone(), counters.writer());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
+                while let Ok(Some(rec)) = r.next_record() {
+                    sink.packet(rec.ts_ns, rec.wire_len, rec.data);
+                }
+            })
+        });
+    }
+    group.finish();
+
+    // Frame cost: read six decayed maps from two shards (two capture threads).
+    let counters = counters(Decay::default());
+    for _ in 0..2 {
+        let mut sink = PacketSink::new(classifier.clone(), counters.writer());
+        let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
+        while let Ok(Some(rec)) = r.next_record() {
+            sink.packet(rec.ts_ns, rec.wire_len, rec.data);
+        }
+    }
+    let mut reader = FrameReader::new(counters.clone(), default_shown());
+    c.bench_function("frame: read 6 decayed maps from 2 shards", |b| {
+        b.iter(|| black_box(reader.read(None).at_ns))
+    });
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

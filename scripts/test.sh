@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian/Ubuntu machine with Rust:
+# installs missing system packages, checks formatting and lints, then runs every
+# test (unit, end-to-end, offscreen rendering on lavapipe, the real window under Xvfb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/system-packages.sh
+
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+# The window tests need a display: each test binary gets its own Xvfb. nextest runs
+# every test in its own process (winit allows one event loop per process).
+if cargo nextest --version >/dev/null 2>&1; then
+  xvfb-run -a -s "-screen 0 1920x1080x24" cargo nextest run --no-fail-fast
+else
+  xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --no-fail-fast
+fi
+# Benchmarks stay working: run each once on tiny inputs.
+cargo bench --no-run

@@ -1,0 +1,88 @@
+//! The wall: a session's counters drawn live in a window.
+
+use anyhow::anyhow;
+
+use super::snapshot::focus_index;
+use crate::cli::WallArgs;
+use crate::counting::{DecayMode, FrameReader, HalfLife};
+use crate::session::{Session, SessionConfig, tiles};
+use crate::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
+
+/// Feeds the window from a running session: reads the counters once per frame
+/// and never waits on capture.
+pub struct SessionFeed {
+    session: Session,
+    reader: FrameReader,
+    has_frame: bool,
+}
+
+impl SessionFeed {
+    /// A feed of `session`'s shown maps.
+    pub fn new(session: Session) -> Self {
+        let reader = session.frame_reader();
+        SessionFeed {
+            session,
+            reader,
+            has_frame: false,
+        }
+    }
+}
+
+impl FrameFeed for SessionFeed {
+    fn frame(&mut self, frozen: bool) -> FeedFrame<'_> {
+        if !frozen || !self.has_frame {
+            self.reader.read(None);
+            self.has_frame = true;
+        }
+        let frame = self.reader.frame();
+        let counters = self.session.counters();
+        let rate_per_value = match counters.decay().mode {
+            DecayMode::Exponential => std::f64::consts::LN_2 / counters.half_life().duration().as_secs_f64(),
+            DecayMode::Step | DecayMode::None => 0.0,
+        };
+        FeedFrame {
+            tiles: tiles(frame),
+            status: self.session.status_info(frame, 0.0),
+            rate_per_value,
+        }
+    }
+
+    fn scale_half_life(&mut self, factor: f64) {
+        let counters = self.session.counters();
+        let now = counters.half_life().duration().as_secs_f64();
+        if factor.is_finite() && factor > 0.0 {
+            counters.set_half_life(HalfLife::new(std::time::Duration::from_secs_f64(now * factor)));
+        }
+    }
+}
+
+/// Runs the wall until the window closes.
+pub fn run(args: &WallArgs) -> anyhow::Result<()> {
+    let config = SessionConfig::from_args(&args.source, &args.counting, true, None)?;
+    let shown = config.maps.clone();
+    let present_interval = match &args.present_interval {
+        Some(t) => Some(
+            HalfLife::parse(t)
+                .map_err(|_| anyhow!("bad --present-interval `{t}`: expected e.g. 20s"))?
+                .duration(),
+        ),
+        None => None,
+    };
+    if !(args.fps.is_finite() && args.fps >= 1.0 && args.fps <= 240.0) {
+        return Err(anyhow!("bad --fps {}: expected 1 to 240", args.fps));
+    }
+    let options = WallOptions {
+        layout: args.view.layout,
+        focus: focus_index(args.view.focus.as_deref(), &shown)?,
+        wall: args.view.wall_grid,
+        fullscreen: args.fullscreen,
+        monitor: args.monitor,
+        presenter: args.view.presenter,
+        present_interval,
+        fps: args.fps,
+        screenshot_dir: args.screenshot_dir.clone(),
+        ..WallOptions::default()
+    };
+    let session = Session::start(config)?;
+    run_wall(Box::new(SessionFeed::new(session)), options)
+}

@@ -1,0 +1,642 @@
+//! The event-loop owner: one `ApplicationHandler` that receives every event,
+//! runs the [`Scheduler`], applies key actions and keeps the surface alive.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use winit::application::ApplicationHandler;
+use winit::dpi::{PhysicalPosition, PhysicalSize};
+use winit::event::{ElementState, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use winit::keyboard::ModifiersState;
+use winit::window::{Fullscreen, Window, WindowId};
+
+use super::keys::{Action, lookup};
+use super::scheduler::{Scheduler, Topic};
+use super::state::{Effect, WallState};
+use super::{FeedFrame, FrameFeed, Observer, WallEvent, WallOptions, screenshot_name};
+use crate::render::{FrameInput, Gpu, Hover, TileInput, ViewState, WallRenderer};
+
+/// How long a notice (e.g. "screenshot saved") stays on screen.
+const NOTICE_FOR: Duration = Duration::from_secs(3);
+/// How often to look again while the window cannot be drawn (minimised).
+const IDLE_PERIOD: Duration = Duration::from_millis(250);
+/// Consecutive lost surfaces after which the whole device is reopened.
+const MAX_SURFACE_RETRIES: u32 = 3;
+
+/// Opens the wall window and runs it until the user quits (Q or closing the
+/// window). Blocks the calling thread; call it once per process (winit allows
+/// one event loop per process). On Linux it may run off the main thread.
+///
+/// With `SCANWALL_EVENTS=1` in the environment and no observer set, every
+/// [`WallEvent`] is printed to standard output as `EVENT {event:?}`, so
+/// end-to-end tests (and people debugging a wall) can follow the window.
+pub fn run_wall(feed: Box<dyn FrameFeed>, mut options: WallOptions) -> anyhow::Result<()> {
+    if options.observer.is_none() && std::env::var("SCANWALL_EVENTS").is_ok_and(|v| v == "1") {
+        options.observer = Some(Box::new(|e: &WallEvent| {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            // A closed stdout must not stop the wall.
+            let _ = writeln!(out, "EVENT {e:?}");
+            let _ = out.flush();
+        }));
+    }
+    let mut builder = EventLoop::builder();
+    #[cfg(all(unix, not(target_os = "macos"), not(target_os = "android")))]
+    {
+        // Tests and embedding callers run the wall on a worker thread; X11
+        // and Wayland allow that, winit only asks us to opt in.
+        winit::platform::x11::EventLoopBuilderExtX11::with_any_thread(&mut builder, true);
+        winit::platform::wayland::EventLoopBuilderExtWayland::with_any_thread(&mut builder, true);
+    }
+    let event_loop = builder
+        .build()
+        .context("cannot open a window: no display (is DISPLAY or WAYLAND_DISPLAY set?)")?;
+    let mut app = WallApp::new(feed, options);
+    event_loop
+        .run_app(&mut app)
+        .context("the window's event loop failed")?;
+    match app.fatal.take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The GPU half of the window: dropped and rebuilt when the device is lost.
+struct Surface {
+    // Field order is drop order: the surface goes before the window it draws on.
+    surface: wgpu::Surface<'static>,
+    renderer: WallRenderer,
+    gpu: Gpu,
+    config: wgpu::SurfaceConfiguration,
+}
+
+/// Frames per second over the last second or so.
+#[derive(Default)]
+struct FpsMeter {
+    since: Option<Instant>,
+    count: u32,
+    rate: f64,
+}
+
+impl FpsMeter {
+    fn tick(&mut self, now: Instant) {
+        let since = *self.since.get_or_insert(now);
+        self.count += 1;
+        let dt = now.duration_since(since).as_secs_f64();
+        if dt >= 1.0 {
+            self.rate = f64::from(self.count) / dt;
+            self.count = 0;
+            self.since = Some(now);
+        }
+    }
+}
+
+struct WallApp {
+    feed: Box<dyn FrameFeed>,
+    options: WallOptions,
+    observer: Option<Observer>,
+    state: WallState,
+    scheduler: Scheduler,
+    window: Option<Arc<Window>>,
+    surface: Option<Surface>,
+    fatal: Option<anyhow::Error>,
+    cursor: Option<(f64, f64)>,
+    modifiers: ModifiersState,
+    occluded: bool,
+    frames: u64,
+    fps: FpsMeter,
+    notice: Option<String>,
+    screenshot_pending: bool,
+    surface_retries: u32,
+    tiles: usize,
+}
+
+/// Picks a surface configuration: a non-sRGB format so the screen matches
+/// offscreen snapshots byte for byte, vsync, opaque.
+fn surface_config(
+    surface: &wgpu::Surface<'_>,
+    adapter: &wgpu::Adapter,
+    size: PhysicalSize<u32>,
+) -> anyhow::Result<wgpu::SurfaceConfiguration> {
+    let caps = surface.get_capabilities(adapter);
+    let format = [wgpu::TextureFormat::Bgra8Unorm, wgpu::TextureFormat::Rgba8Unorm]
+        .into_iter()
+        .find(|f| caps.formats.contains(f))
+        .or_else(|| caps.formats.iter().copied().find(|f| !f.is_srgb()))
+        .or_else(|| caps.formats.first().copied())
+        .context("the GPU cannot present to this window (no surface formats)")?;
+    let alpha_mode = if caps.alpha_modes.contains(&wgpu::CompositeAlphaMode::Opaque) {
+        wgpu::CompositeAlphaMode::Opaque
+    } else {
+        caps.alpha_modes
+            .first()
+            .copied()
+            .unwrap_or(wgpu::CompositeAlphaMode::Auto)
+    };
+    Ok(wgpu::SurfaceConfiguration {
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+        format,
+        color_space: wgpu::SurfaceColorSpace::Auto,
+        width: size.width.max(1),
+        height: size.height.max(1),
+        present_mode: wgpu::PresentMode::Fifo,
+        desired_maximum_frame_latency: 2,
+        alpha_mode,
+        view_formats: Vec::new(),
+    })
+}
+
+/// The hover readout for the pointer at (x, y): what the cell is, its value
+/// and its rate.
+pub(crate) fn hover_readout(
+    view: &ViewState,
+    tiles: &[TileInput<'_>],
+    rate_per_value: f64,
+    size: (u32, u32),
+    x: f64,
+    y: f64,
+) -> Option<Hover> {
+    if view.blank || !x.is_finite() || !y.is_finite() {
+        return None;
+    }
+    let (px, py) = (x.floor() as i32, y.floor() as i32);
+    let arr = view.arrange(tiles.len(), size.0, size.1);
+    let (slot, row, col) = arr.hit(px, py)?;
+    let tile = tiles.get(slot.tile)?;
+    let key = (row << 8) | col;
+    let value = tile.values.get(usize::from(key)).copied().unwrap_or(0.0);
+    let rate = f64::from(value) * rate_per_value;
+    Some(Hover {
+        x: px,
+        y: py,
+        text: format!(
+            "{}\n{}\nvalue {value:.1}   {rate:.2} pkt/s",
+            tile.def.key.describe(key),
+            tile.def.title
+        ),
+    })
+}
+
+impl WallApp {
+    fn new(feed: Box<dyn FrameFeed>, mut options: WallOptions) -> Self {
+        let observer = options.observer.take();
+        let state = WallState {
+            view: ViewState {
+                layout: options.layout,
+                wall: options.wall,
+                focus: options.focus,
+                presenter: options.presenter,
+                ..ViewState::default()
+            },
+            fullscreen: options.fullscreen,
+        };
+        WallApp {
+            feed,
+            options,
+            observer,
+            state,
+            scheduler: Scheduler::new(),
+            window: None,
+            surface: None,
+            fatal: None,
+            cursor: None,
+            modifiers: ModifiersState::empty(),
+            occluded: false,
+            frames: 0,
+            fps: FpsMeter::default(),
+            notice: None,
+            screenshot_pending: false,
+            surface_retries: 0,
+            tiles: 0,
+        }
+    }
+
+    fn emit(&mut self, event: WallEvent) {
+        if let Some(o) = self.observer.as_mut() {
+            o(&event);
+        }
+    }
+
+    fn frame_period(&self) -> Duration {
+        let fps = if self.options.fps.is_finite() && self.options.fps > 0.0 {
+            self.options.fps.min(240.0)
+        } else {
+            30.0
+        };
+        Duration::from_secs_f64(1.0 / fps)
+    }
+
+    fn monitor(&self, event_loop: &ActiveEventLoop) -> Option<winit::monitor::MonitorHandle> {
+        self.options
+            .monitor
+            .and_then(|n| event_loop.available_monitors().nth(n))
+            .or_else(|| event_loop.primary_monitor())
+            .or_else(|| event_loop.available_monitors().next())
+    }
+
+    fn open_window(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<Arc<Window>> {
+        let (w, h) = self.options.size;
+        let mut attrs = Window::default_attributes()
+            .with_title(self.options.title.clone())
+            .with_inner_size(PhysicalSize::new(w.max(64), h.max(64)));
+        let monitor = self.monitor(event_loop);
+        if self.state.fullscreen {
+            attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(monitor)));
+        } else if let (Some(_), Some(m)) = (self.options.monitor, monitor) {
+            let p = m.position();
+            attrs = attrs.with_position(PhysicalPosition::new(p.x, p.y));
+        }
+        let window = event_loop
+            .create_window(attrs)
+            .context("cannot create the wall window")?;
+        Ok(Arc::new(window))
+    }
+
+    /// Instance, surface, device and renderer for `window`.
+    fn open_surface(&self, event_loop: &ActiveEventLoop, window: &Arc<Window>) -> anyhow::Result<Surface> {
+        let instance = wgpu::Instance::new(Gpu::window_instance_descriptor(Box::new(
+            event_loop.owned_display_handle(),
+        )));
+        let surface = instance
+            .create_surface(window.clone())
+            .context("cannot draw into the window")?;
+        let gpu = Gpu::for_surface(instance, &surface, self.options.adapter)?;
+        let config = surface_config(&surface, &gpu.adapter, window.inner_size())?;
+        surface.configure(&gpu.device, &config);
+        let renderer = WallRenderer::new(&gpu, config.format);
+        Ok(Surface {
+            surface,
+            renderer,
+            gpu,
+            config,
+        })
+    }
+
+    fn fail(&mut self, event_loop: &ActiveEventLoop, e: anyhow::Error) {
+        self.fatal = Some(e);
+        event_loop.exit();
+    }
+
+    fn apply(&mut self, event_loop: &ActiveEventLoop, action: Action, digit: Option<usize>) {
+        self.emit(WallEvent::Key(action));
+        let effects = self.state.apply(action, digit, self.tiles);
+        let now = Instant::now();
+        for effect in effects {
+            match effect {
+                Effect::Quit => event_loop.exit(),
+                Effect::Screenshot => self.screenshot_pending = true,
+                Effect::ScaleHalfLife(f) => self.feed.scale_half_life(f),
+                Effect::SetFullscreen(on) => {
+                    let monitor = self.monitor(event_loop);
+                    if let Some(w) = &self.window {
+                        w.set_fullscreen(on.then_some(Fullscreen::Borderless(monitor)));
+                    }
+                }
+                Effect::RestartPresenterTimer => {
+                    if let Some(iv) = self.options.present_interval {
+                        self.scheduler.schedule(Topic::PresenterAdvance, now + iv);
+                    }
+                }
+                Effect::StopPresenterTimer => self.scheduler.cancel(Topic::PresenterAdvance),
+            }
+        }
+        if let Some(w) = &self.window {
+            // A blank wall shows no pointer either.
+            w.set_cursor_visible(!self.state.view.blank);
+            w.request_redraw();
+        }
+    }
+
+    /// Reconfigures the surface for the window's current size.
+    fn reconfigure(&mut self) {
+        let (Some(window), Some(s)) = (&self.window, &mut self.surface) else {
+            return;
+        };
+        let size = window.inner_size();
+        if size.width == 0 || size.height == 0 {
+            return;
+        }
+        s.config.width = size.width;
+        s.config.height = size.height;
+        s.surface.configure(&s.gpu.device, &s.config);
+    }
+
+    /// Makes a new surface on the same device after the old one was lost;
+    /// after repeated failures, or if the device itself is gone, reopens all.
+    fn recover(&mut self, event_loop: &ActiveEventLoop) {
+        self.surface_retries += 1;
+        let Some(window) = self.window.clone() else {
+            return;
+        };
+        let device_gone = self.surface.as_ref().is_none_or(|s| s.gpu.is_lost());
+        if !device_gone
+            && self.surface_retries <= MAX_SURFACE_RETRIES
+            && let Some(s) = &mut self.surface
+        {
+            match s.gpu.instance.create_surface(window.clone()) {
+                Ok(surface) => {
+                    s.surface = surface;
+                    s.surface.configure(&s.gpu.device, &s.config);
+                    return;
+                }
+                Err(e) => self.emit(WallEvent::Problem(format!("surface lost: {e}"))),
+            }
+        }
+        self.surface = None;
+        match self.open_surface(event_loop, &window) {
+            Ok(s) => {
+                self.surface = Some(s);
+                self.surface_retries = 0;
+                self.emit(WallEvent::Problem("GPU device reopened".into()));
+            }
+            Err(e) => self.fail(event_loop, e.context("the GPU was lost and cannot be reopened")),
+        }
+    }
+
+    fn redraw(&mut self, event_loop: &ActiveEventLoop) {
+        if self.occluded {
+            return;
+        }
+        if self.surface.as_ref().is_some_and(|s| s.gpu.is_lost()) {
+            self.recover(event_loop);
+            return;
+        }
+        let Some(window) = self.window.clone() else {
+            return;
+        };
+        let size = window.inner_size();
+        if size.width == 0 || size.height == 0 {
+            return;
+        }
+        let Some(s) = self.surface.as_mut() else {
+            return;
+        };
+        if (size.width, size.height) != (s.config.width, s.config.height) {
+            s.config.width = size.width;
+            s.config.height = size.height;
+            s.surface.configure(&s.gpu.device, &s.config);
+        }
+        let (texture, suboptimal) = match s.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t) => (t, false),
+            // Draw this one, then configure afresh for the next.
+            wgpu::CurrentSurfaceTexture::Suboptimal(t) => (t, true),
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return,
+            wgpu::CurrentSurfaceTexture::Outdated => {
+                self.reconfigure();
+                window.request_redraw();
+                return;
+            }
+            wgpu::CurrentSurfaceTexture::Lost => {
+                self.recover(event_loop);
+                return;
+            }
+            wgpu::CurrentSurfaceTexture::Validation => {
+                self.emit(WallEvent::Problem("surface validation error".into()));
+                self.reconfigure();
+                return;
+            }
+        };
+        self.surface_retries = 0;
+        let (w, h) = (s.config.width, s.config.height);
+        let FeedFrame {
+            tiles,
+            mut status,
+            rate_per_value,
+        } = self.feed.frame(self.state.view.frozen);
+        self.tiles = tiles.len();
+        let mut view = self.state.view.clone();
+        view.notice = self.notice.clone();
+        view.hover = self
+            .cursor
+            .and_then(|(x, y)| hover_readout(&view, &tiles, rate_per_value, (w, h), x, y));
+        status.frames_per_sec = self.fps.rate;
+        let frame = FrameInput { tiles, status, view };
+        let target = texture
+            .texture
+            .create_view(&wgpu::TextureViewDescriptor::default());
+        let drawn = s.renderer.render(&s.gpu, &frame, &target, w, h);
+        window.pre_present_notify();
+        s.gpu.queue.present(texture);
+        if suboptimal {
+            s.surface.configure(&s.gpu.device, &s.config);
+        }
+        let mut events = Vec::new();
+        if let Err(e) = drawn {
+            events.push(WallEvent::Problem(format!("frame not drawn: {e}")));
+        }
+        if self.screenshot_pending {
+            self.screenshot_pending = false;
+            let mut shot = frame.clone();
+            shot.view.notice = None;
+            shot.view.hover = None;
+            let name = screenshot_name(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            );
+            let path = self.options.screenshot_dir.join(name);
+            let saved = s
+                .renderer
+                .render_to_image(&s.gpu, &shot, w, h)
+                .and_then(|img| img.write_png(&path));
+            match saved {
+                Ok(()) => {
+                    self.notice = Some(format!("screenshot saved: {}", path.display()));
+                    self.scheduler
+                        .schedule(Topic::NoticeExpiry, Instant::now() + NOTICE_FOR);
+                    events.push(WallEvent::Screenshot(path));
+                }
+                Err(e) => {
+                    self.notice = Some(format!("screenshot failed: {e}"));
+                    self.scheduler
+                        .schedule(Topic::NoticeExpiry, Instant::now() + NOTICE_FOR);
+                    events.push(WallEvent::Problem(format!("screenshot failed: {e}")));
+                }
+            }
+        }
+        self.frames += 1;
+        self.fps.tick(Instant::now());
+        if self.frames == 1 {
+            events.push(WallEvent::Ready {
+                width: w,
+                height: h,
+                adapter: s.gpu.describe(),
+                format: format!("{:?}", s.config.format),
+            });
+        }
+        let v = &frame.view;
+        events.push(WallEvent::Presented {
+            frame: self.frames,
+            width: w,
+            height: h,
+            layout: v.layout,
+            focus: v.focus.min(self.tiles.saturating_sub(1)),
+            presenter: v.presenter,
+            blank: v.blank,
+            help: !v.help.is_empty(),
+        });
+        drop(frame);
+        for e in events {
+            self.emit(e);
+        }
+    }
+}
+
+impl ApplicationHandler for WallApp {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.window.is_none() {
+            match self.open_window(event_loop) {
+                Ok(w) => self.window = Some(w),
+                Err(e) => return self.fail(event_loop, e),
+            }
+        }
+        if self.surface.is_none() {
+            let Some(window) = self.window.clone() else {
+                return;
+            };
+            match self.open_surface(event_loop, &window) {
+                Ok(s) => self.surface = Some(s),
+                Err(e) => return self.fail(event_loop, e),
+            }
+        }
+        let now = Instant::now();
+        self.scheduler.schedule(Topic::Frame, now);
+        if self.state.view.presenter
+            && let Some(iv) = self.options.present_interval
+        {
+            self.scheduler.schedule(Topic::PresenterAdvance, now + iv);
+        }
+    }
+
+    fn suspended(&mut self, _event_loop: &ActiveEventLoop) {
+        // Some platforms take the surface away while suspended.
+        self.surface = None;
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(_) | WindowEvent::ScaleFactorChanged { .. } => {
+                self.reconfigure();
+                if let Some(w) = &self.window {
+                    w.request_redraw();
+                }
+            }
+            WindowEvent::Occluded(hidden) => self.occluded = hidden,
+            WindowEvent::ModifiersChanged(m) => self.modifiers = m.state(),
+            WindowEvent::KeyboardInput { event, .. } => {
+                if event.state != ElementState::Pressed {
+                    return;
+                }
+                let m = self.modifiers;
+                if m.control_key() || m.alt_key() || m.super_key() {
+                    return;
+                }
+                if let Some((action, digit)) = lookup(&event.logical_key) {
+                    let repeatable = matches!(
+                        action,
+                        Action::MoveFocus(_) | Action::NextMap | Action::PreviousMap
+                    );
+                    if event.repeat && !repeatable {
+                        return;
+                    }
+                    self.apply(event_loop, action, digit);
+                }
+            }
+            WindowEvent::CursorMoved { position, .. } => {
+                self.cursor = Some((position.x, position.y));
+            }
+            WindowEvent::CursorLeft { .. } => self.cursor = None,
+            WindowEvent::RedrawRequested => self.redraw(event_loop),
+            _ => {}
+        }
+    }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        if self.surface.is_none() && self.window.is_some() && self.fatal.is_none() {
+            // Suspended and resumed, or lost: try again.
+            self.recover(event_loop);
+        }
+        let now = Instant::now();
+        for topic in self.scheduler.take_due(now) {
+            match topic {
+                Topic::Frame => {
+                    let period = if self.occluded {
+                        IDLE_PERIOD
+                    } else {
+                        self.frame_period()
+                    };
+                    self.scheduler.schedule(Topic::Frame, now + period);
+                    if let Some(w) = &self.window {
+                        w.request_redraw();
+                    }
+                }
+                Topic::PresenterAdvance => {
+                    if self.state.view.presenter {
+                        self.state.advance_presenter(self.tiles);
+                        if let Some(iv) = self.options.present_interval {
+                            self.scheduler.schedule(Topic::PresenterAdvance, now + iv);
+                        }
+                    }
+                }
+                Topic::NoticeExpiry => self.notice = None,
+            }
+        }
+        match self.scheduler.next_deadline() {
+            Some(at) => event_loop.set_control_flow(ControlFlow::WaitUntil(at)),
+            None => event_loop.set_control_flow(ControlFlow::Wait),
+        }
+    }
+
+    fn exiting(&mut self, _event_loop: &ActiveEventLoop) {
+        // Surface before window.
+        self.surface = None;
+        self.window = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::maps::{CELLS, MAPS};
+
+    #[test]
+    fn hover_names_the_cell_its_value_and_rate() {
+        let mut values = vec![0.0f32; CELLS];
+        values[37 * 256 + 200] = 8.0;
+        let tiles: Vec<TileInput<'_>> = (0..6)
+            .map(|i| TileInput {
+                def: &MAPS[i],
+                values: &values,
+                rate_pps: 0.0,
+            })
+            .collect();
+        let view = ViewState::default();
+        let arr = view.arrange(6, 1920, 1080);
+        let cell = arr.slots[0].cell_rect(37, 200);
+        let h = hover_readout(
+            &view,
+            &tiles,
+            0.5,
+            (1920, 1080),
+            f64::from(cell.x) + 0.7,
+            f64::from(cell.y) + 0.2,
+        )
+        .expect("over a cell");
+        assert!(h.text.starts_with("x.x.37.200\n"), "{}", h.text);
+        assert!(
+            h.text.contains("value 8.0") && h.text.contains("4.00 pkt/s"),
+            "{}",
+            h.text
+        );
+        assert!(hover_readout(&view, &tiles, 0.5, (1920, 1080), 1.0, 1.0).is_none());
+        let blank = ViewState {
+            blank: true,
+            ..ViewState::default()
+        };
+        let (x, y) = (f64::from(cell.x), f64::from(cell.y));
+        assert!(hover_readout(&blank, &tiles, 0.5, (1920, 1080), x, y).is_none());
+    }
+}
