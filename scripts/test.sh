@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/system-packages.sh
 
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+# The window tests must run here, not skip: fail if Xvfb is missing.
+export SCANWALL_REQUIRE_XVFB=1
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 # The window tests need a display: each test binary gets its own Xvfb. nextest runs

@@ -23,7 +23,7 @@ pub enum Command {
     /// Read a whole capture as fast as possible and print exact, undecayed totals.
     Count(CountArgs),
     /// Render what the wall would show at one packet time to a PNG, with no window.
-    Snapshot(SnapshotArgs),
+    Snapshot(Box<SnapshotArgs>),
     /// Write the demo traffic to a classic pcap file (for benchmarks, replays and tests).
     Generate(GenerateArgs),
 }
@@ -224,6 +224,9 @@ pub struct CountArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CountFormat::Csv)]
     pub format: CountFormat,
+    /// Reader threads for classic pcap files (default: one per core, at most 8).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// BPF filter.
     #[command(flatten)]
     pub filter: FilterArgs,

@@ -368,10 +368,7 @@ impl ReplayContext {
 
     /// Reads `source` to its end; with `--loop` and a file, again and again
     /// with timestamps shifted so the packet clock keeps rising.
-    fn replay<S: RecordSource>(mut self, mut source: S, path: Option<PathBuf>) -> Result<(), SourceError>
-    where
-        S: Rewind,
-    {
+    fn replay<S: Rewind>(mut self, mut source: S, path: Option<PathBuf>) -> Result<(), SourceError> {
         let mut offset = 0u64;
         let mut pacer = Pacer::new(self.speed);
         loop {

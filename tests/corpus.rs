@@ -2,6 +2,8 @@
 //! read without a panic, and our own classic-pcap walker yields exactly the
 //! records libpcap yields.
 
+#![allow(clippy::unwrap_used)] // test setup: a failure to write a fixture should fail the test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

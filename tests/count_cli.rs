@@ -1,6 +1,8 @@
 //! End-to-end: write captures, run `scanwall count`, compare with the counts
 //! each crafted packet must produce by `COUNTING.md`.
 
+#![allow(clippy::unwrap_used)] // test setup: a failure to write a fixture should fail the test
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

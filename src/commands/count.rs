@@ -1,7 +1,6 @@
 //! `scanwall count`: exact, undecayed totals of a whole capture, the ground
 //! truth that tests compare against.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
@@ -11,10 +10,10 @@ use super::setup;
 use crate::cli::{CountArgs, CountFormat};
 use crate::counting::{Counters, Decay, PacketSink, Totals};
 use crate::maps::{MAPS, MapId};
-use crate::parse::{Classifier, SkipReason};
-use crate::source::file::CaptureFile;
-use crate::source::pcap_format::StreamReader;
-use crate::source::{Pacer, PassSummary, Pump, RecordFilter, RecordSource, SourceError, Speed, pump};
+use crate::parse::{Classifier, LocalNets, SkipReason};
+use crate::source::file::{CaptureFile, SharedMap};
+use crate::source::pcap_format::{SliceReader, StreamReader};
+use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, Speed, pump};
 
 /// Exact totals of one run of `count`.
 pub struct CountReport {
@@ -30,35 +29,24 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
     let locals = setup::locals(&args.local)?;
     let maps = setup::maps(args.maps.as_deref(), (0..MAPS.len()).collect())?;
     let counters = Counters::new(maps, Decay::NONE);
-    let stop = AtomicBool::new(false);
-    let filter = args.filter.filter_expression();
-
-    let count_all = |source: &mut dyn RecordSource| -> Result<(), SourceError> {
-        let classifier = Classifier::new(source.link(), locals.clone());
-        let compiled = filter
-            .as_deref()
-            .map(|f| RecordFilter::compile(f, source.link()))
-            .transpose()?;
-        let mut sink = PacketSink::new(classifier, counters.writer());
-        let mut p = Pump {
-            pacer: Pacer::new(Speed::Max),
-            filter: compiled.as_ref(),
-            stop: &stop,
-            ts_offset: 0,
-        };
-        let (_summary, result): (PassSummary, _) = pump(source, &mut sink, &mut p);
-        result
+    let job = CountJob {
+        counters: &counters,
+        locals: &locals,
+        filter: args.filter.filter_expression(),
     };
     let result = if args.read.as_os_str() == "-" {
-        let stdin = std::io::stdin().lock();
-        StreamReader::new(stdin, "standard input").and_then(|mut r| count_all(&mut r))
+        StreamReader::new(std::io::stdin().lock(), "standard input").and_then(|r| job.count(r))
     } else {
-        CaptureFile::open(&args.read).and_then(|mut f| count_all(&mut f))
-    };
-    if let Err(e) = &result {
-        if !e.kept_earlier_records() {
-            return Err(anyhow::anyhow!("{e}"));
+        match CaptureFile::open(&args.read) {
+            Ok(CaptureFile::Classic(file)) => job.count_parallel(file, threads(args.threads)),
+            Ok(CaptureFile::Libpcap(file)) => job.count(file),
+            Err(e) => Err(e),
         }
+    };
+    if let Err(e) = &result
+        && !e.kept_earlier_records()
+    {
+        return Err(anyhow::anyhow!("{e}"));
     }
     let report = report(&counters);
     let text = match args.format {
@@ -70,6 +58,65 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         .context("cannot write the output")?;
     out.flush().context("cannot write the output")?;
     result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `--threads`, or one per core (at most 8) when not given.
+fn threads(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+        .max(1)
+}
+
+/// Below this size a file is read on one thread: splitting costs more than it saves.
+const PARALLEL_MIN_BYTES: usize = 8 << 20;
+
+/// One `count` run: where counts go and what filters apply.
+struct CountJob<'a> {
+    counters: &'a Counters,
+    locals: &'a LocalNets,
+    filter: Option<String>,
+}
+
+impl CountJob<'_> {
+    /// Counts every record of `source` on this thread, into a shard of its own.
+    fn count<S: RecordSource>(&self, mut source: S) -> Result<(), SourceError> {
+        let classifier = Classifier::new(source.link(), self.locals.clone());
+        let compiled = self
+            .filter
+            .as_deref()
+            .map(|f| RecordFilter::compile(f, source.link()))
+            .transpose()?;
+        let mut sink = PacketSink::new(classifier, self.counters.writer());
+        let stop = AtomicBool::new(false);
+        let mut p = Pump {
+            pacer: Pacer::new(Speed::Max),
+            filter: compiled.as_ref(),
+            stop: &stop,
+            ts_offset: 0,
+        };
+        pump(&mut source, &mut sink, &mut p).1
+    }
+
+    /// Splits a memory-mapped classic pcap at record boundaries and counts the
+    /// parts on `threads` threads; the first error (in file order) wins.
+    fn count_parallel(&self, file: SliceReader<SharedMap>, threads: usize) -> Result<(), SourceError> {
+        let bytes = file.header_len_and_size().1;
+        if threads < 2 || bytes < PARALLEL_MIN_BYTES {
+            return self.count(file);
+        }
+        let parts = file.split(threads);
+        let results: Vec<Result<(), SourceError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|range| {
+                    let part = file.part(range);
+                    scope.spawn(move || self.count(part))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(Ok(()))).collect()
+        });
+        results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
 }
 
 /// Collects the exact totals of every counted map.
@@ -101,11 +148,21 @@ fn by_name(report: &CountReport) -> Vec<&(MapId, Vec<(u16, u64)>)> {
 }
 
 /// `map,key,count`, one line per non-zero cell, sorted by map name then key.
+/// Formatted with `itoa`: a full port map is hundreds of thousands of lines, and
+/// `fmt` machinery would cost as much as counting the capture.
 pub fn to_csv(report: &CountReport) -> String {
-    let mut s = String::from("map,key,count\n");
+    let lines: usize = report.maps.iter().map(|(_, cells)| cells.len()).sum();
+    let mut s = String::with_capacity(16 + lines * 24);
+    s.push_str("map,key,count\n");
+    let mut digits = itoa::Buffer::new();
     for (m, cells) in by_name(report) {
         for (key, count) in cells {
-            let _ = writeln!(s, "{},{key},{count}", MAPS[*m].name);
+            s.push_str(MAPS[*m].name);
+            s.push(',');
+            s.push_str(digits.format(*key));
+            s.push(',');
+            s.push_str(digits.format(*count));
+            s.push('\n');
         }
     }
     s

@@ -63,10 +63,10 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     let view = view_state(&args.view, &config.maps)?;
     let mut session = Session::start(config)?;
     let result = session.wait();
-    if let Err(e) = &result {
-        if !e.kept_earlier_records() {
-            return Err(anyhow!("{e}"));
-        }
+    if let Err(e) = &result
+        && !e.kept_earlier_records()
+    {
+        return Err(anyhow!("{e}"));
     }
     let first_ts = session.counters().first_packet_time();
     let at_ns = match (at, first_ts) {

@@ -21,6 +21,18 @@ use crate::parse::{PacketFacts, SkipReason};
 /// map does not count, so the counting loop has no data-dependent branch.
 const STRIDE: usize = CELLS + 1;
 
+/// One map's cells in a shard. A fixed-size array, so indexing it with a
+/// 16-bit key (or the spare cell) needs no bounds check in the hot loop.
+type Slot = [AtomicU64; STRIDE];
+
+fn zeroed_slot() -> Box<Slot> {
+    let cells: Box<[AtomicU64]> = (0..STRIDE).map(|_| AtomicU64::new(0)).collect();
+    match cells.try_into() {
+        Ok(slot) => slot,
+        Err(_) => unreachable!("the slot was built with STRIDE cells"),
+    }
+}
+
 /// Weights are rebased once they exceed 2^RENORM_EXPONENT (f64 keeps 53 bits of
 /// relative precision at any scale, so this only bounds the exponent range).
 const RENORM_EXPONENT: f64 = 64.0;
@@ -30,7 +42,7 @@ const FORGET_EXPONENT: f64 = 1100.0;
 /// Counter arrays of one writer thread, readable by anyone.
 pub struct Shard {
     maps: Box<[MapId]>,
-    cells: Box<[AtomicU64]>,
+    slots: Box<[Box<Slot>]>,
     map_packets: Box<[AtomicU64]>,
     packets: AtomicU64,
     skipped: [AtomicU64; SkipReason::ALL.len()],
@@ -52,7 +64,7 @@ impl Shard {
         let zeros = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect::<Box<[_]>>();
         Shard {
             maps: maps.into(),
-            cells: zeros(maps.len() * STRIDE),
+            slots: maps.iter().map(|_| zeroed_slot()).collect(),
             map_packets: zeros(maps.len()),
             packets: AtomicU64::new(0),
             skipped: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -81,7 +93,7 @@ impl Shard {
     /// cells), overwriting it. Returns false when the shard does not count that map.
     pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
         let Some(slot) = self.slot(map) else { return false };
-        let cells = &self.cells[slot * STRIDE..slot * STRIDE + CELLS];
+        let cells = &self.slots[slot][..CELLS];
         if self.mode == DecayMode::None {
             for (o, c) in out.iter_mut().zip(cells) {
                 *o = c.load(Relaxed) as f32;
@@ -112,7 +124,7 @@ impl Shard {
     /// Exact totals of `map` (decay `none` only), added into `out`.
     pub(super) fn add_exact(&self, map: MapId, out: &mut [u64]) -> bool {
         let Some(slot) = self.slot(map) else { return false };
-        let cells = &self.cells[slot * STRIDE..slot * STRIDE + CELLS];
+        let cells = &self.slots[slot][..CELLS];
         for (o, c) in out.iter_mut().zip(cells) {
             let v = c.load(Relaxed);
             *o += if self.mode == DecayMode::None {
@@ -143,17 +155,6 @@ impl Shard {
     pub(super) fn first_ts(&self) -> Option<u64> {
         Some(self.first_ts.load(Relaxed)).filter(|&t| t != u64::MAX)
     }
-
-    /// Publishes a packet's time as the shard's clock (single writer).
-    #[inline]
-    fn observe(&self, ts: u64) {
-        if ts > self.last_ts.load(Relaxed) {
-            self.last_ts.store(ts, Relaxed);
-        }
-        if ts < self.first_ts.load(Relaxed) {
-            self.first_ts.store(ts, Relaxed);
-        }
-    }
 }
 
 /// The only writer of one [`Shard`]: what a capture thread counts into.
@@ -163,6 +164,10 @@ pub struct ShardWriter {
     plans: Box<[(u8, usize)]>,
     weight: f64,
     weight_ts: u64,
+    /// Writer-local copies of the shard's first and last timestamps, so that
+    /// publishing the clock costs no atomic load per packet.
+    first_ts: u64,
+    last_ts: u64,
     started: bool,
     half_life_ns: u64,
 }
@@ -180,6 +185,8 @@ impl ShardWriter {
             plans,
             weight: 1.0,
             weight_ts: u64::MAX,
+            first_ts: u64::MAX,
+            last_ts: 0,
             started: false,
             half_life_ns,
         }
@@ -194,19 +201,34 @@ impl ShardWriter {
         let shard = &*self.shard;
         bump(&shard.packets);
         let keys = key_values(facts);
-        let integer = shard.mode == DecayMode::None;
-        for (slot, &(need, key)) in self.plans.iter().enumerate() {
-            // Branch-free: a packet the map does not count goes to the slot's spare cell.
-            let counted = facts.flags & need == need;
-            let cell = if counted { usize::from(keys[key]) } else { CELLS };
-            let counter = &shard.map_packets[slot];
-            counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
-            let cell = &shard.cells[slot * STRIDE + cell];
-            if integer {
-                bump(cell);
-            } else {
-                let v = f64::from_bits(cell.load(Relaxed)) + self.weight;
-                cell.store(v.to_bits(), Relaxed);
+        let slots = self
+            .plans
+            .iter()
+            .zip(shard.slots.iter())
+            .zip(shard.map_packets.iter());
+        // Branch-free per map: a packet the map does not count goes to its spare cell.
+        if shard.mode == DecayMode::None {
+            for ((&(need, key), slot), counter) in slots {
+                let counted = facts.flags & need == need;
+                let cell = if counted {
+                    usize::from(keys[key & 3])
+                } else {
+                    CELLS
+                };
+                counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
+                bump(&slot[cell]);
+            }
+        } else {
+            let weight = self.weight;
+            for ((&(need, key), slot), counter) in slots {
+                let counted = facts.flags & need == need;
+                let cell = &slot[if counted {
+                    usize::from(keys[key & 3])
+                } else {
+                    CELLS
+                }];
+                counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
+                cell.store((f64::from_bits(cell.load(Relaxed)) + weight).to_bits(), Relaxed);
             }
         }
     }
@@ -216,7 +238,7 @@ impl ShardWriter {
     #[cfg(test)]
     pub(super) fn preload_for_test(&mut self, map: MapId, key: u16, count: u64) {
         if let Some(slot) = self.shard.slot(map) {
-            self.shard.cells[slot * STRIDE + usize::from(key)].store(count, Relaxed);
+            self.shard.slots[slot][usize::from(key)].store(count, Relaxed);
         }
     }
 
@@ -225,16 +247,30 @@ impl ShardWriter {
     pub fn skip(&mut self, ts: u64, reason: SkipReason) {
         bump(&self.shard.packets);
         bump(&self.shard.skipped[reason.index()]);
-        self.shard.observe(ts);
+        self.observe(ts);
+    }
+
+    /// Publishes a packet's time as the shard's clock when it extends it.
+    #[inline(always)]
+    fn observe(&mut self, ts: u64) {
+        if ts > self.last_ts {
+            self.last_ts = ts;
+            self.shard.last_ts.store(ts, Relaxed);
+        }
+        if ts < self.first_ts {
+            self.first_ts = ts;
+            self.shard.first_ts.store(ts, Relaxed);
+        }
     }
 
     /// Moves the shard's clock: publishes the timestamp and recomputes the weight,
     /// rebasing the cells first when the weight would grow too large or a new
     /// half-life was asked for.
+    #[inline]
     fn advance_clock(&mut self, ts: u64) {
         self.weight_ts = ts;
+        self.observe(ts);
         let shard = &*self.shard;
-        shard.observe(ts);
         if shard.mode == DecayMode::None {
             return;
         }
@@ -273,7 +309,7 @@ fn rebase(shard: &Shard, old_half_life_ns: u64, ts: u64, new_half_life_ns: u64) 
     let seq = shard.sequence.load(Relaxed);
     shard.sequence.store(seq + 1, Relaxed);
     fence(Release);
-    for cell in shard.cells.iter() {
+    for cell in shard.slots.iter().flat_map(|s| s.iter()) {
         let v = f64::from_bits(cell.load(Relaxed)) * factor;
         cell.store(v.to_bits(), Relaxed);
     }

@@ -451,7 +451,8 @@ pub fn arrange(req: &ArrangeRequest, width: u32, height: u32) -> Arrangement {
     };
     let mut slots = Vec::new();
     let mut footers = Vec::new();
-    match req.wall {
+    // A wall of no monitors (only constructible by hand) is no wall.
+    match req.wall.filter(|w| w.columns > 0 && w.rows > 0) {
         None => {
             let (area, footer) = with_footer(screen, true);
             footers.push(footer);
@@ -724,6 +725,28 @@ mod tests {
         for (m, s) in a.slots.iter().enumerate() {
             assert!(wall.monitor(a.screen, m).encloses(&s.region));
             assert!(s.map.w >= 768, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        let mut r = req(LayoutKind::Focus, 6);
+        r.wall = Some(WallGrid { columns: 3, rows: 0 });
+        assert_eq!(arrange(&r, 1920, 1080).slots.len(), 6);
+        for (w, h) in [(0, 0), (1, 1), (64, 64), (100_000, 10)] {
+            for kind in LayoutKind::ALL {
+                for presenter in [false, true] {
+                    let a = arrange(
+                        &ArrangeRequest {
+                            presenter,
+                            ..req(kind, 9)
+                        },
+                        w,
+                        h,
+                    );
+                    assert!(a.slots.iter().all(|s| s.map.w >= 0 && s.map.w == s.map.h));
+                }
+            }
         }
     }
 

@@ -155,7 +155,7 @@ impl DemoTraffic {
             690..=719 => {
                 let s = advance(&mut self.port_scan, &mut self.rng, None);
                 let dst = local(s.fixed, 99);
-                let dport = (s.next as u16) | (u16::from(s.port as u8) << 8);
+                let dport = s.next | (u16::from(s.port as u8) << 8);
                 self.tcp(src, dst, 40001, dport, 0x02, 44)
             }
             // Horizontal ICMP sweeps along fixed 3rd octets.
@@ -285,10 +285,10 @@ impl RecordSource for DemoTraffic {
     }
 
     fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError> {
-        if let Some(d) = self.config.duration_ns {
-            if self.now_ns >= self.config.start_ns.saturating_add(d) {
-                return Ok(None);
-            }
+        if let Some(d) = self.config.duration_ns
+            && self.now_ns >= self.config.start_ns.saturating_add(d)
+        {
+            return Ok(None);
         }
         // Poisson arrivals: exponential gaps with the configured mean.
         let gap = -self.mean_gap_ns * (1.0 - self.rng.f64()).ln();

@@ -13,8 +13,8 @@ use crate::parse::LinkType;
 
 /// An open capture file of either format.
 pub enum CaptureFile {
-    /// Classic pcap, memory-mapped.
-    Classic(SliceReader<Mapped>),
+    /// Classic pcap, memory-mapped (shared, so several threads can each walk a part).
+    Classic(SliceReader<SharedMap>),
     /// pcapng (or anything else libpcap reads), through libpcap.
     Libpcap(OfflineReader),
 }
@@ -25,6 +25,16 @@ pub enum Mapped {
     Map(Mmap),
     /// Empty or tiny files (mapping zero bytes fails on Linux).
     Bytes(Vec<u8>),
+}
+
+/// A mapped file shared between reader threads.
+#[derive(Clone)]
+pub struct SharedMap(pub std::sync::Arc<Mapped>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_ref().as_ref()
+    }
 }
 
 impl AsRef<[u8]> for Mapped {
@@ -57,10 +67,15 @@ impl CaptureFile {
             // issue for well-behaved inputs of a capture tool.
             #[allow(unsafe_code)]
             let map = unsafe { Mmap::map(&file) }.map_err(|e| SourceError::io(&what, e))?;
+            // Records are read front to back: let the kernel read ahead.
+            let _ = map.advise(memmap2::Advice::Sequential);
             Mapped::Map(map)
         };
         match parse_file_header(bytes.as_ref()) {
-            Ok(_) => Ok(CaptureFile::Classic(SliceReader::new(bytes, &what)?)),
+            Ok(_) => Ok(CaptureFile::Classic(SliceReader::new(
+                SharedMap(std::sync::Arc::new(bytes)),
+                &what,
+            )?)),
             Err(HeaderError::Pcapng) => Ok(CaptureFile::Libpcap(OfflineReader::open(path)?)),
             Err(e) => Err(SourceError::header(&what, e)),
         }

@@ -51,6 +51,11 @@ impl Pacer {
         }
     }
 
+    /// The speed this pacer keeps.
+    pub fn speed(&self) -> Speed {
+        self.speed
+    }
+
     /// Waits until packet time `ts` is due (returns at once for [`Speed::Max`]).
     /// Time going backwards never waits; `stop` cuts a long wait short.
     #[inline]

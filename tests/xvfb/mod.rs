@@ -171,7 +171,10 @@ impl XServer {
 
     /// Moves the pointer.
     pub fn pointer(&self, x: i32, y: i32) {
-        let out = self.run("xdotool", &["mousemove", "--sync", &x.to_string(), &y.to_string()]);
+        let out = self.run(
+            "xdotool",
+            &["mousemove", "--sync", &x.to_string(), &y.to_string()],
+        );
         assert!(out.status.success(), "xdotool mousemove: {out:?}");
     }
 
@@ -222,7 +225,11 @@ pub fn wait_for(rx: &Receiver<String>, parts: &[&str]) -> String {
 
 /// The path inside a `Screenshot("...")` event.
 pub fn screenshot_path(event: &str) -> PathBuf {
-    event.split('"').nth(1).map(PathBuf::from).expect("screenshot path")
+    event
+        .split('"')
+        .nth(1)
+        .map(PathBuf::from)
+        .expect("screenshot path")
 }
 
 /// Pixels in `area` much brighter than the dark background: drawn text.
