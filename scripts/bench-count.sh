@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Counting throughput, side by side with the references of the performance issue,
+# on one generated capture held in the page cache:
+#   cat > /dev/null, the hand-written C reader (benches/reference/count.c, 1 and 2
+#   threads), tcpdump -r FILE -w /dev/null, and scanwall count (1 and 2 threads).
+# Usage: scripts/bench-count.sh [PACKETS]   (default 20000000; needs tcpdump and cc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packets="${1:-20000000}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet
+cc -O2 -pthread -o "$work/count-ref" benches/reference/count.c
+./target/release/scanwall generate -o "$work/scan.pcap" --packets "$packets" --rate 14880000
+cat "$work/scan.pcap" > /dev/null   # into the page cache
+
+# Median wall-clock seconds of three runs of a command.
+median() {
+  local times=()
+  for _ in 1 2 3; do
+    local t0 t1
+    t0=$(date +%s.%N); "$@" > /dev/null 2>&1; t1=$(date +%s.%N)
+    times+=("$(echo "$t1 - $t0" | bc -l)")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
+}
+
+c1=$(median "$work/count-ref" "$work/scan.pcap" 1)
+printf '%-44s %8s %8s\n' "reader of $packets packets" "Mpps" "x C-1"
+row() { printf '%-44s %8.1f %8.2f\n' "$1" "$(echo "$packets / $2 / 1000000" | bc -l)" "$(echo "$c1 / $2" | bc -l)"; }
+row "cat > /dev/null" "$(median cat "$work/scan.pcap")"
+row "C reference, 1 thread (6 maps)" "$c1"
+row "C reference, 2 threads (6 maps)" "$(median "$work/count-ref" "$work/scan.pcap" 2)"
+if command -v tcpdump > /dev/null; then
+  row "tcpdump -r -w /dev/null" "$(median tcpdump -r "$work/scan.pcap" -w /dev/null)"
+fi
+row "scanwall count, 1 thread (9 maps)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 1)"
+row "scanwall count, 2 threads (9 maps)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 2)"
+row "scanwall count, 1 thread (6 maps as C)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 1 --maps all,syn,udp,icmp,port,len)"

@@ -1,0 +1,116 @@
+//! Bad options, a missing interface, no permission, no GPU, no display: one
+//! clear line naming the problem and the fix, a non-zero exit, no panic.
+
+#![allow(clippy::unwrap_used)] // test setup
+
+use std::process::{Command, Output};
+
+fn check(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected `{n}` in: {err}");
+    }
+}
+
+fn scanwall() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scanwall"));
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c
+}
+
+#[test]
+fn missing_interface_names_it_and_how_to_list_them() {
+    let out = scanwall()
+        .args(["snapshot", "-i", "nosuchif0", "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    check(&out, &["nosuchif0", "ip link"]);
+}
+
+#[test]
+fn capture_without_privileges_says_how_to_grant_them() {
+    // As root, drop to `nobody` for the attempt; as anyone else, try directly.
+    let bin = env!("CARGO_BIN_EXE_scanwall");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        .starts_with(b"0");
+    let out = if is_root {
+        // `nobody` must be able to run the binary: copy it somewhere world-readable.
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("scanwall");
+        std::fs::copy(bin, &copy).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from(mode)).unwrap();
+        let cmd = format!("{} snapshot -i lo -o /dev/null", copy.display());
+        Command::new("su")
+            .args(["nobody", "-s", "/bin/sh", "-c", &cmd])
+            .output()
+            .unwrap()
+    } else {
+        scanwall()
+            .args(["snapshot", "-i", "lo", "-o", "/dev/null"])
+            .output()
+            .unwrap()
+    };
+    check(
+        &out,
+        &[
+            "no permission to capture on `lo`",
+            "setcap cap_net_raw,cap_net_admin+eip",
+        ],
+    );
+}
+
+#[test]
+fn no_gpu_adapter_names_the_package_to_install() {
+    let out = scanwall()
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .args(["snapshot", "--demo", "--seconds", "1", "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    check(&out, &["no usable GPU adapter", "mesa-vulkan-drivers"]);
+}
+
+#[test]
+fn no_display_says_so() {
+    let out = scanwall()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .arg("--demo")
+        .output()
+        .unwrap();
+    check(&out, &["no display"]);
+}
+
+#[test]
+fn bad_view_and_time_options() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["snapshot", "--demo", "--size", "0x5", "-o", "/dev/null"],
+            "--size",
+        ),
+        (&["snapshot", "--demo", "--at", "soon", "-o", "/dev/null"], "--at"),
+        (
+            &["snapshot", "--demo", "--focus", "nope", "-o", "/dev/null"],
+            "nope",
+        ),
+        (
+            &["snapshot", "--demo", "--half-life", "0s", "-o", "/dev/null"],
+            "half-life",
+        ),
+        (
+            &["snapshot", "--demo", "--speed", "fast", "-o", "/dev/null"],
+            "--speed",
+        ),
+    ];
+    for (args, needle) in cases {
+        check(&scanwall().args(args).output().unwrap(), &[needle]);
+    }
+}
