@@ -60,6 +60,21 @@ pub struct ViewArgs {
     /// A video wall of COLSxROWS monitors showing one desktop: no map straddles a bezel.
     #[arg(long, value_name = "COLSxROWS")]
     pub wall_grid: Option<crate::render::WallGrid>,
+    /// Colour scale: paper (the paper's fixed stops), auto (per-map gain),
+    /// log (1 to the map's maximum), rank (histogram equalisation). Key C cycles.
+    #[arg(long, value_name = "MODE", default_value = "paper")]
+    pub scale: crate::render::ScaleMode,
+    /// What cells show: counts, or change (short-term rate against the
+    /// `--baseline`, warm above, cool below). Key N toggles.
+    #[arg(long = "view", value_name = "VIEW", default_value = "counts")]
+    pub map_view: crate::render::MapView,
+    /// Cell order of address maps: row (3rd octet = row) or hilbert (each /24
+    /// a 16x16 square). Key K toggles.
+    #[arg(long, value_name = "ORDER", default_value = "row")]
+    pub order: crate::render::CellOrder,
+    /// Colour map: paper, viridis (perceptually uniform), cividis (colour-blind safe). Key V cycles.
+    #[arg(long = "colormap", value_name = "MAP", default_value = "paper")]
+    pub colours: crate::render::ColourMap,
 }
 
 /// `scanwall snapshot`.
@@ -128,6 +143,10 @@ pub struct SourceArgs {
     /// Do not put the interface into promiscuous mode.
     #[arg(long)]
     pub no_promisc: bool,
+    /// With `--listen`: drop a sender that sends nothing for this long (e.g. 30s, 500ms),
+    /// freeing its slot (at most 64 senders are served at once).
+    #[arg(long, value_name = "TIME", default_value = "60s")]
+    pub stream_idle_timeout: String,
     /// BPF filter.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -169,6 +188,10 @@ pub struct CountingArgs {
     /// Decay rule: exp (continuous), step (halve every half-life, as the paper), none (totals).
     #[arg(long, value_name = "RULE", default_value = "exp")]
     pub decay: String,
+    /// Half-life of the slow baseline the change view (`--view change`, key N)
+    /// compares against, e.g. 10m or 1h; `off` keeps none and saves its memory.
+    #[arg(long, value_name = "TIME|off", default_value = "10m")]
+    pub baseline: String,
 }
 
 /// The wall's options.
@@ -213,8 +236,27 @@ pub enum CountFormat {
 #[derive(Debug, Args)]
 pub struct CountArgs {
     /// Capture file to read (pcap or pcapng); `-` reads a pcap stream from standard input.
-    #[arg(short = 'r', long = "read", value_name = "FILE", required = true)]
-    pub read: PathBuf,
+    #[arg(
+        short = 'r',
+        long = "read",
+        value_name = "FILE",
+        required_unless_present = "listen",
+        conflicts_with = "listen"
+    )]
+    pub read: Option<PathBuf>,
+    /// Count pcap streams from TCP senders instead of a file (a bare port binds
+    /// 127.0.0.1); stops after `--streams` connections or `--duration`.
+    #[arg(long, value_name = "[HOST:]PORT")]
+    pub listen: Option<String>,
+    /// With `--listen`: stop once N sender connections have closed (refused ones included).
+    #[arg(long, value_name = "N", requires = "listen")]
+    pub streams: Option<usize>,
+    /// With `--listen`: stop after this much wall-clock time (e.g. 10m), closing open streams.
+    #[arg(long, value_name = "TIME", requires = "listen")]
+    pub duration: Option<String>,
+    /// With `--listen`: drop a sender that sends nothing for this long.
+    #[arg(long, value_name = "TIME", default_value = "60s", requires = "listen")]
+    pub stream_idle_timeout: String,
     /// Local network (repeatable); only packets into it from outside count.
     #[arg(long = "local", value_name = "CIDR")]
     pub local: Vec<String>,
@@ -265,6 +307,36 @@ mod tests {
         };
         assert_eq!(c.filter.filter_words, ["udp"]);
         assert_eq!(c.local, ["10.0.0.0/8"]);
+    }
+
+    #[test]
+    fn view_options_parse_for_snapshot() {
+        let cli = Cli::try_parse_from([
+            "scanwall",
+            "snapshot",
+            "-o",
+            "x.png",
+            "--scale",
+            "rank",
+            "--view",
+            "change",
+            "--order",
+            "hilbert",
+            "--colormap",
+            "cividis",
+            "--baseline",
+            "1h",
+        ])
+        .unwrap();
+        let Some(Command::Snapshot(s)) = cli.command else {
+            panic!("not snapshot")
+        };
+        assert_eq!(s.view.scale, crate::render::ScaleMode::Rank);
+        assert_eq!(s.view.map_view, crate::render::MapView::Change);
+        assert_eq!(s.view.order, crate::render::CellOrder::Hilbert);
+        assert_eq!(s.view.colours, crate::render::ColourMap::Cividis);
+        assert_eq!(s.counting.baseline, "1h");
+        assert!(Cli::try_parse_from(["scanwall", "--scale", "loud"]).is_err());
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod commands;
 pub mod counting;
 pub mod craft;
+pub mod fuzzing;
+pub mod hilbert;
 pub mod maps;
 pub mod parse;
 pub mod render;

@@ -13,14 +13,16 @@ use anyhow::{Context, anyhow};
 
 use crate::cli::{CountingArgs, SourceArgs};
 use crate::commands::setup;
+use crate::counting::HalfLife;
 use crate::counting::{Counters, Decay, FrameReader, MapFrame, PacketSink};
 use crate::maps::{self, MAPS, MapId};
 use crate::parse::{Classifier, LocalNets};
+use crate::render::scale::{self, AutoGain, MapScale, MapStats};
 use crate::render::{StatusInfo, TileInput};
 use crate::source::demo::{DemoConfig, DemoTraffic};
 use crate::source::file::CaptureFile;
 use crate::source::libpcap::{LiveCapture, LiveOptions};
-use crate::source::listen::{StreamListener, parse_listen_addr};
+use crate::source::listen::{StreamListener, parse_duration, parse_listen_addr};
 use crate::source::pcap_format::StreamReader;
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
@@ -34,7 +36,12 @@ pub enum SourceSpec {
     /// Live interfaces, a capture thread each.
     Interfaces(Vec<LiveOptions>),
     /// pcap streams from TCP senders.
-    Listen(SocketAddr),
+    Listen {
+        /// Where to accept them.
+        addr: SocketAddr,
+        /// How long a silent sender keeps its slot (`--stream-idle-timeout`).
+        idle_timeout: std::time::Duration,
+    },
     /// The built-in synthetic traffic.
     Demo(DemoConfig),
 }
@@ -50,6 +57,9 @@ pub struct SessionConfig {
     pub maps: Vec<MapId>,
     /// How counts fade.
     pub decay: Decay,
+    /// Half-life of the slow baseline the change view compares against;
+    /// `None` keeps no baseline (half the counter memory).
+    pub baseline: Option<HalfLife>,
     /// Replay speed of files and the demo.
     pub speed: Speed,
     /// Replay the file again and again.
@@ -90,7 +100,11 @@ impl SessionConfig {
                 .collect();
             SourceSpec::Interfaces(opts)
         } else if let Some(addr) = &source.listen {
-            SourceSpec::Listen(parse_listen_addr(addr).map_err(|e| anyhow!(e))?)
+            SourceSpec::Listen {
+                addr: parse_listen_addr(addr).map_err(|e| anyhow!(e))?,
+                idle_timeout: parse_duration("--stream-idle-timeout", &source.stream_idle_timeout)
+                    .map_err(|e| anyhow!(e))?,
+            }
         } else {
             if locals_text.is_empty() {
                 locals_text.push(crate::source::demo::DEMO_LOCAL.to_string());
@@ -118,6 +132,7 @@ impl SessionConfig {
             locals: setup::locals(&locals_text)?,
             maps: setup::maps(counting.maps.as_deref(), maps::default_shown())?,
             decay: setup::decay(counting)?,
+            baseline: setup::baseline(counting)?,
             speed,
             repeat: source.repeat && live_wall,
             filter: source.filter.filter_expression(),
@@ -144,7 +159,7 @@ impl Session {
     /// Opens the source (errors surface here, before any window opens) and
     /// starts its threads.
     pub fn start(config: SessionConfig) -> anyhow::Result<Session> {
-        let counters = Counters::new(config.maps.clone(), config.decay);
+        let counters = Counters::with_baseline(config.maps.clone(), config.decay, config.baseline);
         let stop = Arc::new(AtomicBool::new(false));
         let (description, demo) = match &config.source {
             SourceSpec::File(p) => (p.display().to_string(), false),
@@ -156,7 +171,7 @@ impl Session {
                     .join("+"),
                 false,
             ),
-            SourceSpec::Listen(a) => (format!("stream {a}"), false),
+            SourceSpec::Listen { addr, .. } => (format!("stream {addr}"), false),
             SourceSpec::Demo(_) => ("demo".to_string(), true),
         };
         let status = Arc::new(SourceStatus::new(description, demo));
@@ -199,8 +214,10 @@ impl Session {
                     )?);
                 }
             }
-            SourceSpec::Listen(addr) => {
-                let listener = StreamListener::bind(addr, counters.clone(), config.locals.clone())?;
+            SourceSpec::Listen { addr, idle_timeout } => {
+                let listener = StreamListener::bind(addr, counters.clone(), config.locals.clone())?
+                    .idle_timeout(idle_timeout)
+                    .filter(config.filter.clone());
                 status.stalled.store(true, Relaxed);
                 let (status, stop) = (status.clone(), stop.clone());
                 threads.push(spawn(
@@ -292,19 +309,73 @@ impl Drop for Session {
     }
 }
 
-/// The tiles of `frame`, in order, for the renderer.
+/// The tiles of `frame`, in order, for the renderer (with baselines, without
+/// scale numbers: enough for the paper scale; see [`scaled_tiles`]).
 pub fn tiles(frame: &MapFrame) -> Vec<TileInput<'_>> {
     frame
         .maps
         .iter()
         .zip(&frame.values)
         .zip(&frame.rates_pps)
-        .map(|((&m, values), &rate_pps)| TileInput {
+        .enumerate()
+        .map(|(i, ((&m, values), &rate_pps))| TileInput {
             def: &MAPS[m],
             values,
             rate_pps,
+            baseline: frame.baselines.get(i).map(Vec::as_slice),
+            scale: None,
         })
         .collect()
+}
+
+/// The tiles of `frame` with the scale numbers `scales` computed for it, so
+/// every scale mode and the change view can be drawn.
+pub fn scaled_tiles<'a>(frame: &'a MapFrame, scales: &'a FrameScales) -> Vec<TileInput<'a>> {
+    let mut t = tiles(frame);
+    for (tile, scale) in t.iter_mut().zip(&scales.scales) {
+        tile.scale = Some(scale);
+    }
+    t
+}
+
+/// The frame side's scale state: per shown map, this frame's scale numbers
+/// and the auto gain's smoothing. Updated once per frame read, for every mode
+/// at once (one pass and one histogram per map), so switching mode on the
+/// wall shows a settled picture at once and the window need not tell the
+/// feed which mode is shown.
+#[derive(Debug, Default)]
+pub struct FrameScales {
+    scales: Vec<MapScale>,
+    gains: Vec<AutoGain>,
+}
+
+impl FrameScales {
+    /// Computes the numbers for `frame`, whose short-term decay has
+    /// `half_life` and whose baseline (if any) has `baseline`.
+    pub fn update(&mut self, frame: &MapFrame, half_life: HalfLife, baseline: Option<HalfLife>) {
+        let n = frame.values.len();
+        self.scales.resize_with(n, MapScale::default);
+        self.gains.resize(n, AutoGain::default());
+        let at = frame.at_ns.unwrap_or(0);
+        let since = frame.totals.first_ts.map_or(0, |first| at.saturating_sub(first));
+        let short_rate = scale::rate_per_value(half_life.as_nanos(), since);
+        let baseline_rate = baseline.map_or(0.0, |b| scale::rate_per_value(b.as_nanos(), since));
+        for ((values, s), gain) in frame.values.iter().zip(&mut self.scales).zip(&mut self.gains) {
+            let stats = MapStats::of(values);
+            s.fill_ranks(values, &stats);
+            s.gain = match frame.at_ns {
+                Some(at) => gain.update(s.auto_gain_target(), at),
+                None => 1.0,
+            };
+            s.short_rate = short_rate;
+            s.baseline_rate = baseline_rate;
+        }
+    }
+
+    /// The numbers of each shown map, in tile order.
+    pub fn scales(&self) -> &[MapScale] {
+        &self.scales
+    }
 }
 
 /// Packet time as UTC `YYYY-MM-DD HH:MM:SS`.

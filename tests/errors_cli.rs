@@ -45,8 +45,8 @@ fn capture_without_privileges_says_how_to_grant_them() {
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("scanwall");
         std::fs::copy(bin, &copy).unwrap();
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from(mode)).unwrap();
+        let mode: std::fs::Permissions = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(dir.path(), mode).unwrap();
         let cmd = format!("{} snapshot -i lo -o /dev/null", copy.display());
         Command::new("su")
             .args(["nobody", "-s", "/bin/sh", "-c", &cmd])

@@ -44,6 +44,8 @@ impl FrameFeed for Synthetic {
                     def: &MAPS[m],
                     values: v,
                     rate_pps: 100.0,
+                    baseline: None,
+                    scale: None,
                 })
                 .collect(),
             status: StatusInfo {

@@ -2,7 +2,8 @@
 //! truth that tests compare against.
 
 use std::io::Write;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use anyhow::Context;
 
@@ -12,8 +13,9 @@ use crate::counting::{Counters, Decay, PacketSink, Totals};
 use crate::maps::{MAPS, MapId};
 use crate::parse::{Classifier, LocalNets, SkipReason};
 use crate::source::file::{CaptureFile, SharedMap};
+use crate::source::listen::{StreamListener, parse_duration, parse_listen_addr};
 use crate::source::pcap_format::{SliceReader, StreamReader};
-use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, Speed, pump};
+use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
 /// Exact totals of one run of `count`.
 pub struct CountReport {
@@ -34,14 +36,20 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         locals: &locals,
         filter: args.filter.filter_expression(),
     };
-    let result = if args.read.as_os_str() == "-" {
-        StreamReader::new(std::io::stdin().lock(), "standard input").and_then(|r| job.count(r))
-    } else {
-        match CaptureFile::open(&args.read) {
+    let result = match (&args.read, &args.listen) {
+        (_, Some(addr)) => {
+            count_listen(args, addr, &counters, &locals)?;
+            Ok(())
+        }
+        (Some(path), None) if path.as_os_str() == "-" => {
+            StreamReader::new(std::io::stdin().lock(), "standard input").and_then(|r| job.count(r))
+        }
+        (Some(path), None) => match CaptureFile::open(path) {
             Ok(CaptureFile::Classic(file)) => job.count_parallel(file, threads(args.threads)),
             Ok(CaptureFile::Libpcap(file)) => job.count(file),
             Err(e) => Err(e),
-        }
+        },
+        (None, None) => return Err(anyhow::anyhow!("count needs -r FILE or --listen ADDR")),
     };
     if let Err(e) = &result
         && !e.kept_earlier_records()
@@ -58,6 +66,51 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         .context("cannot write the output")?;
     out.flush().context("cannot write the output")?;
     result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `count --listen`: serves pcap stream senders (bad ones are closed and
+/// logged, as on the wall) until `--streams` connections have closed or
+/// `--duration` has passed, then returns with every stream's counts in.
+/// A headless, self-ending run of the wall's stream source, for scripts and tests.
+fn count_listen(
+    args: &CountArgs,
+    addr: &str,
+    counters: &Arc<Counters>,
+    locals: &LocalNets,
+) -> anyhow::Result<()> {
+    let addr = parse_listen_addr(addr).map_err(|e| anyhow::anyhow!(e))?;
+    let idle =
+        parse_duration("--stream-idle-timeout", &args.stream_idle_timeout).map_err(|e| anyhow::anyhow!(e))?;
+    let duration = args
+        .duration
+        .as_deref()
+        .map(|d| parse_duration("--duration", d))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if duration.is_none() && args.streams.is_none() {
+        return Err(anyhow::anyhow!(
+            "count --listen needs --streams N or --duration TIME to know when to stop"
+        ));
+    }
+    let listener = StreamListener::bind(addr, counters.clone(), locals.clone())?
+        .idle_timeout(idle)
+        .filter(args.filter.filter_expression())
+        .stop_after_streams(args.streams);
+    let stop = Arc::new(AtomicBool::new(false));
+    let status = Arc::new(SourceStatus::new(format!("stream {addr}"), false));
+    if let Some(d) = duration {
+        let stop = stop.clone();
+        // The only wall-clock timer: it ends the run, it synchronises nothing.
+        std::thread::Builder::new()
+            .name("duration".into())
+            .spawn(move || {
+                std::thread::sleep(d);
+                stop.store(true, Relaxed);
+            })
+            .context("cannot start the --duration timer")?;
+    }
+    listener.serve(status, stop);
+    Ok(())
 }
 
 /// `--threads`, or one per core (at most 8) when not given.

@@ -27,3 +27,13 @@ pub fn decay(args: &CountingArgs) -> anyhow::Result<Decay> {
     let half_life = HalfLife::parse(&args.half_life).map_err(|e| anyhow!(e))?;
     Ok(Decay { mode, half_life })
 }
+
+/// The `--baseline` half-life, or `None` for `off`.
+pub fn baseline(args: &CountingArgs) -> anyhow::Result<Option<HalfLife>> {
+    match args.baseline.trim() {
+        "off" | "none" => Ok(None),
+        t => HalfLife::parse(t)
+            .map(Some)
+            .map_err(|_| anyhow!("bad --baseline `{t}`: expected e.g. 10m, 1h or off")),
+    }
+}

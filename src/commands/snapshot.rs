@@ -7,7 +7,7 @@ use crate::cli::{SnapshotArgs, ViewArgs};
 use crate::counting::HalfLife;
 use crate::maps::{self, MapId};
 use crate::render::{FrameInput, ViewState, render_offscreen};
-use crate::session::{Session, SessionConfig, tiles};
+use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
 
 /// Parses `WIDTHxHEIGHT`.
 pub fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
@@ -48,6 +48,10 @@ pub fn view_state(view: &ViewArgs, shown: &[MapId]) -> anyhow::Result<ViewState>
         wall: view.wall_grid,
         focus: focus_index(view.focus.as_deref(), shown)?,
         presenter: view.presenter,
+        scale: view.scale,
+        map_view: view.map_view,
+        order: view.order,
+        colours: view.colours,
         ..ViewState::default()
     })
 }
@@ -61,6 +65,9 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     };
     let config = SessionConfig::from_args(&args.source, &args.counting, false, Some(args.seconds))?;
     let view = view_state(&args.view, &config.maps)?;
+    if config.baseline.is_none() && view.map_view == crate::render::MapView::Change {
+        return Err(anyhow!("--view change needs a baseline: drop `--baseline off`"));
+    }
     let mut session = Session::start(config)?;
     let result = session.wait();
     if let Err(e) = &result
@@ -75,8 +82,11 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     };
     let mut reader = session.frame_reader();
     let frame = reader.read(at_ns);
+    let counters = session.counters();
+    let mut scales = FrameScales::default();
+    scales.update(frame, counters.half_life(), counters.baseline());
     let input = FrameInput {
-        tiles: tiles(frame),
+        tiles: scaled_tiles(frame, &scales),
         status: session.status_info(frame, 0.0),
         view,
     };

@@ -5,7 +5,7 @@ use anyhow::anyhow;
 use super::snapshot::focus_index;
 use crate::cli::WallArgs;
 use crate::counting::{DecayMode, FrameReader, HalfLife};
-use crate::session::{Session, SessionConfig, tiles};
+use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
 use crate::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
 
 /// Feeds the window from a running session: reads the counters once per frame
@@ -13,6 +13,7 @@ use crate::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
 pub struct SessionFeed {
     session: Session,
     reader: FrameReader,
+    scales: FrameScales,
     has_frame: bool,
 }
 
@@ -23,6 +24,7 @@ impl SessionFeed {
         SessionFeed {
             session,
             reader,
+            scales: FrameScales::default(),
             has_frame: false,
         }
     }
@@ -30,18 +32,20 @@ impl SessionFeed {
 
 impl FrameFeed for SessionFeed {
     fn frame(&mut self, frozen: bool) -> FeedFrame<'_> {
+        let counters = self.session.counters();
         if !frozen || !self.has_frame {
-            self.reader.read(None);
+            let frame = self.reader.read(None);
+            self.scales
+                .update(frame, counters.half_life(), counters.baseline());
             self.has_frame = true;
         }
         let frame = self.reader.frame();
-        let counters = self.session.counters();
         let rate_per_value = match counters.decay().mode {
             DecayMode::Exponential => std::f64::consts::LN_2 / counters.half_life().duration().as_secs_f64(),
             DecayMode::Step | DecayMode::None => 0.0,
         };
         FeedFrame {
-            tiles: tiles(frame),
+            tiles: scaled_tiles(frame, &self.scales),
             status: self.session.status_info(frame, 0.0),
             rate_per_value,
         }
@@ -59,6 +63,9 @@ impl FrameFeed for SessionFeed {
 /// Runs the wall until the window closes.
 pub fn run(args: &WallArgs) -> anyhow::Result<()> {
     let config = SessionConfig::from_args(&args.source, &args.counting, true, None)?;
+    if config.baseline.is_none() && args.view.map_view == crate::render::MapView::Change {
+        return Err(anyhow!("--view change needs a baseline: drop `--baseline off`"));
+    }
     let shown = config.maps.clone();
     let present_interval = match &args.present_interval {
         Some(t) => Some(
@@ -81,6 +88,10 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
         present_interval,
         fps: args.fps,
         screenshot_dir: args.screenshot_dir.clone(),
+        scale: args.view.scale,
+        map_view: args.view.map_view,
+        order: args.view.order,
+        colours: args.view.colours,
         ..WallOptions::default()
     };
     let session = Session::start(config)?;

@@ -16,6 +16,9 @@ pub struct MapFrame {
     pub maps: Vec<MapId>,
     /// 65,536 decayed values per shown map (row-major: key >> 8 is the row).
     pub values: Vec<Vec<f32>>,
+    /// The slow baseline of each shown map, aligned with `values`; empty when
+    /// the counters keep no baseline.
+    pub baselines: Vec<Vec<f32>>,
     /// Packets/s counted into each shown map, on the packet clock.
     pub rates_pps: Vec<f64>,
     /// Packets/s handed to counting (counted or skipped).
@@ -39,11 +42,17 @@ impl FrameReader {
     /// A reader of `shown` maps (those not counted read as zeros).
     pub fn new(counters: Arc<Counters>, shown: Vec<MapId>) -> Self {
         let n = shown.len();
+        let baselines = if counters.baseline().is_some() {
+            vec![vec![0.0; CELLS]; n]
+        } else {
+            Vec::new()
+        };
         FrameReader {
             counters,
             frame: MapFrame {
                 maps: shown,
                 values: vec![vec![0.0; CELLS]; n],
+                baselines,
                 rates_pps: vec![0.0; n],
                 ..MapFrame::default()
             },
@@ -66,6 +75,14 @@ impl FrameReader {
             match at {
                 Some(at) => {
                     self.counters.read_map(*map, at, out, &mut self.scratch);
+                }
+                None => out.fill(0.0),
+            }
+        }
+        for (map, out) in self.frame.maps.iter().zip(self.frame.baselines.iter_mut()) {
+            match at {
+                Some(at) => {
+                    self.counters.read_baseline(*map, at, out, &mut self.scratch);
                 }
                 None => out.fill(0.0),
             }

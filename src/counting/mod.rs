@@ -24,6 +24,8 @@ use shard::Shard;
 pub struct Counters {
     maps: Vec<MapId>,
     decay: Decay,
+    /// Half-life of the slow baseline, when the shards keep one.
+    baseline: Option<HalfLife>,
     shards: Mutex<Vec<Arc<Shard>>>,
     /// Writers of finished sources (closed stream senders), reused by the next
     /// source so reconnecting senders do not grow memory.
@@ -49,9 +51,18 @@ pub struct Totals {
 impl Counters {
     /// Counters for `maps` (ids into [`crate::maps::MAPS`]) with `decay`.
     pub fn new(maps: Vec<MapId>, decay: Decay) -> Arc<Self> {
+        Self::with_baseline(maps, decay, None)
+    }
+
+    /// Counters that also keep, per map, a slow baseline with half-life
+    /// `baseline` (the change view's reference). Ignored with
+    /// [`DecayMode::None`], whose cells stay exact integer counts.
+    pub fn with_baseline(maps: Vec<MapId>, decay: Decay, baseline: Option<HalfLife>) -> Arc<Self> {
+        let baseline = baseline.filter(|_| decay.mode != DecayMode::None);
         Arc::new(Counters {
             maps,
             decay,
+            baseline,
             shards: Mutex::new(Vec::new()),
             idle_writers: Mutex::new(Vec::new()),
             requested_half_life_ns: Arc::new(AtomicU64::new(decay.half_life.as_nanos())),
@@ -72,6 +83,7 @@ impl Counters {
         let shard = Arc::new(Shard::new(
             &self.maps,
             self.decay,
+            self.baseline,
             self.requested_half_life_ns.clone(),
         ));
         self.lock().push(shard.clone());
@@ -95,6 +107,11 @@ impl Counters {
     /// The decay rule (half-life as asked at start; see [`Counters::half_life`]).
     pub fn decay(&self) -> Decay {
         self.decay
+    }
+
+    /// The baseline's half-life, when a baseline is kept.
+    pub fn baseline(&self) -> Option<HalfLife> {
+        self.baseline
     }
 
     /// The half-life now asked for (writers adopt it at their next packet).
@@ -123,6 +140,28 @@ impl Counters {
         }
         for shard in self.lock().iter() {
             if shard.read_decayed(map, at, scratch) {
+                for (o, s) in out.iter_mut().zip(scratch.iter()) {
+                    *o += *s;
+                }
+            }
+        }
+        true
+    }
+
+    /// The baseline of every cell of `map` at packet time `at`, summed over
+    /// shards into `out`, like [`Counters::read_map`]. Returns false (and
+    /// leaves zeros) without a baseline or when `map` is not counted.
+    pub fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32], scratch: &mut [f32]) -> bool {
+        out.fill(0.0);
+        if self.baseline.is_none()
+            || !self.maps.contains(&map)
+            || out.len() != CELLS
+            || scratch.len() != CELLS
+        {
+            return false;
+        }
+        for shard in self.lock().iter() {
+            if shard.has_baseline() && shard.read_baseline(map, at, scratch) {
                 for (o, s) in out.iter_mut().zip(scratch.iter()) {
                     *o += *s;
                 }

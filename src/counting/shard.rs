@@ -9,6 +9,11 @@
 //! Renormalisation (moving the epoch forward when weights grow large, or
 //! switching half-life) rescales the shard's cells; readers detect it with a
 //! sequence counter and read again, so they never mix old and new scales.
+//!
+//! With a baseline (the change view's slow reference), each map has a second
+//! set of cells holding the same weighted sums with a long half-life and its
+//! own epoch. They are allocated only when asked for, rebased under the same
+//! sequence counter, and never touched by the `none` (exact count) path.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::*, fence};
@@ -57,10 +62,35 @@ pub struct Shard {
     mode: DecayMode,
     /// Set by a reader to ask for a new half-life; the writer applies it.
     requested_half_life_ns: Arc<AtomicU64>,
+    /// The slow baseline's cells, when enabled (exponential decay only).
+    baseline: Option<Baseline>,
+}
+
+/// A second decay of every map with a long, fixed half-life: the same
+/// weighted-sum trick as the main cells, with its own epoch.
+struct Baseline {
+    slots: Box<[Box<Slot>]>,
+    epoch: AtomicU64,
+    decay: Decay,
 }
 
 impl Shard {
-    pub(super) fn new(maps: &[MapId], decay: Decay, requested: Arc<AtomicU64>) -> Self {
+    pub(super) fn new(
+        maps: &[MapId],
+        decay: Decay,
+        baseline: Option<HalfLife>,
+        requested: Arc<AtomicU64>,
+    ) -> Self {
+        let baseline = baseline
+            .filter(|_| decay.mode != DecayMode::None)
+            .map(|half_life| Baseline {
+                slots: maps.iter().map(|_| zeroed_slot()).collect(),
+                epoch: AtomicU64::new(0),
+                decay: Decay {
+                    mode: DecayMode::Exponential,
+                    half_life,
+                },
+            });
         let zeros = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect::<Box<[_]>>();
         Shard {
             maps: maps.into(),
@@ -75,7 +105,13 @@ impl Shard {
             sequence: AtomicU64::new(0),
             mode: decay.mode,
             requested_half_life_ns: requested,
+            baseline,
         }
+    }
+
+    /// Whether this shard keeps a baseline.
+    pub(super) fn has_baseline(&self) -> bool {
+        self.baseline.is_some()
     }
 
     fn slot(&self, map: MapId) -> Option<usize> {
@@ -100,23 +136,41 @@ impl Shard {
             }
             return true;
         }
-        // Sequence-counter read: a rescale is rare (hours apart) and takes about a
-        // millisecond, so a reader that overlaps one simply reads again.
+        self.read_consistent(cells, out, || {
+            let decay = self.decay(self.half_life_ns.load(Relaxed));
+            decay.exponent(at, self.epoch.load(Relaxed))
+        });
+        true
+    }
+
+    /// Writes this shard's baseline of `map` at packet time `at` into `out`.
+    /// Returns false when the shard has no baseline or does not count the map.
+    pub(super) fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
+        let (Some(slot), Some(b)) = (self.slot(map), &self.baseline) else {
+            return false;
+        };
+        let cells = &b.slots[slot][..CELLS];
+        self.read_consistent(cells, out, || b.decay.exponent(at, b.epoch.load(Relaxed)));
+        true
+    }
+
+    /// Sequence-counter read of weighted sums: a rescale is rare (hours apart)
+    /// and takes about a millisecond, so a reader that overlaps one simply
+    /// reads again. `exponent` is evaluated inside the protected section.
+    fn read_consistent(&self, cells: &[AtomicU64], out: &mut [f32], exponent: impl Fn() -> f64) {
         loop {
             let before = self.sequence.load(Acquire);
             if before % 2 == 1 {
                 std::thread::yield_now();
                 continue;
             }
-            let epoch = self.epoch.load(Relaxed);
-            let decay = self.decay(self.half_life_ns.load(Relaxed));
-            let factor = (-decay.exponent(at, epoch)).exp2();
+            let factor = (-exponent()).exp2();
             for (o, c) in out.iter_mut().zip(cells) {
                 *o = (f64::from_bits(c.load(Relaxed)) * factor) as f32;
             }
             fence(Acquire);
             if self.sequence.load(Relaxed) == before {
-                return true;
+                return;
             }
         }
     }
@@ -169,7 +223,10 @@ pub struct ShardWriter {
     first_ts: u64,
     last_ts: u64,
     started: bool,
+    baseline_started: bool,
     half_life_ns: u64,
+    /// Weight of a packet in the baseline cells (unused without a baseline).
+    baseline_weight: f64,
 }
 
 impl ShardWriter {
@@ -188,7 +245,9 @@ impl ShardWriter {
             first_ts: u64::MAX,
             last_ts: 0,
             started: false,
+            baseline_started: false,
             half_life_ns,
+            baseline_weight: 1.0,
         }
     }
 
@@ -230,6 +289,54 @@ impl ShardWriter {
                 counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
                 cell.store((f64::from_bits(cell.load(Relaxed)) + weight).to_bits(), Relaxed);
             }
+            if let Some(b) = &shard.baseline {
+                add_weight(&self.plans, &b.slots, facts, &keys, self.baseline_weight);
+            }
+        }
+    }
+
+    /// Counts `count` identical packets seen at `ts`, as one update: for
+    /// sampled sources (1-in-N packet sampling counts each sample N times) and
+    /// for building large synthetic loads in tests without N calls.
+    pub fn add_repeated(&mut self, ts: u64, facts: &PacketFacts, count: u32) {
+        if count == 0 {
+            return;
+        }
+        if ts != self.weight_ts {
+            self.advance_clock(ts);
+        }
+        let shard = &*self.shard;
+        let n = u64::from(count);
+        shard
+            .packets
+            .store(shard.packets.load(Relaxed).wrapping_add(n), Relaxed);
+        let keys = key_values(facts);
+        for ((&(need, key), slot), counter) in self
+            .plans
+            .iter()
+            .zip(shard.slots.iter())
+            .zip(shard.map_packets.iter())
+        {
+            if facts.flags & need != need {
+                continue;
+            }
+            counter.store(counter.load(Relaxed) + n, Relaxed);
+            let cell = &slot[usize::from(keys[key & 3])];
+            if shard.mode == DecayMode::None {
+                cell.store(cell.load(Relaxed) + n, Relaxed);
+            } else {
+                let v = f64::from_bits(cell.load(Relaxed)) + self.weight * f64::from(count);
+                cell.store(v.to_bits(), Relaxed);
+            }
+        }
+        if let Some(b) = &shard.baseline {
+            add_weight(
+                &self.plans,
+                &b.slots,
+                facts,
+                &keys,
+                self.baseline_weight * f64::from(count),
+            );
         }
     }
 
@@ -290,7 +397,56 @@ impl ShardWriter {
             exponent = shard.decay(requested).exponent(ts, shard.epoch.load(Relaxed));
         }
         self.weight = exponent.exp2();
+        if let Some(b) = &shard.baseline {
+            if !self.baseline_started {
+                self.baseline_started = true;
+                b.epoch.store(b.decay.epoch_for(ts), Relaxed);
+            }
+            let mut e = b.decay.exponent(ts, b.epoch.load(Relaxed));
+            if e > RENORM_EXPONENT {
+                rebase_baseline(shard, b, ts);
+                e = b.decay.exponent(ts, b.epoch.load(Relaxed));
+            }
+            self.baseline_weight = e.exp2();
+        }
     }
+}
+
+/// Adds `weight` to the cell each map's plan picks (the baseline's loop;
+/// packets a map does not count go to its spare cell, as in the main loop).
+#[inline]
+fn add_weight(plans: &[(u8, usize)], slots: &[Box<Slot>], facts: &PacketFacts, keys: &[u16; 4], weight: f64) {
+    for (&(need, key), slot) in plans.iter().zip(slots.iter()) {
+        let counted = facts.flags & need == need;
+        let cell = &slot[if counted {
+            usize::from(keys[key & 3])
+        } else {
+            CELLS
+        }];
+        cell.store((f64::from_bits(cell.load(Relaxed)) + weight).to_bits(), Relaxed);
+    }
+}
+
+/// Moves the baseline's epoch forward to `ts`, rescaling its cells, under the
+/// shard's sequence counter (readers of either set of cells read again).
+fn rebase_baseline(shard: &Shard, b: &Baseline, ts: u64) {
+    let old_epoch = b.epoch.load(Relaxed);
+    let new_epoch = b.decay.epoch_for(ts.max(old_epoch));
+    let shift = b.decay.exponent(new_epoch, old_epoch);
+    let factor = if shift > FORGET_EXPONENT {
+        0.0
+    } else {
+        (-shift).exp2()
+    };
+    let seq = shard.sequence.load(Relaxed);
+    shard.sequence.store(seq + 1, Relaxed);
+    fence(Release);
+    for cell in b.slots.iter().flat_map(|s| s.iter()) {
+        let v = f64::from_bits(cell.load(Relaxed)) * factor;
+        cell.store(v.to_bits(), Relaxed);
+    }
+    b.epoch.store(new_epoch, Relaxed);
+    shard.sequence.store(seq + 2, Release);
 }
 
 /// Rescales every cell of `shard` to a new epoch near `ts`, decaying by the old

@@ -171,3 +171,84 @@ fn frame_reader_reports_rates_on_the_packet_clock() {
     assert_eq!(f.rates_pps[1], 0.0); // udp is not counted: zeros
     assert_eq!(f.values[0][1], 2001.0);
 }
+
+#[cfg(test)]
+mod baseline {
+    use super::super::*;
+    use crate::parse::PacketFacts;
+
+    const S: u64 = 1_000_000_000;
+
+    fn syn(dst: u16) -> PacketFacts {
+        PacketFacts {
+            dst_low16: dst,
+            length: 40,
+            port: 22,
+            flags: PacketFacts::TCP | PacketFacts::L4_PRESENT | PacketFacts::SYN_ONLY,
+        }
+    }
+
+    #[test]
+    fn baseline_decays_with_its_own_half_life() {
+        let syn_map = crate::maps::by_name("syn").unwrap();
+        let counters = Counters::with_baseline(
+            vec![syn_map],
+            Decay::default(),
+            Some(HalfLife::parse("10m").unwrap()),
+        );
+        let mut w = counters.writer();
+        w.add(1_000 * S, &syn(5));
+        w.add_repeated(1_000 * S, &syn(5), 7);
+        // Ten minutes later: the 10 s decay has forgotten, the baseline halved.
+        w.skip(1_600 * S, crate::parse::SkipReason::Filtered);
+        let (mut out, mut scratch) = (vec![0.0; CELLS], vec![0.0; CELLS]);
+        assert!(counters.read_baseline(syn_map, 1_600 * S, &mut out, &mut scratch));
+        assert!((out[5] - 4.0).abs() < 1e-4, "{}", out[5]);
+        counters.read_map(syn_map, 1_600 * S, &mut out, &mut scratch);
+        assert!(out[5] < 1e-15);
+        assert_eq!(counters.totals().per_map, [8]);
+    }
+
+    #[test]
+    fn baseline_survives_rebases_exactly() {
+        let syn_map = crate::maps::by_name("syn").unwrap();
+        let h = HalfLife::parse("1s").unwrap();
+        let counters = Counters::with_baseline(
+            vec![syn_map],
+            Decay {
+                mode: DecayMode::Exponential,
+                half_life: h,
+            },
+            Some(HalfLife::parse("2s").unwrap()),
+        );
+        let mut w = counters.writer();
+        // 200 s: the main cells rebase after 64 half-lives, the baseline after 128 s.
+        for t in 0..=200u64 {
+            w.add(t * S, &syn(1));
+        }
+        let (mut out, mut scratch) = (vec![0.0; CELLS], vec![0.0; CELLS]);
+        counters.read_baseline(syn_map, 200 * S, &mut out, &mut scratch);
+        // Geometric sum of 2^(-k/2), k = 0..=200.
+        let want: f64 = (0..=200).map(|k| (-(k as f64) / 2.0).exp2()).sum();
+        assert!((f64::from(out[1]) - want).abs() < 1e-4, "{} vs {want}", out[1]);
+        counters.read_map(syn_map, 200 * S, &mut out, &mut scratch);
+        let want: f64 = (0..=200).map(|k| (-(k as f64)).exp2()).sum();
+        assert!((f64::from(out[1]) - want).abs() < 1e-4, "{} vs {want}", out[1]);
+    }
+
+    #[test]
+    fn exact_counts_keep_no_baseline() {
+        let counters = Counters::with_baseline(vec![0], Decay::NONE, Some(HalfLife::DEFAULT));
+        assert_eq!(counters.baseline(), None);
+        let mut w = counters.writer();
+        w.add_repeated(
+            5,
+            &PacketFacts {
+                flags: PacketFacts::ICMP,
+                ..syn(9)
+            },
+            3,
+        );
+        assert_eq!(counters.exact_counts(0).unwrap()[9], 3);
+    }
+}

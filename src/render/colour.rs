@@ -64,6 +64,183 @@ pub const PAPER_SCALE: [ColourStop; MAX_STOPS] = [
     },
 ];
 
+/// A sequential colour map: eight colours placed at the paper's stop values,
+/// so every scale mode and the legend work the same with any of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColourMap {
+    /// The paper's white-blue-cyan-yellow-red-magenta-purple-black.
+    #[default]
+    Paper,
+    /// Perceptually uniform dark purple to yellow (samples of matplotlib's viridis).
+    Viridis,
+    /// Colour-blind safe dark blue to yellow (samples of cividis): readable
+    /// with red-green colour blindness and in greyscale.
+    Cividis,
+}
+
+impl ColourMap {
+    /// Every colour map, in the order the key cycles through them.
+    pub const ALL: [ColourMap; 3] = [ColourMap::Paper, ColourMap::Viridis, ColourMap::Cividis];
+
+    /// The command-line spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColourMap::Paper => "paper",
+            ColourMap::Viridis => "viridis",
+            ColourMap::Cividis => "cividis",
+        }
+    }
+
+    /// The colour map after this one.
+    pub fn next(self) -> ColourMap {
+        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    /// The stops: the paper's values with this map's colours.
+    pub fn stops(self) -> [ColourStop; MAX_STOPS] {
+        let colours = match self {
+            ColourMap::Paper => return PAPER_SCALE,
+            ColourMap::Viridis => VIRIDIS,
+            ColourMap::Cividis => CIVIDIS,
+        };
+        let mut out = PAPER_SCALE;
+        for (stop, rgb) in out.iter_mut().zip(colours) {
+            stop.rgb = rgb;
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for ColourMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ColourMap {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown colour map `{s}`; the colour maps are: paper, viridis, cividis"))
+    }
+}
+
+/// Eight samples of viridis, evenly spaced.
+const VIRIDIS: [[u8; 3]; MAX_STOPS] = [
+    [68, 1, 84],
+    [70, 50, 126],
+    [54, 92, 141],
+    [39, 127, 142],
+    [31, 161, 135],
+    [74, 193, 109],
+    [160, 218, 57],
+    [253, 231, 37],
+];
+
+/// Eight samples of cividis, evenly spaced.
+const CIVIDIS: [[u8; 3]; MAX_STOPS] = [
+    [0, 34, 78],
+    [32, 54, 110],
+    [72, 80, 107],
+    [105, 106, 112],
+    [137, 133, 120],
+    [171, 162, 115],
+    [210, 193, 95],
+    [253, 231, 55],
+];
+
+/// The change view's diverging scale. Values are log2 of (short-term rate /
+/// baseline rate): cool below the baseline, neutral at it, warm above, so a
+/// sweep that starts now stands out and steady load fades to neutral.
+/// Red-blue (ColorBrewer RdBu) stays distinguishable with red-green colour
+/// blindness.
+pub const DIVERGING_SCALE: [ColourStop; 7] = [
+    ColourStop {
+        value: -3.0,
+        rgb: [5, 48, 97],
+        label: "/8",
+    },
+    ColourStop {
+        value: -2.0,
+        rgb: [33, 102, 172],
+        label: "/4",
+    },
+    ColourStop {
+        value: -1.0,
+        rgb: [103, 169, 207],
+        label: "/2",
+    },
+    ColourStop {
+        value: 0.0,
+        rgb: [247, 247, 247],
+        label: "=",
+    },
+    ColourStop {
+        value: 1.0,
+        rgb: [239, 138, 98],
+        label: "x2",
+    },
+    ColourStop {
+        value: 2.0,
+        rgb: [178, 24, 43],
+        label: "x4",
+    },
+    ColourStop {
+        value: 3.0,
+        rgb: [103, 0, 31],
+        label: "x8",
+    },
+];
+
+/// The colour at position `s` (0..=1) of a ramp through `stops` evenly spaced
+/// by index (the log and rank modes), as the shader's `ramp_colour` does.
+pub fn ramp_colour(stops: &[ColourStop], s: f32) -> [u8; 3] {
+    let n = stops.len();
+    if n < 2 {
+        return stops.first().map_or([0, 0, 0], |st| st.rgb);
+    }
+    let p = if s.is_nan() { 0.0 } else { s.clamp(0.0, 1.0) } * (n - 1) as f32;
+    // p is in 0..=n-1, so the cast is exact after floor.
+    let i = (p.floor() as usize).min(n - 2);
+    let t = p - i as f32;
+    let (a, b) = (stops[i].rgb, stops[i + 1].rgb);
+    let mut out = [0u8; 3];
+    for (c, o) in out.iter_mut().enumerate() {
+        let (x, y) = (f32::from(a[c]) / 255.0, f32::from(b[c]) / 255.0);
+        *o = ((x + (y - x) * t) * 255.0).round().clamp(0.0, 255.0) as u8;
+    }
+    out
+}
+
+/// The diverging colour of a log2 rate ratio (linear between stops).
+pub fn diverging_colour(x: f32) -> [u8; 3] {
+    let stops = &DIVERGING_SCALE;
+    if x.is_nan() {
+        return stops[3].rgb;
+    }
+    if x <= stops[0].value {
+        return stops[0].rgb;
+    }
+    for pair in stops.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if x < b.value {
+            let t = ((x - a.value) / (b.value - a.value)).clamp(0.0, 1.0);
+            let mut out = [0u8; 3];
+            for (c, o) in out.iter_mut().enumerate() {
+                let (p, q) = (f32::from(a.rgb[c]) / 255.0, f32::from(b.rgb[c]) / 255.0);
+                *o = ((p + (q - p) * t) * 255.0).round().clamp(0.0, 255.0) as u8;
+            }
+            return out;
+        }
+    }
+    stops[stops.len() - 1].rgb
+}
+
 /// Where between two stops a value lies, in 0..=1.
 ///
 /// From a zero stop the scale is linear (log2 of 0 is undefined); between
@@ -122,6 +299,31 @@ mod tests {
         for stop in PAPER_SCALE {
             assert_eq!(colour_for(stop.value), stop.rgb, "stop {}", stop.label);
         }
+    }
+
+    #[test]
+    fn colour_maps_keep_the_paper_values() {
+        for map in ColourMap::ALL {
+            let stops = map.stops();
+            for (a, b) in stops.iter().zip(PAPER_SCALE.iter()) {
+                assert_eq!(a.value, b.value);
+            }
+            assert_eq!(map.name().parse::<ColourMap>(), Ok(map));
+            assert_eq!(ramp_colour(&stops, 1.0), stops[MAX_STOPS - 1].rgb);
+            assert_eq!(ramp_colour(&stops, 0.0), stops[0].rgb);
+        }
+        assert_eq!(ColourMap::Paper.next().next().next(), ColourMap::Paper);
+        assert!("jet".parse::<ColourMap>().is_err());
+    }
+
+    #[test]
+    fn diverging_is_neutral_at_the_baseline_and_warm_above() {
+        assert_eq!(diverging_colour(0.0), [247, 247, 247]);
+        assert_eq!(diverging_colour(9.0), [103, 0, 31]);
+        assert_eq!(diverging_colour(-9.0), [5, 48, 97]);
+        let warm = diverging_colour(1.0);
+        let cool = diverging_colour(-1.0);
+        assert!(warm[0] > warm[2] && cool[2] > cool[0]);
     }
 
     #[test]

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::colour::{MAX_STOPS, PAPER_SCALE};
+use super::colour::{DIVERGING_SCALE, MAX_STOPS};
 use super::image::RgbaImage;
+use super::scale::{MapScale, MapView, RANK_BUCKETS, ScaleMode};
 use super::scene::{self, MapInstance, RectInstance};
 use super::text::TextSystem;
 use super::{FrameInput, RenderError};
+use super::{TileInput, ViewState};
 use crate::maps::{CELLS, SIDE};
 
 /// The shader source, compiled into the binary.
@@ -198,28 +200,76 @@ async fn pick_adapter(
     })
 }
 
-/// The uniform shared by both pipelines (matches `Globals` in the shader).
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Globals {
-    screen: [f32; 4],
-    stops: [[f32; 4]; MAX_STOPS],
-}
+/// Most maps the uniform carries scale numbers for (the catalogue has nine).
+pub(crate) const MAX_TILES: usize = 12;
+/// Vectors of four floats in the uniform: screen, stops, diverging stops,
+/// three per map, then the rank tables (matches `Globals` in the shader).
+const GLOBALS_VEC4: usize = 1 + 2 * MAX_STOPS + 3 * MAX_TILES + MAX_TILES * RANK_BUCKETS / 4;
+const STOPS_AT: usize = 1;
+const DIVERGING_AT: usize = STOPS_AT + MAX_STOPS;
+const MAPS_AT: usize = DIVERGING_AT + MAX_STOPS;
+const RANKS_AT: usize = MAPS_AT + 3 * MAX_TILES;
 
-fn globals(width: u32, height: u32) -> Globals {
-    let mut stops = [[0.0; 4]; MAX_STOPS];
-    for (out, s) in stops.iter_mut().zip(PAPER_SCALE.iter()) {
-        *out = [
-            s.value,
-            f32::from(s.rgb[0]) / 255.0,
-            f32::from(s.rgb[1]) / 255.0,
-            f32::from(s.rgb[2]) / 255.0,
-        ];
+/// Scale mode codes of the shader's `MapParams.a.x`.
+const MODE_PAPER: f32 = 0.0;
+const MODE_AUTO: f32 = 1.0;
+const MODE_LOG: f32 = 2.0;
+const MODE_RANK: f32 = 3.0;
+const MODE_CHANGE: f32 = 4.0;
+
+/// The uniform shared by both pipelines, as vectors of four floats: the
+/// colour tables of the view and, per drawn map (in slot order), its scale
+/// numbers. `baseline_layer(i)` is where map i's baseline was uploaded, when
+/// the change view is drawn.
+fn globals(
+    width: u32,
+    height: u32,
+    view: &ViewState,
+    tiles: &[&TileInput<'_>],
+    baseline_layer: Option<&dyn Fn(usize) -> u32>,
+) -> Vec<[f32; 4]> {
+    let mut g = vec![[0.0f32; 4]; GLOBALS_VEC4];
+    let rgb = |c: [u8; 3]| c.map(|v| f32::from(v) / 255.0);
+    let stops = view.colours.stops();
+    for (i, s) in stops.iter().enumerate() {
+        let [r, gr, b] = rgb(s.rgb);
+        g[STOPS_AT + i] = [s.value, r, gr, b];
     }
-    Globals {
-        screen: [width as f32, height as f32, PAPER_SCALE.len() as f32, 0.0],
-        stops,
+    for (i, s) in DIVERGING_SCALE.iter().enumerate() {
+        let [r, gr, b] = rgb(s.rgb);
+        g[DIVERGING_AT + i] = [s.value, r, gr, b];
     }
+    g[0] = [
+        width as f32,
+        height as f32,
+        stops.len() as f32,
+        DIVERGING_SCALE.len() as f32,
+    ];
+    let empty = MapScale::default();
+    for (i, tile) in tiles.iter().take(MAX_TILES).enumerate() {
+        let scale = tile.scale.unwrap_or(&empty);
+        let order = if tile.follows_curve(view.order) { 1.0 } else { 0.0 };
+        let (mode, base) = match (view.map_view, baseline_layer) {
+            (MapView::Change, Some(layer)) => (MODE_CHANGE, layer(i) as f32),
+            _ => (
+                match view.scale {
+                    ScaleMode::Paper => MODE_PAPER,
+                    ScaleMode::Auto => MODE_AUTO,
+                    ScaleMode::Log => MODE_LOG,
+                    ScaleMode::Rank => MODE_RANK,
+                },
+                0.0,
+            ),
+        };
+        g[MAPS_AT + 3 * i] = [mode, scale.gain, scale.max, order];
+        g[MAPS_AT + 3 * i + 1] = [scale.rank_lo, scale.rank_hi, base, 0.0];
+        g[MAPS_AT + 3 * i + 2] = [scale.short_rate, scale.baseline_rate, 0.0, 0.0];
+        let ranks = &mut g[RANKS_AT + i * RANK_BUCKETS / 4..RANKS_AT + (i + 1) * RANK_BUCKETS / 4];
+        for (out, chunk) in ranks.iter_mut().zip(scale.rank_cdf.chunks_exact(4)) {
+            out.copy_from_slice(chunk);
+        }
+    }
+    g
 }
 
 /// Layers to allocate for `shown` maps: at least 2 (a 1-layer array may be
@@ -397,7 +447,7 @@ impl WallRenderer {
         );
         let globals = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("globals"),
-            size: std::mem::size_of::<Globals>() as u64,
+            size: (GLOBALS_VEC4 * 16) as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -444,15 +494,25 @@ impl WallRenderer {
         let text = &mut self.text;
         let scene = scene::build(frame, &arr, &mut |t, s| text.measure(t, s, None));
 
-        // One upload of every shown map, in slot order (the scene's layers).
-        let shown: Vec<&[f32]> = if frame.view.blank {
+        // One upload of every shown map, in slot order (the scene's layers);
+        // in the change view their baselines follow, in the same order.
+        let drawn: Vec<&TileInput<'_>> = if frame.view.blank {
             Vec::new()
         } else {
-            arr.slots
-                .iter()
-                .filter_map(|s| frame.tiles.get(s.tile).map(|t| t.values))
-                .collect()
+            arr.slots.iter().filter_map(|s| frame.tiles.get(s.tile)).collect()
         };
+        let baselines: Option<Vec<&[f32]>> = if frame.view.map_view == MapView::Change {
+            drawn.iter().map(|t| t.baseline).collect()
+        } else {
+            None
+        };
+        let mut shown: Vec<&[f32]> = drawn.iter().map(|t| t.values).collect();
+        let first_baseline = shown.len();
+        if let Some(b) = &baselines
+            && !drawn.is_empty()
+        {
+            shown.extend(b.iter().copied());
+        }
         let needed = layer_count(shown.len());
         if needed != self.layers {
             self.maps = map_texture(device, needed);
@@ -486,7 +546,15 @@ impl WallRenderer {
                 },
             );
         }
-        queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals(width, height)));
+        let base_layer = |i: usize| (first_baseline + i) as u32;
+        let uniform = globals(
+            width,
+            height,
+            &frame.view,
+            &drawn,
+            baselines.as_ref().map(|_| &base_layer as &dyn Fn(usize) -> u32),
+        );
+        queue.write_buffer(&self.globals, 0, bytemuck::cast_slice(&uniform));
 
         let mut rects = scene.base.clone();
         let base_count = rects.len() as u32;
@@ -699,9 +767,45 @@ mod tests {
 
     #[test]
     fn globals_carry_the_scale_table() {
-        let g = globals(1920, 1080);
-        assert_eq!(g.screen, [1920.0, 1080.0, 8.0, 0.0]);
-        assert_eq!(g.stops[1], [4.0, 0.0, 0.0, 1.0]);
-        assert_eq!(std::mem::size_of::<Globals>(), 144);
+        let g = globals(1920, 1080, &ViewState::default(), &[], None);
+        assert_eq!(g[0], [1920.0, 1080.0, 8.0, 7.0]);
+        assert_eq!(g[STOPS_AT + 1], [4.0, 0.0, 0.0, 1.0]);
+        assert_eq!(g[DIVERGING_AT + 3][0], 0.0);
+        // Within the smallest uniform binding any device offers (16 KiB).
+        assert!(g.len() * 16 <= 16_384, "{}", g.len() * 16);
+    }
+
+    #[test]
+    fn map_params_follow_the_view() {
+        let values = vec![0.0f32; CELLS];
+        let scale = MapScale {
+            gain: 0.5,
+            ..MapScale::default()
+        };
+        let tile = |m: usize| TileInput {
+            def: &crate::maps::MAPS[m],
+            values: &values,
+            rate_pps: 0.0,
+            baseline: Some(&values),
+            scale: Some(&scale),
+        };
+        let (addr, port) = (tile(2), tile(4));
+        let view = ViewState {
+            scale: ScaleMode::Auto,
+            order: super::super::CellOrder::Hilbert,
+            ..ViewState::default()
+        };
+        let g = globals(10, 10, &view, &[&addr, &port], None);
+        assert_eq!(g[MAPS_AT], [MODE_AUTO, 0.5, 0.0, 1.0]);
+        // Ports never follow the address curve.
+        assert_eq!(g[MAPS_AT + 3][3], 0.0);
+        let change = ViewState {
+            map_view: MapView::Change,
+            ..view
+        };
+        let g = globals(10, 10, &change, &[&addr, &port], Some(&|i| 2 + i as u32));
+        assert_eq!(g[MAPS_AT + 3][0], MODE_CHANGE);
+        assert_eq!(g[MAPS_AT + 4][2], 3.0);
+        assert_eq!(g[RANKS_AT], [1.0; 4]);
     }
 }

@@ -14,14 +14,17 @@ pub mod colour;
 mod gpu;
 mod image;
 pub mod layout;
+pub mod scale;
 mod scene;
 mod text;
 
+pub use colour::ColourMap;
 pub use gpu::{AdapterChoice, Gpu, WallRenderer};
 pub use image::RgbaImage;
 pub use layout::{Arrangement, LayoutKind, Rect, TileSlot, WallGrid};
+pub use scale::{CellOrder, MapScale, MapView, ScaleMode};
 
-use crate::maps::MapDef;
+use crate::maps::{Key, MapDef};
 
 /// One shown map for one frame.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +36,30 @@ pub struct TileInput<'a> {
     pub values: &'a [f32],
     /// Packets per second feeding this map, shown in its title line.
     pub rate_pps: f64,
+    /// The slow baseline of the same cells (the change view's reference);
+    /// `None` when the counters keep no baseline.
+    pub baseline: Option<&'a [f32]>,
+    /// This frame's scale numbers for the map (gain, maximum, rank table,
+    /// rates); `None` draws the scale modes that need them as if the map were
+    /// empty, which only matters outside the paper mode.
+    pub scale: Option<&'a MapScale>,
+}
+
+impl TileInput<'_> {
+    /// Whether this tile is drawn along the Hilbert curve under `order`: only
+    /// address maps are, since only their keys are prefixes.
+    pub fn follows_curve(&self, order: CellOrder) -> bool {
+        order == CellOrder::Hilbert && self.def.key == Key::DstAddrLow16
+    }
+
+    /// The key shown in cell (`row`, `col`) of this tile's picture under `order`.
+    pub fn key_at(&self, order: CellOrder, row: u16, col: u16) -> u16 {
+        if self.follows_curve(order) {
+            crate::hilbert::xy2d(col, row)
+        } else {
+            (row << 8) | (col & 0xff)
+        }
+    }
 }
 
 /// What the status line reports: where packets come from and how healthy
@@ -103,6 +130,14 @@ pub struct ViewState {
     pub hover: Option<Hover>,
     /// A short message shown for a moment (e.g. where a screenshot went).
     pub notice: Option<String>,
+    /// How values map onto the colour scale (key C).
+    pub scale: ScaleMode,
+    /// Counts or change against the baseline (key N).
+    pub map_view: MapView,
+    /// Row-major or Hilbert order for address maps (key K).
+    pub order: CellOrder,
+    /// The sequential colour map (key V).
+    pub colours: ColourMap,
 }
 
 impl ViewState {

@@ -3,8 +3,9 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::colour::PAPER_SCALE;
+use super::colour::{DIVERGING_SCALE, MAX_STOPS};
 use super::layout::{Arrangement, Footer, Rect, TileSlot};
+use super::scale::{MapScale, MapView, RANK_FLOOR, ScaleMode, short_number};
 use super::text::{Anchor, LINE_HEIGHT, TextItem};
 use super::{FrameInput, LayoutKind, StatusInfo};
 use crate::maps::SIDE;
@@ -56,6 +57,22 @@ impl RectInstance {
             rect: rect_f(r),
             colour: [0.0; 4],
             params: [2.0, from, to, 0.0],
+        }
+    }
+
+    fn diverging_swatch(r: Rect, value: f32) -> Self {
+        RectInstance {
+            rect: rect_f(r),
+            colour: [0.0; 4],
+            params: [3.0, value, 0.0, 0.0],
+        }
+    }
+
+    fn diverging_gradient(r: Rect, from: f32, to: f32) -> Self {
+        RectInstance {
+            rect: rect_f(r),
+            colour: [0.0; 4],
+            params: [4.0, from, to, 0.0],
         }
     }
 }
@@ -160,15 +177,16 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
         // highlighted title; in the other layouts it is the large one.
         let grid = matches!(frame.view.layout, LayoutKind::Grid3x2 | LayoutKind::Grid2x3);
         let focused = grid && !frame.view.presenter && arr.slots.len() > 1 && slot.tile == frame.view.focus;
-        tile_decorations(&mut scene, slot, tile, focused, measure);
+        tile_decorations(&mut scene, slot, tile, focused, frame.view.order, measure);
     }
     if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first())
         && let Some(tile) = frame.tiles.get(slot.tile)
     {
         caption(&mut scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
     }
+    let key = legend_key(frame, arr);
     for footer in &arr.footers {
-        legend(&mut scene, footer, measure);
+        legend(&mut scene, footer, &key, measure);
         if footer.status {
             status(&mut scene, footer, frame, measure);
         }
@@ -204,6 +222,7 @@ fn tile_decorations(
     slot: &TileSlot,
     tile: &super::TileInput<'_>,
     focused: bool,
+    order: super::CellOrder,
     measure: Measure<'_>,
 ) {
     let m = slot.metrics;
@@ -249,7 +268,10 @@ fn tile_decorations(
     let edge =
         |k: i32, origin: i32| -> i32 { origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32 };
     let thick = ((f / 14.0).round() as i32).max(1);
-    for k in (0..=SIDE as i32).step_by(8) {
+    // Along the Hilbert curve the ticks mark the /24 squares (16 cells).
+    let curve = tile.follows_curve(order);
+    let tick_step = if curve { 16 } else { 8 };
+    for k in (0..=SIDE as i32).step_by(tick_step) {
         let len = if k % 32 == 0 {
             m.tick
         } else {
@@ -275,8 +297,17 @@ fn tile_decorations(
     for k in (0..SIDE as i32).step_by(32) {
         // Column labels above the map; row labels left of it.
         let x = edge(k, map.x) as f32;
+        // `k` is 0..=224, a valid row and column.
+        let (kc, kr) = (k as u16, k as u16);
+        // Along the curve each label names the /24 whose square starts there
+        // on that edge (the top row of squares, the left column of squares).
+        let col_text = if curve {
+            (crate::hilbert::xy2d(kc, 0) >> 8).to_string()
+        } else {
+            k.to_string()
+        };
         let mut col = TextItem::new(
-            k.to_string(),
+            col_text,
             x,
             (map.y - m.tick) as f32 - f * LINE_HEIGHT,
             f,
@@ -285,8 +316,11 @@ fn tile_decorations(
         col.anchor = if k == 0 { Anchor::Left } else { Anchor::Centre };
         scene.text.push(col);
         let y = edge(k, map.y) as f32;
-        // `k` is 0..=224: the row label is for a valid row.
-        let row_text = tile.def.key.row_label(k as u16);
+        let row_text = if curve {
+            tile.def.key.row_label(crate::hilbert::xy2d(0, kr) >> 8)
+        } else {
+            tile.def.key.row_label(kr)
+        };
         let mut row = TextItem::new(
             row_text,
             (map.x - m.tick - m.pad / 2) as f32,
@@ -321,10 +355,101 @@ fn caption(scene: &mut Scene, area: Rect, text: &str, index: usize, count: usize
     ));
 }
 
+/// What the legend shows for the current view: a title and, per swatch, the
+/// value the shader colours (on the sequential or diverging scale) and its label.
+pub(crate) struct LegendKey {
+    pub title: String,
+    pub diverging: bool,
+    pub swatches: Vec<(f32, String)>,
+}
+
+/// The legend for `frame`'s view. Scale modes whose numbers change (auto,
+/// log, rank) label the stops with the current values of the map in focus.
+pub(crate) fn legend_key(frame: &FrameInput<'_>, arr: &Arrangement) -> LegendKey {
+    let stops = frame.view.colours.stops();
+    let focus = frame
+        .tiles
+        .get(frame.view.focus)
+        .or_else(|| arr.slots.first().and_then(|s| frame.tiles.get(s.tile)));
+    let name = focus.map_or("", |t| t.def.name);
+    let empty = MapScale::default();
+    let scale = focus.and_then(|t| t.scale).unwrap_or(&empty);
+    let has_baseline = !frame.tiles.is_empty() && frame.tiles.iter().all(|t| t.baseline.is_some());
+    if frame.view.map_view == MapView::Change && has_baseline {
+        return LegendKey {
+            title: "now vs baseline".into(),
+            diverging: true,
+            swatches: DIVERGING_SCALE
+                .iter()
+                .map(|s| (s.value, s.label.to_string()))
+                .collect(),
+        };
+    }
+    let last = MAX_STOPS - 1;
+    let position = |i: usize| i as f32 / last as f32;
+    let (title, labels): (String, Vec<String>) = match frame.view.scale {
+        ScaleMode::Paper => (
+            "packets".into(),
+            stops.iter().map(|s| s.label.to_string()).collect(),
+        ),
+        ScaleMode::Auto => (
+            format!("packets, auto x{} ({name})", short_gain(scale.gain)),
+            stops
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let v = short_number(s.value / scale.gain.max(f32::MIN_POSITIVE));
+                    if i == last { format!("{v}+") } else { v }
+                })
+                .collect(),
+        ),
+        ScaleMode::Log => (
+            format!("packets, log ({name})"),
+            (0..=last)
+                .map(|i| short_number(scale.log_value(position(i))))
+                .collect(),
+        ),
+        ScaleMode::Rank => (
+            format!("packets, rank ({name})"),
+            (0..=last)
+                .map(|i| {
+                    if i == 0 {
+                        "0".to_string()
+                    } else {
+                        let q = (position(i) - RANK_FLOOR) / (1.0 - RANK_FLOOR);
+                        short_number(scale.value_at_rank(q.max(0.0)))
+                    }
+                })
+                .collect(),
+        ),
+    };
+    let title = if frame.view.map_view == MapView::Change {
+        format!("{title} (no baseline: --baseline off)")
+    } else {
+        title
+    };
+    LegendKey {
+        title,
+        diverging: false,
+        swatches: stops.iter().zip(labels).map(|(s, l)| (s.value, l)).collect(),
+    }
+}
+
+/// A gain as the legend prints it: three significant digits.
+fn short_gain(g: f32) -> String {
+    if g >= 100.0 {
+        format!("{g:.0}")
+    } else if g >= 1.0 {
+        format!("{g:.2}")
+    } else {
+        format!("{g:.3}")
+    }
+}
+
 /// The colour legend: a swatch per stop with its value, and the continuous
 /// scale underneath. Swatches are coloured by the shader from the stop value,
 /// so they prove the table and the shader agree.
-fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
+fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<'_>) {
     let f = footer.font_px;
     let a = footer.area;
     let line_h = (f * 1.9).round() as i32;
@@ -333,7 +458,7 @@ fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
     let top = a.y + (f * 0.25) as i32;
     let swatch_y = top + (line_h - s) / 2 - (f * 0.15) as i32;
     let mut x = a.x + pad;
-    let label = "packets";
+    let label = key.title.as_str();
     let (lw, _) = measure(label, f);
     scene.text.push(TextItem::new(
         label,
@@ -344,15 +469,19 @@ fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
     ));
     x += lw.ceil() as i32 + pad;
     let mut centres = Vec::new();
-    for stop in PAPER_SCALE {
+    for (value, text) in &key.swatches {
         let sw = Rect::new(x, swatch_y, s, s);
         scene.base.push(RectInstance::solid(sw.inset(-1), PANEL_EDGE));
-        scene.base.push(RectInstance::swatch(sw, stop.value));
-        centres.push((x + s / 2, stop.value));
+        scene.base.push(if key.diverging {
+            RectInstance::diverging_swatch(sw, *value)
+        } else {
+            RectInstance::swatch(sw, *value)
+        });
+        centres.push((x + s / 2, *value));
         x += s + (f * 0.3) as i32;
-        let (w, _) = measure(stop.label, f);
+        let (w, _) = measure(text, f);
         scene.text.push(TextItem::new(
-            stop.label,
+            text.clone(),
             x as f32,
             top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0,
             f,
@@ -365,11 +494,12 @@ fn legend(scene: &mut Scene, footer: &Footer, measure: Measure<'_>) {
     let bar_h = (f * 0.25).max(3.0) as i32;
     for pair in centres.windows(2) {
         let ((x0, v0), (x1, v1)) = (pair[0], pair[1]);
-        scene.base.push(RectInstance::gradient(
-            Rect::new(x0, bar_y, x1 - x0, bar_h),
-            v0,
-            v1,
-        ));
+        let r = Rect::new(x0, bar_y, x1 - x0, bar_h);
+        scene.base.push(if key.diverging {
+            RectInstance::diverging_gradient(r, v0, v1)
+        } else {
+            RectInstance::gradient(r, v0, v1)
+        });
     }
 }
 

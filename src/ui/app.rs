@@ -165,18 +165,24 @@ pub(crate) fn hover_readout(
     let arr = view.arrange(tiles.len(), size.0, size.1);
     let (slot, row, col) = arr.hit(px, py)?;
     let tile = tiles.get(slot.tile)?;
-    let key = (row << 8) | col;
+    // Along the Hilbert curve the cell under the pointer is not row << 8 | col.
+    let key = tile.key_at(view.order, row, col);
     let value = tile.values.get(usize::from(key)).copied().unwrap_or(0.0);
     let rate = f64::from(value) * rate_per_value;
-    Some(Hover {
-        x: px,
-        y: py,
-        text: format!(
-            "{}\n{}\nvalue {value:.1}   {rate:.2} pkt/s",
-            tile.def.key.describe(key),
-            tile.def.title
-        ),
-    })
+    let mut text = format!(
+        "{}\n{}\nvalue {value:.1}   {rate:.2} pkt/s",
+        tile.def.key.describe(key),
+        tile.def.title
+    );
+    if let (Some(base), Some(scale)) = (tile.baseline, tile.scale) {
+        let b = base.get(usize::from(key)).copied().unwrap_or(0.0);
+        let ratio = scale.change(value, b).exp2();
+        text.push_str(&format!(
+            "\nbaseline {:.2} pkt/s   now x{ratio:.2}",
+            f64::from(b) * f64::from(scale.baseline_rate)
+        ));
+    }
+    Some(Hover { x: px, y: py, text })
 }
 
 impl WallApp {
@@ -188,6 +194,10 @@ impl WallApp {
                 wall: options.wall,
                 focus: options.focus,
                 presenter: options.presenter,
+                scale: options.scale,
+                map_view: options.map_view,
+                order: options.order,
+                colours: options.colours,
                 ..ViewState::default()
             },
             fullscreen: options.fullscreen,
@@ -611,6 +621,8 @@ mod tests {
                 def: &MAPS[i],
                 values: &values,
                 rate_pps: 0.0,
+                baseline: None,
+                scale: None,
             })
             .collect();
         let view = ViewState::default();
@@ -638,5 +650,41 @@ mod tests {
         };
         let (x, y) = (f64::from(cell.x), f64::from(cell.y));
         assert!(hover_readout(&blank, &tiles, 0.5, (1920, 1080), x, y).is_none());
+    }
+
+    #[test]
+    fn hover_along_the_hilbert_curve_names_the_exact_address() {
+        let mut values = vec![0.0f32; CELLS];
+        values[37 * 256 + 200] = 8.0;
+        let tiles: Vec<TileInput<'_>> = (0..6)
+            .map(|i| TileInput {
+                def: &MAPS[i],
+                values: &values,
+                rate_pps: 0.0,
+                baseline: None,
+                scale: None,
+            })
+            .collect();
+        let view = ViewState {
+            order: crate::render::CellOrder::Hilbert,
+            ..ViewState::default()
+        };
+        let arr = view.arrange(6, 1920, 1080);
+        // x.x.37.200 sits where the curve puts key 37 * 256 + 200.
+        let (col, row) = crate::hilbert::d2xy(37 * 256 + 200);
+        let cell = arr.slots[0].cell_rect(row, col);
+        let (x, y) = (f64::from(cell.x) + 0.5, f64::from(cell.y) + 0.5);
+        let h = hover_readout(&view, &tiles, 0.5, (1920, 1080), x, y).expect("over a cell");
+        assert!(
+            h.text.starts_with("x.x.37.200\n") && h.text.contains("value 8.0"),
+            "{}",
+            h.text
+        );
+        // The port map (tile 4) keeps rows: the same spot is row << 8 | col there.
+        let port = arr.slots[4].cell_rect(row, col);
+        let (x, y) = (f64::from(port.x) + 0.5, f64::from(port.y) + 0.5);
+        let h = hover_readout(&view, &tiles, 0.5, (1920, 1080), x, y).expect("over a cell");
+        let key = u32::from(row) << 8 | u32::from(col);
+        assert!(h.text.starts_with(&format!("port {key}\n")), "{}", h.text);
     }
 }

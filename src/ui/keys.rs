@@ -34,6 +34,14 @@ pub enum Action {
     ToggleBlank,
     /// ? / H: show or hide the key table.
     ToggleHelp,
+    /// C: next colour scale mode (paper, auto, log, rank).
+    NextScale,
+    /// N: counts or change against the baseline.
+    ToggleChange,
+    /// K: row-major or Hilbert order for address maps.
+    ToggleOrder,
+    /// V: next colour map (paper, viridis, cividis).
+    NextColourMap,
     /// Esc: leave an overlay, blank, presenter mode or full-screen, in that order.
     Escape,
     /// Q: quit.
@@ -166,6 +174,30 @@ pub const BINDINGS: &[Binding] = &[
         help: "",
     },
     Binding {
+        keys: "C",
+        triggers: &[Char("c")],
+        action: Action::NextScale,
+        help: "colour scale: paper, auto gain, log, rank (keeps scans readable when saturated)",
+    },
+    Binding {
+        keys: "N",
+        triggers: &[Char("n")],
+        action: Action::ToggleChange,
+        help: "change view: now against the slow baseline (warm = above, cool = below)",
+    },
+    Binding {
+        keys: "K",
+        triggers: &[Char("k")],
+        action: Action::ToggleOrder,
+        help: "address maps in Hilbert order (each /24 a square) or rows",
+    },
+    Binding {
+        keys: "V",
+        triggers: &[Char("v")],
+        action: Action::NextColourMap,
+        help: "colour map: paper, viridis, cividis (colour-blind safe)",
+    },
+    Binding {
         keys: "B",
         triggers: &[Char("b")],
         action: Action::ToggleBlank,
@@ -257,6 +289,10 @@ mod tests {
             (ch("?"), Action::ToggleHelp),
             (ch("h"), Action::ToggleHelp),
             (ch("q"), Action::Quit),
+            (ch("c"), Action::NextScale),
+            (ch("N"), Action::ToggleChange),
+            (ch("k"), Action::ToggleOrder),
+            (ch("v"), Action::NextColourMap),
             (Key::Named(NamedKey::Escape), Action::Escape),
             (
                 Key::Named(NamedKey::ArrowDown),

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 pub use app::run_wall;
 
-use crate::render::{AdapterChoice, LayoutKind, StatusInfo, TileInput, WallGrid};
+use crate::render::{
+    AdapterChoice, CellOrder, ColourMap, LayoutKind, MapView, ScaleMode, StatusInfo, TileInput, WallGrid,
+};
 
 /// One frame's worth of data from the counting side.
 #[derive(Clone, Debug)]
@@ -116,6 +118,14 @@ pub struct WallOptions {
     pub adapter: AdapterChoice,
     /// Follows what the window does (tests, logging).
     pub observer: Option<Observer>,
+    /// Initial colour scale mode (`--scale`; key C cycles).
+    pub scale: ScaleMode,
+    /// Initial counts or change view (`--view`; key N toggles).
+    pub map_view: MapView,
+    /// Initial cell order of address maps (`--order`; key K toggles).
+    pub order: CellOrder,
+    /// Initial colour map (`--colormap`; key V cycles).
+    pub colours: ColourMap,
 }
 
 impl Default for WallOptions {
@@ -134,6 +144,10 @@ impl Default for WallOptions {
             title: "scanwall".into(),
             adapter: AdapterChoice::from_env(),
             observer: None,
+            scale: ScaleMode::default(),
+            map_view: MapView::default(),
+            order: CellOrder::default(),
+            colours: ColourMap::default(),
         }
     }
 }
@@ -153,6 +167,10 @@ impl std::fmt::Debug for WallOptions {
             .field("size", &self.size)
             .field("title", &self.title)
             .field("adapter", &self.adapter)
+            .field("scale", &self.scale)
+            .field("map_view", &self.map_view)
+            .field("order", &self.order)
+            .field("colours", &self.colours)
             .finish_non_exhaustive()
     }
 }

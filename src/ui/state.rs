@@ -123,6 +123,22 @@ impl WallState {
                     vec![Effect::StopPresenterTimer]
                 }
             }
+            Action::NextScale => {
+                v.scale = v.scale.next();
+                Vec::new()
+            }
+            Action::ToggleChange => {
+                v.map_view = v.map_view.next();
+                Vec::new()
+            }
+            Action::ToggleOrder => {
+                v.order = v.order.next();
+                Vec::new()
+            }
+            Action::NextColourMap => {
+                v.colours = v.colours.next();
+                Vec::new()
+            }
             Action::ToggleBlank => {
                 v.blank = !v.blank;
                 Vec::new()
@@ -223,6 +239,30 @@ mod tests {
         assert_eq!(s.apply(Action::Escape, None, 6), [Effect::StopPresenterTimer]);
         assert_eq!(s.apply(Action::Escape, None, 6), [Effect::SetFullscreen(false)]);
         assert!(s.apply(Action::Escape, None, 6).is_empty());
+    }
+
+    #[test]
+    fn scale_change_order_and_colours_cycle() {
+        use crate::render::{CellOrder, ColourMap, MapView, ScaleMode};
+        let mut s = WallState::default();
+        let scales: Vec<ScaleMode> = (0..4)
+            .map(|_| {
+                s.apply(Action::NextScale, None, 6);
+                s.view.scale
+            })
+            .collect();
+        assert_eq!(
+            scales,
+            [ScaleMode::Auto, ScaleMode::Log, ScaleMode::Rank, ScaleMode::Paper]
+        );
+        assert!(s.apply(Action::ToggleChange, None, 6).is_empty());
+        assert_eq!(s.view.map_view, MapView::Change);
+        s.apply(Action::ToggleChange, None, 6);
+        assert_eq!(s.view.map_view, MapView::Counts);
+        s.apply(Action::ToggleOrder, None, 6);
+        assert_eq!(s.view.order, CellOrder::Hilbert);
+        s.apply(Action::NextColourMap, None, 6);
+        assert_eq!(s.view.colours, ColourMap::Viridis);
     }
 
     #[test]

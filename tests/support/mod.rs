@@ -58,6 +58,8 @@ pub fn tiles(values: &[Vec<f32>]) -> Vec<TileInput<'_>> {
             def: &MAPS[m],
             values: v,
             rate_pps: 1000.0 * (m as f64 + 1.0),
+            baseline: None,
+            scale: None,
         })
         .collect()
 }
