@@ -27,6 +27,12 @@ fn counters(decay: Decay) -> Arc<Counters> {
     Counters::new((0..MAPS.len()).collect(), decay)
 }
 
+/// The wall's default: decay plus the 10-minute baseline of the change view.
+fn counters_with_baseline() -> Arc<Counters> {
+    let baseline = scanwall::counting::HalfLife::parse("10m").ok();
+    Counters::with_baseline((0..MAPS.len()).collect(), Decay::default(), baseline)
+}
+
 fn stages(c: &mut Criterion) {
     let bytes = capture();
     let mut group = c.benchmark_group("count");
@@ -52,11 +58,15 @@ fn stages(c: &mut Criterion) {
             black_box(ok)
         })
     });
-    for (name, decay) in [
-        ("walk + parse + count (9 maps, totals)", Decay::NONE),
-        ("walk + parse + count (9 maps, decay)", Decay::default()),
-    ] {
-        let counters = counters(decay);
+    let cases = [
+        ("walk + parse + count (9 maps, totals)", counters(Decay::NONE)),
+        ("walk + parse + count (9 maps, decay)", counters(Decay::default())),
+        (
+            "walk + parse + count (9 maps, decay + baseline)",
+            counters_with_baseline(),
+        ),
+    ];
+    for (name, counters) in cases {
         let mut sink = PacketSink::new(classifier.clone(), counters.writer());
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -64,6 +74,7 @@ fn stages(c: &mut Criterion) {
                 while let Ok(Some(rec)) = r.next_record() {
                     sink.packet(rec.ts_ns, rec.wire_len, rec.data);
                 }
+                sink.flush();
             })
         });
     }
@@ -77,6 +88,7 @@ fn stages(c: &mut Criterion) {
         while let Ok(Some(rec)) = r.next_record() {
             sink.packet(rec.ts_ns, rec.wire_len, rec.data);
         }
+        sink.flush();
     }
     let mut reader = FrameReader::new(counters.clone(), default_shown());
     c.bench_function("frame: read 6 decayed maps from 2 shards", |b| {

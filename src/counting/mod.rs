@@ -92,7 +92,8 @@ impl Counters {
 
     /// Hands back the writer of a source that ended; its counts stay and keep
     /// decaying, and the next source to start continues in the same shard.
-    pub fn release(&self, writer: ShardWriter) {
+    pub fn release(&self, mut writer: ShardWriter) {
+        writer.flush();
         self.idle_writers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -236,6 +237,12 @@ impl PacketSink {
             Ok(facts) => self.writer.add(ts_ns, &facts),
             Err(reason) => self.writer.skip(ts_ns, reason),
         }
+    }
+
+    /// Updates the cells of buffered packets (see [`ShardWriter::flush`]).
+    #[inline]
+    pub fn flush(&mut self) {
+        self.writer.flush();
     }
 
     /// Counts a frame that scanwall itself dropped (BPF on files, overload shedding).

@@ -227,7 +227,26 @@ pub struct ShardWriter {
     half_life_ns: u64,
     /// Weight of a packet in the baseline cells (unused without a baseline).
     baseline_weight: f64,
+    /// Packets whose cells are not yet updated (see [`Pending`]).
+    pending: Box<Pending>,
 }
+
+/// Packets buffered before their cells are updated, map by map.
+///
+/// Updating one map for a batch of packets is a short loop whose cache misses
+/// overlap; updating every map per packet is a long one whose misses do not.
+/// The batch is flushed when full, before any rebase, and by the source at the
+/// end of a read or when it would wait for input ([`ShardWriter::flush`]).
+struct Pending {
+    keys: [[u16; 4]; BATCH],
+    flags: [u8; BATCH],
+    weight: [f64; BATCH],
+    baseline_weight: [f64; BATCH],
+    len: usize,
+}
+
+/// Packets per batch: large enough to overlap misses, small enough for L1.
+const BATCH: usize = 128;
 
 impl ShardWriter {
     pub(super) fn new(shard: Arc<Shard>) -> Self {
@@ -248,51 +267,114 @@ impl ShardWriter {
             baseline_started: false,
             half_life_ns,
             baseline_weight: 1.0,
+            pending: Box::new(Pending {
+                keys: [[0; 4]; BATCH],
+                flags: [0; BATCH],
+                weight: [0.0; BATCH],
+                baseline_weight: [0.0; BATCH],
+                len: 0,
+            }),
         }
     }
 
-    /// Counts one packet seen at `ts` (ns on the packet clock).
+    /// Counts one packet seen at `ts` (ns on the packet clock). Its cells are
+    /// updated with its batch; call [`ShardWriter::flush`] when input pauses.
     #[inline]
     pub fn add(&mut self, ts: u64, facts: &PacketFacts) {
         if ts != self.weight_ts {
             self.advance_clock(ts);
         }
+        bump(&self.shard.packets);
+        let p = &mut *self.pending;
+        let i = p.len;
+        if i >= BATCH {
+            return self.flush_then_add(ts, facts);
+        }
+        p.keys[i] = key_values(facts);
+        p.flags[i] = facts.flags;
+        p.weight[i] = self.weight;
+        p.baseline_weight[i] = self.baseline_weight;
+        p.len = i + 1;
+        if p.len == BATCH {
+            self.flush();
+        }
+    }
+
+    #[cold]
+    fn flush_then_add(&mut self, ts: u64, facts: &PacketFacts) {
+        self.flush();
+        // The packet was already counted in `packets`: undo, then add normally.
+        let packets = &self.shard.packets;
+        packets.store(packets.load(Relaxed).wrapping_sub(1), Relaxed);
+        self.add(ts, facts);
+    }
+
+    /// Updates the cells of every buffered packet, map by map. Sources call it
+    /// at the end of a read and before waiting for input, so the picture never
+    /// lags behind the packets read.
+    pub fn flush(&mut self) {
+        let p = &*self.pending;
+        let n = p.len.min(BATCH);
+        if n == 0 {
+            return;
+        }
         let shard = &*self.shard;
-        bump(&shard.packets);
-        let keys = key_values(facts);
         let slots = self
             .plans
             .iter()
             .zip(shard.slots.iter())
             .zip(shard.map_packets.iter());
-        // Branch-free per map: a packet the map does not count goes to its spare cell.
-        if shard.mode == DecayMode::None {
-            for ((&(need, key), slot), counter) in slots {
-                let counted = facts.flags & need == need;
-                let cell = if counted {
-                    usize::from(keys[key & 3])
-                } else {
-                    CELLS
-                };
-                counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
-                bump(&slot[cell]);
+        for ((&(need, key), slot), counter) in slots {
+            let key = key & 3;
+            let mut counted_total = 0u64;
+            // Branch-free: a packet the map does not count goes to its spare cell.
+            if shard.mode == DecayMode::None {
+                for i in 0..n {
+                    let counted = p.flags[i] & need == need;
+                    counted_total += u64::from(counted);
+                    bump(
+                        &slot[if counted {
+                            usize::from(p.keys[i][key])
+                        } else {
+                            CELLS
+                        }],
+                    );
+                }
+            } else {
+                for i in 0..n {
+                    let counted = p.flags[i] & need == need;
+                    counted_total += u64::from(counted);
+                    let cell = &slot[if counted {
+                        usize::from(p.keys[i][key])
+                    } else {
+                        CELLS
+                    }];
+                    cell.store(
+                        (f64::from_bits(cell.load(Relaxed)) + p.weight[i]).to_bits(),
+                        Relaxed,
+                    );
+                }
             }
-        } else {
-            let weight = self.weight;
-            for ((&(need, key), slot), counter) in slots {
-                let counted = facts.flags & need == need;
-                let cell = &slot[if counted {
-                    usize::from(keys[key & 3])
-                } else {
-                    CELLS
-                }];
-                counter.store(counter.load(Relaxed) + u64::from(counted), Relaxed);
-                cell.store((f64::from_bits(cell.load(Relaxed)) + weight).to_bits(), Relaxed);
-            }
-            if let Some(b) = &shard.baseline {
-                add_weight(&self.plans, &b.slots, facts, &keys, self.baseline_weight);
+            counter.store(counter.load(Relaxed) + counted_total, Relaxed);
+        }
+        if let Some(b) = &shard.baseline {
+            for (&(need, key), slot) in self.plans.iter().zip(b.slots.iter()) {
+                let key = key & 3;
+                for i in 0..n {
+                    let counted = p.flags[i] & need == need;
+                    let cell = &slot[if counted {
+                        usize::from(p.keys[i][key])
+                    } else {
+                        CELLS
+                    }];
+                    cell.store(
+                        (f64::from_bits(cell.load(Relaxed)) + p.baseline_weight[i]).to_bits(),
+                        Relaxed,
+                    );
+                }
             }
         }
+        self.pending.len = 0;
     }
 
     /// Counts `count` identical packets seen at `ts`, as one update: for
@@ -302,6 +384,7 @@ impl ShardWriter {
         if count == 0 {
             return;
         }
+        self.flush();
         if ts != self.weight_ts {
             self.advance_clock(ts);
         }
@@ -344,6 +427,7 @@ impl ShardWriter {
     /// (2^32) without billions of increments.
     #[cfg(test)]
     pub(super) fn preload_for_test(&mut self, map: MapId, key: u16, count: u64) {
+        self.flush();
         if let Some(slot) = self.shard.slot(map) {
             self.shard.slots[slot][usize::from(key)].store(count, Relaxed);
         }
@@ -377,38 +461,51 @@ impl ShardWriter {
     fn advance_clock(&mut self, ts: u64) {
         self.weight_ts = ts;
         self.observe(ts);
-        let shard = &*self.shard;
-        if shard.mode == DecayMode::None {
+        if self.shard.mode == DecayMode::None {
             return;
         }
         if !self.started {
             self.started = true;
-            shard
-                .epoch
-                .store(shard.decay(self.half_life_ns).epoch_for(ts), Relaxed);
+            let epoch = self.shard.decay(self.half_life_ns).epoch_for(ts);
+            self.shard.epoch.store(epoch, Relaxed);
         }
-        let requested = shard.requested_half_life_ns.load(Relaxed);
-        let mut exponent = shard
+        let requested = self.shard.requested_half_life_ns.load(Relaxed);
+        let exponent = self
+            .shard
             .decay(self.half_life_ns)
-            .exponent(ts, shard.epoch.load(Relaxed));
+            .exponent(ts, self.shard.epoch.load(Relaxed));
         if requested != self.half_life_ns || exponent > RENORM_EXPONENT {
-            rebase(shard, self.half_life_ns, ts, requested);
+            // Buffered packets carry weights of the old epoch: apply them first.
+            self.flush();
+            rebase(&self.shard, self.half_life_ns, ts, requested);
             self.half_life_ns = requested;
-            exponent = shard.decay(requested).exponent(ts, shard.epoch.load(Relaxed));
         }
-        self.weight = exponent.exp2();
-        if let Some(b) = &shard.baseline {
-            if !self.baseline_started {
-                self.baseline_started = true;
-                b.epoch.store(b.decay.epoch_for(ts), Relaxed);
-            }
-            let mut e = b.decay.exponent(ts, b.epoch.load(Relaxed));
-            if e > RENORM_EXPONENT {
-                rebase_baseline(shard, b, ts);
-                e = b.decay.exponent(ts, b.epoch.load(Relaxed));
-            }
-            self.baseline_weight = e.exp2();
+        let shard = &*self.shard;
+        self.weight = shard
+            .decay(self.half_life_ns)
+            .exponent(ts, shard.epoch.load(Relaxed))
+            .exp2();
+        let Some(b) = &shard.baseline else { return };
+        if !self.baseline_started {
+            self.baseline_started = true;
+            b.epoch.store(b.decay.epoch_for(ts), Relaxed);
         }
+        if b.decay.exponent(ts, b.epoch.load(Relaxed)) > RENORM_EXPONENT {
+            self.flush();
+            if let Some(b) = &self.shard.baseline {
+                rebase_baseline(&self.shard, b, ts);
+            }
+        }
+        if let Some(b) = &self.shard.baseline {
+            self.baseline_weight = b.decay.exponent(ts, b.epoch.load(Relaxed)).exp2();
+        }
+    }
+}
+
+impl Drop for ShardWriter {
+    fn drop(&mut self) {
+        // No increment is lost when a source ends.
+        self.flush();
     }
 }
 

@@ -17,6 +17,13 @@ fn syn_to(dst_low16: u16, port: u16) -> PacketFacts {
     }
 }
 
+/// Counts one packet and makes it visible at once (sources flush batches
+/// themselves when input pauses).
+fn add(w: &mut ShardWriter, ts: u64, facts: &PacketFacts) {
+    w.add(ts, facts);
+    w.flush();
+}
+
 fn value(c: &Counters, map: &str, key: u16, at: u64) -> f32 {
     let mut out = vec![0.0; CELLS];
     let mut scratch = vec![0.0; CELLS];
@@ -40,7 +47,12 @@ fn exact_counts_sum_over_shards_and_maps() {
         a.add(T0 + i, &syn_to(0x0102, 80));
         b.add(T0 + i, &syn_to(0x0102, 443));
     }
+    // 1000 packets: full batches are applied as they fill, the rest on flush.
+    let syn_map = by_name("syn").unwrap();
+    assert!(c.exact_counts(syn_map).unwrap()[0x0102] < 2000);
+    a.flush();
     b.skip(T0, crate::parse::SkipReason::NotIp);
+    drop(b); // a writer that goes away applies what it holds
     let syn = c.exact_counts(by_name("syn").unwrap()).unwrap();
     assert_eq!(syn[0x0102], 2000);
     let port = c.exact_counts(by_name("synport").unwrap()).unwrap();
@@ -61,14 +73,14 @@ fn exponential_decay_halves_per_half_life_on_the_packet_clock() {
     let c = Counters::new(vec![by_name("syn").unwrap()], exp(10 * S));
     let mut w = c.writer();
     for _ in 0..64 {
-        w.add(T0, &syn_to(7, 22));
+        add(&mut w, T0, &syn_to(7, 22));
     }
     let v = |at| value(&c, "syn", 7, at);
     assert!((v(T0) - 64.0).abs() < 1e-3);
     assert!((v(T0 + 10 * S) - 32.0).abs() < 1e-3);
     assert!((v(T0 + 5 * S) - 64.0 / 2f32.sqrt()).abs() < 1e-3);
     // Packets at different times each decay from their own time.
-    w.add(T0 + 10 * S, &syn_to(7, 22));
+    add(&mut w, T0 + 10 * S, &syn_to(7, 22));
     assert!((v(T0 + 10 * S) - 33.0).abs() < 1e-3);
 }
 
@@ -82,7 +94,7 @@ fn step_decay_halves_at_boundaries_only() {
     let mut w = c.writer();
     let base = T0 - T0 % (10 * S);
     for _ in 0..8 {
-        w.add(base + 3 * S, &syn_to(1, 1));
+        add(&mut w, base + 3 * S, &syn_to(1, 1));
     }
     assert_eq!(value(&c, "syn", 1, base + 9 * S), 8.0);
     assert_eq!(value(&c, "syn", 1, base + 10 * S), 4.0);
@@ -96,7 +108,7 @@ fn thirty_days_of_packet_time_stay_exact() {
     let mut w = c.writer();
     let minutes = 30 * 24 * 60;
     for m in 0..minutes {
-        w.add(T0 + m * 60 * S, &syn_to(3, 3));
+        add(&mut w, T0 + m * 60 * S, &syn_to(3, 3));
     }
     let last = T0 + (minutes - 1) * 60 * S;
     // Expected: sum over k>=0 of 2^(-6k) = 1 / (1 - 2^-6).
@@ -110,9 +122,9 @@ fn thirty_days_of_packet_time_stay_exact() {
 fn clock_jumps_do_not_poison_cells() {
     let c = Counters::new(vec![by_name("syn").unwrap()], exp(S));
     let mut w = c.writer();
-    w.add(1, &syn_to(5, 5));
-    w.add(u64::MAX / 2, &syn_to(5, 5));
-    w.add(2, &syn_to(5, 5)); // far in the past now: weighs nothing
+    add(&mut w, 1, &syn_to(5, 5));
+    add(&mut w, u64::MAX / 2, &syn_to(5, 5));
+    add(&mut w, 2, &syn_to(5, 5)); // far in the past now: weighs nothing
     let v = value(&c, "syn", 5, u64::MAX / 2);
     assert!(v.is_finite() && (v - 1.0).abs() < 1e-6, "{v}");
 }
@@ -124,11 +136,11 @@ fn more_than_2_pow_32_increments_into_one_cell_are_exact() {
     // Drive the cell past 2^32 through the public path would take minutes; the
     // counter is a u64, so check the carry by starting near the boundary.
     for _ in 0..10 {
-        w.add(T0, &syn_to(9, 9));
+        add(&mut w, T0, &syn_to(9, 9));
     }
     w.preload_for_test(by_name("syn").unwrap(), 9, u64::from(u32::MAX) - 3);
     for _ in 0..10 {
-        w.add(T0, &syn_to(9, 9));
+        add(&mut w, T0, &syn_to(9, 9));
     }
     assert_eq!(
         c.exact_counts(by_name("syn").unwrap()).unwrap()[9],
@@ -141,10 +153,10 @@ fn half_life_change_keeps_current_values() {
     let c = Counters::new(vec![by_name("syn").unwrap()], exp(10 * S));
     let mut w = c.writer();
     for _ in 0..16 {
-        w.add(T0, &syn_to(2, 2));
+        add(&mut w, T0, &syn_to(2, 2));
     }
     c.set_half_life(HalfLife::new(Duration::from_secs(1)));
-    w.add(T0 + 10 * S, &syn_to(4, 4)); // the writer adopts the new half-life here
+    add(&mut w, T0 + 10 * S, &syn_to(4, 4)); // the writer adopts the new half-life here
     // 16 halved once by the old rule up to T0+10s (epoch aligned), then by the new one.
     let at_switch = value(&c, "syn", 2, T0 + 10 * S);
     assert!((at_switch - 8.0).abs() < 1e-3, "{at_switch}");
@@ -160,10 +172,10 @@ fn frame_reader_reports_rates_on_the_packet_clock() {
     );
     let mut w = c.writer();
     let mut r = FrameReader::new(c.clone(), vec![by_name("all").unwrap(), by_name("udp").unwrap()]);
-    w.add(T0, &syn_to(1, 1));
+    add(&mut w, T0, &syn_to(1, 1));
     r.read(None);
     for i in 0..2000 {
-        w.add(T0 + i * (S / 1000), &syn_to(1, 1));
+        add(&mut w, T0 + i * (S / 1000), &syn_to(1, 1));
     }
     let f = r.read(None);
     assert_eq!(f.at_ns, Some(T0 + 1999 * (S / 1000)));
@@ -175,6 +187,7 @@ fn frame_reader_reports_rates_on_the_packet_clock() {
 #[cfg(test)]
 mod baseline {
     use super::super::*;
+    use super::add;
     use crate::parse::PacketFacts;
 
     const S: u64 = 1_000_000_000;
@@ -197,7 +210,7 @@ mod baseline {
             Some(HalfLife::parse("10m").unwrap()),
         );
         let mut w = counters.writer();
-        w.add(1_000 * S, &syn(5));
+        add(&mut w, 1_000 * S, &syn(5));
         w.add_repeated(1_000 * S, &syn(5), 7);
         // Ten minutes later: the 10 s decay has forgotten, the baseline halved.
         w.skip(1_600 * S, crate::parse::SkipReason::Filtered);
@@ -224,7 +237,7 @@ mod baseline {
         let mut w = counters.writer();
         // 200 s: the main cells rebase after 64 half-lives, the baseline after 128 s.
         for t in 0..=200u64 {
-            w.add(t * S, &syn(1));
+            add(&mut w, t * S, &syn(1));
         }
         let (mut out, mut scratch) = (vec![0.0; CELLS], vec![0.0; CELLS]);
         counters.read_baseline(syn_map, 200 * S, &mut out, &mut scratch);

@@ -205,9 +205,14 @@ impl LiveCapture {
                         continue;
                     }
                 }
-                // Nothing buffered: wait a little (the kernel buffer holds bursts).
-                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_WAIT),
+                // Nothing buffered: show what was counted, then wait a little
+                // (the kernel buffer holds bursts).
+                Err(pcap::Error::TimeoutExpired) => {
+                    sink.flush();
+                    std::thread::sleep(IDLE_WAIT);
+                }
                 Err(e) => {
+                    sink.flush();
                     status.stalled.store(true, Relaxed);
                     status.set_error(Some(format!("{}: {e}; retrying", self.options.interface)));
                     base = (
@@ -237,6 +242,7 @@ impl LiveCapture {
                 }
             }
             since_check = 0;
+            sink.flush();
             if Instant::now() >= next_stats {
                 next_stats = Instant::now() + STATS_EVERY;
                 if let Ok(s) = self.capture.stats() {

@@ -40,6 +40,12 @@ pub trait RecordSource {
     fn link(&self) -> LinkType;
     /// The next record; `Ok(None)` at the end of the input.
     fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError>;
+
+    /// True when `next_record` may block waiting for input (a network stream):
+    /// counting then flushes after every record so the picture never waits.
+    fn may_wait(&self) -> bool {
+        false
+    }
 }
 
 /// What went wrong with a source, worded for the person at the console: each
@@ -250,6 +256,8 @@ pub fn pump<S: RecordSource + ?Sized>(
             Some(f) if !f.accepts(record.data) => sink.filtered(ts),
             _ => sink.packet(ts, record.wire_len, record.data),
         }
+        // Paced or filtered reads are slow anyway: show every packet at once.
+        sink.flush();
     }
 }
 
@@ -262,6 +270,7 @@ fn pump_flat_out<S: RecordSource + ?Sized>(
 ) -> (PassSummary, Result<(), SourceError>) {
     let mut summary = PassSummary::default();
     let (mut first, mut last) = (None, None);
+    let flush_each = source.may_wait();
     let result = 'read: loop {
         if stop.load(Relaxed) {
             break Ok(());
@@ -275,12 +284,17 @@ fn pump_flat_out<S: RecordSource + ?Sized>(
                     }
                     last = Some(r.ts_ns);
                     sink.packet(r.ts_ns.saturating_add(ts_offset), r.wire_len, r.data);
+                    if flush_each {
+                        sink.flush();
+                    }
                 }
                 Ok(None) => break 'read Ok(()),
                 Err(e) => break 'read Err(e),
             }
         }
+        sink.flush();
     };
+    sink.flush();
     summary.first_ts = first;
     summary.last_ts = last;
     (summary, result)

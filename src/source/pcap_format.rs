@@ -354,6 +354,11 @@ impl<R: Read> RecordSource for StreamReader<R> {
         self.link
     }
 
+    /// A stream blocks while its sender is quiet.
+    fn may_wait(&self) -> bool {
+        true
+    }
+
     fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError> {
         loop {
             match step(&self.header, &self.buf[self.start..self.end]) {

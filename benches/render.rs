@@ -1,0 +1,58 @@
+//! Frame cost of the wall's drawing path on whatever adapter is found (lavapipe
+//! on machines without a GPU): upload six 256x256 maps, draw the 1920x1080 wall
+//! with text, and read the image back (the readback is extra: the window
+//! presents instead). `cargo bench --bench render`; CI only compiles it.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scanwall::maps::{CELLS, MAPS, default_shown};
+use scanwall::render::{AdapterChoice, FrameInput, Gpu, StatusInfo, TileInput, ViewState, WallRenderer};
+
+fn frame_cost(c: &mut Criterion) {
+    let Ok(gpu) = Gpu::headless(AdapterChoice::from_env()) else {
+        eprintln!("no GPU adapter (install mesa-vulkan-drivers): render benchmark skipped");
+        return;
+    };
+    eprintln!("adapter: {}", gpu.describe());
+    let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
+    let mut rng = fastrand::Rng::with_seed(5);
+    let values: Vec<Vec<f32>> = default_shown()
+        .iter()
+        .map(|_| (0..CELLS).map(|_| rng.f32() * 300.0).collect())
+        .collect();
+    let tiles: Vec<TileInput<'_>> = default_shown()
+        .iter()
+        .zip(&values)
+        .map(|(&m, v)| TileInput {
+            def: &MAPS[m],
+            values: v,
+            rate_pps: 12_345.0,
+            baseline: None,
+            scale: None,
+        })
+        .collect();
+    let status = StatusInfo {
+        source: "bench".into(),
+        half_life: "10s".into(),
+        ..StatusInfo::default()
+    };
+    let frame = FrameInput {
+        tiles,
+        status,
+        view: ViewState::default(),
+    };
+    for (w, h) in [(1920, 1080), (3840, 2160)] {
+        c.bench_function(
+            &format!("render six maps {w}x{h} (upload + draw + readback)"),
+            |b| b.iter(|| black_box(renderer.render_to_image(&gpu, &frame, w, h).map(|i| i.width))),
+        );
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = frame_cost
+}
+criterion_main!(benches);
