@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::*, fence};
 
-use super::decay::{Decay, DecayMode, HalfLife};
+use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
 use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
 
@@ -229,6 +229,9 @@ pub struct ShardWriter {
     baseline_weight: f64,
     /// Packets whose cells are not yet updated (see [`Pending`]).
     pending: Box<Pending>,
+    /// Weights per millisecond of packet time, for the cells and the baseline.
+    weights: WeightCache,
+    baseline_weights: WeightCache,
 }
 
 /// Packets buffered before their cells are updated, map by map.
@@ -274,6 +277,8 @@ impl ShardWriter {
                 baseline_weight: [0.0; BATCH],
                 len: 0,
             }),
+            weights: WeightCache::default(),
+            baseline_weights: WeightCache::default(),
         }
     }
 
@@ -481,10 +486,9 @@ impl ShardWriter {
             self.half_life_ns = requested;
         }
         let shard = &*self.shard;
-        self.weight = shard
-            .decay(self.half_life_ns)
-            .exponent(ts, shard.epoch.load(Relaxed))
-            .exp2();
+        self.weight = self
+            .weights
+            .weight(shard.decay(self.half_life_ns), ts, shard.epoch.load(Relaxed));
         let Some(b) = &shard.baseline else { return };
         if !self.baseline_started {
             self.baseline_started = true;
@@ -497,7 +501,7 @@ impl ShardWriter {
             }
         }
         if let Some(b) = &self.shard.baseline {
-            self.baseline_weight = b.decay.exponent(ts, b.epoch.load(Relaxed)).exp2();
+            self.baseline_weight = self.baseline_weights.weight(b.decay, ts, b.epoch.load(Relaxed));
         }
     }
 }
