@@ -23,6 +23,7 @@ use crate::source::demo::{DemoConfig, DemoTraffic};
 use crate::source::file::CaptureFile;
 use crate::source::libpcap::{LiveCapture, LiveOptions};
 use crate::source::listen::{StreamListener, parse_duration, parse_listen_addr};
+use crate::source::pacing::ReplayClock;
 use crate::source::pcap_format::StreamReader;
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
@@ -153,6 +154,19 @@ pub struct Session {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<Result<(), SourceError>>>,
     maps: Vec<MapId>,
+    clock: SessionClock,
+}
+
+/// What "now" is on the packet clock, for the frame side.
+#[derive(Clone, Debug)]
+enum SessionClock {
+    /// The latest packet's time (flat-out replays, streams from other hosts).
+    LastPacket,
+    /// The system clock: live interfaces time-stamp packets with it, so a
+    /// quiet network still fades.
+    System,
+    /// A paced replay's own clock, running between packets.
+    Replay(ReplayClock),
 }
 
 impl Session {
@@ -175,6 +189,13 @@ impl Session {
             SourceSpec::Demo(_) => ("demo".to_string(), true),
         };
         let status = Arc::new(SourceStatus::new(description, demo));
+        let clock = match (&config.source, config.speed) {
+            (SourceSpec::Interfaces(_), _) => SessionClock::System,
+            (SourceSpec::File(_) | SourceSpec::Stdin | SourceSpec::Demo(_), Speed::Times(f)) => {
+                SessionClock::Replay(ReplayClock::new(f))
+            }
+            _ => SessionClock::LastPacket,
+        };
         let mut threads = Vec::new();
         let spawn = |name: &str, f: Box<dyn FnOnce() -> Result<(), SourceError> + Send>| {
             std::thread::Builder::new()
@@ -185,17 +206,17 @@ impl Session {
         match config.source.clone() {
             SourceSpec::File(path) => {
                 let file = CaptureFile::open(&path)?;
-                let ctx = ReplayContext::new(&config, &counters, &status, &stop, file.link())?;
+                let ctx = ReplayContext::new(&config, &counters, &status, &stop, file.link(), &clock)?;
                 threads.push(spawn("replay", Box::new(move || ctx.replay(file, Some(path))))?);
             }
             SourceSpec::Stdin => {
                 let reader = StreamReader::new(std::io::stdin(), "standard input")?;
-                let ctx = ReplayContext::new(&config, &counters, &status, &stop, reader.link())?;
+                let ctx = ReplayContext::new(&config, &counters, &status, &stop, reader.link(), &clock)?;
                 threads.push(spawn("stdin", Box::new(move || ctx.replay(reader, None)))?);
             }
             SourceSpec::Demo(demo) => {
                 let traffic = DemoTraffic::new(demo);
-                let ctx = ReplayContext::new(&config, &counters, &status, &stop, traffic.link())?;
+                let ctx = ReplayContext::new(&config, &counters, &status, &stop, traffic.link(), &clock)?;
                 threads.push(spawn("demo", Box::new(move || ctx.replay(traffic, None)))?);
             }
             SourceSpec::Interfaces(list) => {
@@ -233,6 +254,7 @@ impl Session {
             counters,
             status,
             stop,
+            clock,
             threads,
             maps: config.maps,
         })
@@ -251,6 +273,25 @@ impl Session {
     /// The maps shown, in order.
     pub fn maps(&self) -> &[MapId] {
         &self.maps
+    }
+
+    /// "Now" on the packet clock, for the frame side: the system clock for live
+    /// interfaces, a paced replay's running clock until it ends, otherwise the
+    /// latest packet's time. `None` before anything can be said.
+    pub fn now(&self) -> Option<u64> {
+        let last = self.counters.packet_clock();
+        let running = match &self.clock {
+            SessionClock::LastPacket => None,
+            SessionClock::System => Some(now_ns()),
+            SessionClock::Replay(_) if self.status.finished.load(Relaxed) => None,
+            SessionClock::Replay(c) => c.now(),
+        };
+        match (running, last) {
+            (Some(r), Some(l)) => Some(r.max(l)),
+            // Before the first packet there is nothing to decay.
+            (_, None) => None,
+            (None, l) => l,
+        }
     }
 
     /// A frame reader of this session's maps.
@@ -412,6 +453,7 @@ struct ReplayContext {
     repeat: bool,
     status: Arc<SourceStatus>,
     stop: Arc<AtomicBool>,
+    clock: Option<ReplayClock>,
 }
 
 impl ReplayContext {
@@ -421,6 +463,7 @@ impl ReplayContext {
         status: &Arc<SourceStatus>,
         stop: &Arc<AtomicBool>,
         link: crate::parse::LinkType,
+        clock: &SessionClock,
     ) -> Result<Self, SourceError> {
         let filter = config
             .filter
@@ -434,6 +477,10 @@ impl ReplayContext {
             repeat: config.repeat,
             status: status.clone(),
             stop: stop.clone(),
+            clock: match clock {
+                SessionClock::Replay(c) => Some(c.clone()),
+                _ => None,
+            },
         })
     }
 
@@ -441,7 +488,10 @@ impl ReplayContext {
     /// with timestamps shifted so the packet clock keeps rising.
     fn replay<S: Rewind>(mut self, mut source: S, path: Option<PathBuf>) -> Result<(), SourceError> {
         let mut offset = 0u64;
-        let mut pacer = Pacer::new(self.speed);
+        let mut pacer = match self.clock.take() {
+            Some(clock) => Pacer::with_clock(self.speed, clock),
+            None => Pacer::new(self.speed),
+        };
         loop {
             let mut p = Pump {
                 pacer,

@@ -111,3 +111,34 @@ fn looping_replay_keeps_counting_with_a_rising_clock() {
     );
     session.stop();
 }
+
+#[test]
+fn a_paced_replay_clock_runs_between_packets_and_stops_at_the_end() {
+    use scanwall::craft::{ether, ipv4, udp};
+    use scanwall::parse::LinkType;
+    use scanwall::source::pcap_format::PcapWriter;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gap.pcap");
+    let frame = ether(0x0800, &[], &ipv4(17, [1, 2], &udp(53), None, 0, 5));
+    let t0 = 1_600_000_000_000_000_000u64;
+    let gap = 10_000_000_000u64; // ten seconds of packet time
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), LinkType::Ethernet, 65535).unwrap();
+    w.write(t0, frame.len() as u32, &frame).unwrap();
+    w.write(t0 + gap, frame.len() as u32, &frame).unwrap();
+    w.finish().unwrap();
+    let mut cfg = config(SourceSpec::File(path));
+    cfg.speed = Speed::Times(10.0); // the gap lasts one second
+    let session = Session::start(cfg).unwrap();
+    // While the replay waits for the second packet, packet time keeps running.
+    assert!(
+        eventually(|| session
+            .now()
+            .is_some_and(|now| now > t0 + gap / 20 && now < t0 + gap)),
+        "the clock did not run between packets: {:?}",
+        session.now()
+    );
+    // At the end it rests on the last packet.
+    let status = session.status().clone();
+    assert!(eventually(|| status.finished.load(Relaxed)));
+    assert_eq!(session.now(), Some(t0 + gap));
+}

@@ -34,7 +34,7 @@ impl FrameFeed for SessionFeed {
     fn frame(&mut self, frozen: bool) -> FeedFrame<'_> {
         let counters = self.session.counters();
         if !frozen || !self.has_frame {
-            let frame = self.reader.read(None);
+            let frame = self.reader.read(self.session.now());
             self.scales
                 .update(frame, counters.half_life(), counters.baseline());
             self.has_frame = true;

@@ -1,6 +1,7 @@
 //! Replay pacing: play a capture at its recorded speed, N times faster, or flat out.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How fast a replay runs.
@@ -39,6 +40,33 @@ pub struct Pacer {
     speed: Speed,
     anchor: Option<(Instant, u64)>,
     next_check_ts: u64,
+    published: Option<ReplayClock>,
+}
+
+/// The clock of a paced replay, shared with the frame side: packet time keeps
+/// running between packets (so counts fade during a quiet stretch of a capture
+/// as they did when it was recorded).
+#[derive(Clone, Debug)]
+pub struct ReplayClock {
+    anchor: Arc<OnceLock<(Instant, u64)>>,
+    factor: f64,
+}
+
+impl ReplayClock {
+    /// A clock for a replay at `factor` times real time (not yet started).
+    pub fn new(factor: f64) -> Self {
+        ReplayClock {
+            anchor: Arc::new(OnceLock::new()),
+            factor,
+        }
+    }
+
+    /// The packet time now, once the replay has started.
+    pub fn now(&self) -> Option<u64> {
+        let (wall, first) = *self.anchor.get()?;
+        let ahead = wall.elapsed().as_secs_f64() * 1e9 * self.factor;
+        Some(first.saturating_add(ahead.min(1e18) as u64))
+    }
 }
 
 impl Pacer {
@@ -48,6 +76,15 @@ impl Pacer {
             speed,
             anchor: None,
             next_check_ts: 0,
+            published: None,
+        }
+    }
+
+    /// A pacer that shares its clock through `clock` (see [`ReplayClock`]).
+    pub fn with_clock(speed: Speed, clock: ReplayClock) -> Self {
+        Pacer {
+            published: Some(clock),
+            ..Pacer::new(speed)
         }
     }
 
@@ -62,7 +99,11 @@ impl Pacer {
     pub fn pace(&mut self, ts: u64, stop: &AtomicBool) {
         let Speed::Times(factor) = self.speed else { return };
         let Some((wall, first)) = self.anchor else {
-            self.anchor = Some((Instant::now(), ts));
+            let anchor = (Instant::now(), ts);
+            self.anchor = Some(anchor);
+            if let Some(clock) = &self.published {
+                let _ = clock.anchor.set(anchor);
+            }
             return;
         };
         if ts < self.next_check_ts {
@@ -103,6 +144,19 @@ mod tests {
         let mut p = Pacer::new(Speed::Times(1.0));
         p.pace(1_000_000_000_000, &stop);
         p.pace(1, &stop); // earlier than the anchor: due already
+    }
+
+    #[test]
+    fn the_replay_clock_runs_from_the_first_packet() {
+        let clock = ReplayClock::new(1000.0);
+        assert_eq!(clock.now(), None);
+        let mut p = Pacer::with_clock(Speed::Times(1000.0), clock.clone());
+        p.pace(5_000_000_000, &AtomicBool::new(false));
+        let now = clock.now().unwrap();
+        assert!(
+            now >= 5_000_000_000 && now < 5_000_000_000 + 60_000_000_000,
+            "{now}"
+        );
     }
 
     #[test]
