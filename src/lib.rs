@@ -19,3 +19,4 @@ pub mod render;
 pub mod session;
 pub mod source;
 pub mod ui;
+pub mod utc;

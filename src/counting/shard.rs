@@ -534,20 +534,7 @@ fn rebase_baseline(shard: &Shard, b: &Baseline, ts: u64) {
     let old_epoch = b.epoch.load(Relaxed);
     let new_epoch = b.decay.epoch_for(ts.max(old_epoch));
     let shift = b.decay.exponent(new_epoch, old_epoch);
-    let factor = if shift > FORGET_EXPONENT {
-        0.0
-    } else {
-        (-shift).exp2()
-    };
-    let seq = shard.sequence.load(Relaxed);
-    shard.sequence.store(seq + 1, Relaxed);
-    fence(Release);
-    for cell in b.slots.iter().flat_map(|s| s.iter()) {
-        let v = f64::from_bits(cell.load(Relaxed)) * factor;
-        cell.store(v.to_bits(), Relaxed);
-    }
-    b.epoch.store(new_epoch, Relaxed);
-    shard.sequence.store(seq + 2, Release);
+    rescale(shard, &b.slots, shift, || b.epoch.store(new_epoch, Relaxed));
 }
 
 /// Rescales every cell of `shard` to a new epoch near `ts`, decaying by the old
@@ -558,6 +545,16 @@ fn rebase(shard: &Shard, old_half_life_ns: u64, ts: u64, new_half_life_ns: u64) 
     let old_epoch = shard.epoch.load(Relaxed);
     let new_epoch = shard.decay(new_half_life_ns).epoch_for(ts.max(old_epoch));
     let shift = old.exponent(new_epoch, old_epoch);
+    rescale(shard, &shard.slots, shift, || {
+        shard.epoch.store(new_epoch, Relaxed);
+        shard.half_life_ns.store(new_half_life_ns, Relaxed);
+    });
+}
+
+/// Multiplies every cell of `slots` by `2^-shift` and applies `new_scale` (the
+/// new epoch and half-life), with the shard's sequence counter odd meanwhile so
+/// readers never mix old and new scales.
+fn rescale(shard: &Shard, slots: &[Box<Slot>], shift: f64, new_scale: impl FnOnce()) {
     let factor = if shift > FORGET_EXPONENT {
         0.0
     } else {
@@ -566,12 +563,11 @@ fn rebase(shard: &Shard, old_half_life_ns: u64, ts: u64, new_half_life_ns: u64) 
     let seq = shard.sequence.load(Relaxed);
     shard.sequence.store(seq + 1, Relaxed);
     fence(Release);
-    for cell in shard.slots.iter().flat_map(|s| s.iter()) {
+    for cell in slots.iter().flat_map(|s| s.iter()) {
         let v = f64::from_bits(cell.load(Relaxed)) * factor;
         cell.store(v.to_bits(), Relaxed);
     }
-    shard.epoch.store(new_epoch, Relaxed);
-    shard.half_life_ns.store(new_half_life_ns, Relaxed);
+    new_scale();
     shard.sequence.store(seq + 2, Release);
 }
 

@@ -25,6 +25,18 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// Every link type scanwall reads (tests and fuzzing walk them all).
+    pub const ALL: [LinkType; 8] = [
+        LinkType::Ethernet,
+        LinkType::LinuxSll,
+        LinkType::LinuxSll2,
+        LinkType::RawIp,
+        LinkType::RawIpv4,
+        LinkType::RawIpv6,
+        LinkType::Null,
+        LinkType::Loop,
+    ];
+
     /// Maps a pcap LINKTYPE number; `None` for link types scanwall does not read.
     pub fn from_linktype(value: u32) -> Option<Self> {
         Some(match value {

@@ -177,30 +177,11 @@ impl std::fmt::Debug for WallOptions {
 
 /// A file name for a screenshot taken at `unix_secs`: `scanwall-20210601-120003.png` (UTC).
 pub fn screenshot_name(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let rem = unix_secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
+    let t = crate::utc::Utc::from_unix_secs(unix_secs);
     format!(
-        "scanwall-{y:04}{m:02}{d:02}-{:02}{:02}{:02}.png",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "scanwall-{:04}{:02}{:02}-{:02}{:02}{:02}.png",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
