@@ -38,14 +38,15 @@ replay() { # rate
 }
 
 printf '%-10s %-14s %-34s %-34s\n' rate "sent (pps)" "scanwall: received / dropped" "tcpdump: received / dropped"
+# How long a replay takes at a rate, plus margins for start-up.
+window() { if [ "$1" = max ]; then echo $(( packets / 500000 + 4 )); else echo $(( packets / $1 + 4 )); fi; }
 for rate in "${rates[@]}"; do
-  # scanwall: count everything for the replay's duration plus a margin.
-  $bin count -i "$near" --seconds 0 --format json > "$work/sw.json" 2> "$work/sw.err" &
+  secs=$(window "$rate")
+  $bin count -i "$near" --duration "${secs}s" --format json > "$work/sw.json" 2> "$work/sw.err" &
   sw=$!
   sleep 1
   sent=$(replay "$rate")
-  sleep 1
-  kill -INT "$sw"; wait "$sw" || true
+  wait "$sw"
   sw_stats=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["capture"]; print(f"{c[\"received\"]} / {c[\"kernel_drops\"]+c[\"interface_drops\"]}")' "$work/sw.json")
   # tcpdump on the same interface, same replay.
   tcpdump -i "$near" -w /dev/null > /dev/null 2> "$work/td.err" &

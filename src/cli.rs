@@ -240,10 +240,26 @@ pub struct CountArgs {
         short = 'r',
         long = "read",
         value_name = "FILE",
-        required_unless_present = "listen",
-        conflicts_with = "listen"
+        required_unless_present_any = ["listen", "interface"],
+        conflicts_with_all = ["listen", "interface"]
     )]
     pub read: Option<PathBuf>,
+    /// Count live on an interface for `--duration` (repeatable, a thread each); the JSON
+    /// output then also reports the capture's received and dropped packets.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "listen",
+        requires = "duration"
+    )]
+    pub interface: Vec<String>,
+    /// With `-i`: bytes captured per packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 128)]
+    pub snaplen: u32,
+    /// With `-i`: kernel capture buffer in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub buffer_mb: u32,
     /// Count pcap streams from TCP senders instead of a file (a bare port binds
     /// 127.0.0.1); stops after `--streams` connections or `--duration`.
     #[arg(long, value_name = "[HOST:]PORT")]
@@ -251,8 +267,8 @@ pub struct CountArgs {
     /// With `--listen`: stop once N sender connections have closed (refused ones included).
     #[arg(long, value_name = "N", requires = "listen")]
     pub streams: Option<usize>,
-    /// With `--listen`: stop after this much wall-clock time (e.g. 10m), closing open streams.
-    #[arg(long, value_name = "TIME", requires = "listen")]
+    /// With `--listen` or `-i`: stop after this much wall-clock time (e.g. 10s, 10m).
+    #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
     /// With `--listen`: drop a sender that sends nothing for this long.
     #[arg(long, value_name = "TIME", default_value = "60s", requires = "listen")]

@@ -142,3 +142,57 @@ fn a_paced_replay_clock_runs_between_packets_and_stops_at_the_end() {
     assert!(eventually(|| status.finished.load(Relaxed)));
     assert_eq!(session.now(), Some(t0 + gap));
 }
+
+#[test]
+fn count_on_a_live_interface_reports_capture_statistics() {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        .starts_with(b"0");
+    if !is_root {
+        eprintln!("live capture needs root (CI runs as root): not run here");
+        return;
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let filter = format!("udp dst port {port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_scanwall"))
+        .args([
+            "count",
+            "-i",
+            "lo",
+            "--duration",
+            "2s",
+            "--format",
+            "json",
+            "-f",
+            &filter,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Send for the whole run: whenever the capture opens, it sees packets.
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let deadline = Instant::now() + Duration::from_millis(1800);
+    let mut sent = 0u64;
+    while Instant::now() < deadline {
+        sender.send_to(b"scanwall", ("127.0.0.1", port)).unwrap();
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counted = doc["maps"]["port"][port.to_string()].as_u64().unwrap_or(0);
+    assert!(counted > 0 && counted <= sent, "counted {counted} of {sent}");
+    assert_eq!(
+        doc["packets"].as_u64(),
+        Some(counted),
+        "the filter let other packets in"
+    );
+    // Loopback shows each packet to the kernel capture twice.
+    assert!(doc["capture"]["received"].as_u64().unwrap() >= counted, "{doc}");
+    assert_eq!(doc["capture"]["kernel_drops"], 0);
+}

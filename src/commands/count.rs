@@ -13,6 +13,7 @@ use crate::counting::{Counters, Decay, PacketSink, Totals};
 use crate::maps::{MAPS, MapId};
 use crate::parse::{Classifier, LocalNets, SkipReason};
 use crate::source::file::{CaptureFile, SharedMap};
+use crate::source::libpcap::{LiveCapture, LiveOptions};
 use crate::source::listen::{StreamListener, parse_duration, parse_listen_addr};
 use crate::source::pcap_format::{SliceReader, StreamReader};
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
@@ -23,6 +24,19 @@ pub struct CountReport {
     pub maps: Vec<(MapId, Vec<(u16, u64)>)>,
     /// Packet and skip totals.
     pub totals: Totals,
+    /// Live capture only: what the kernel saw and dropped.
+    pub capture: Option<CaptureTotals>,
+}
+
+/// Packets a live capture's kernel side received and dropped (libpcap stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureTotals {
+    /// Packets that passed the filter in the kernel.
+    pub received: u64,
+    /// Dropped for lack of buffer space.
+    pub kernel_drops: u64,
+    /// Dropped by the interface or driver.
+    pub interface_drops: u64,
 }
 
 /// Runs `count`; the report is printed even when the input ends in a damaged
@@ -36,7 +50,12 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         locals: &locals,
         filter: args.filter.filter_expression(),
     };
+    let mut capture = None;
     let result = match (&args.read, &args.listen) {
+        (None, None) if !args.interface.is_empty() => {
+            capture = Some(count_live(args, &counters, &locals)?);
+            Ok(())
+        }
         (_, Some(addr)) => {
             count_listen(args, addr, &counters, &locals)?;
             Ok(())
@@ -49,14 +68,15 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
             Ok(CaptureFile::Libpcap(file)) => job.count(file),
             Err(e) => Err(e),
         },
-        (None, None) => return Err(anyhow::anyhow!("count needs -r FILE or --listen ADDR")),
+        (None, None) => return Err(anyhow::anyhow!("count needs -r FILE, -i IFACE or --listen ADDR")),
     };
     if let Err(e) = &result
         && !e.kept_earlier_records()
     {
         return Err(anyhow::anyhow!("{e}"));
     }
-    let report = report(&counters);
+    let mut report = report(&counters);
+    report.capture = capture;
     let text = match args.format {
         CountFormat::Csv => to_csv(&report),
         CountFormat::Json => to_json(&report),
@@ -72,6 +92,52 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
 /// logged, as on the wall) until `--streams` connections have closed or
 /// `--duration` has passed, then returns with every stream's counts in.
 /// A headless, self-ending run of the wall's stream source, for scripts and tests.
+/// Counts live interfaces for `--duration`, a capture thread each, and
+/// returns the kernel's receive and drop totals.
+fn count_live(
+    args: &CountArgs,
+    counters: &Arc<Counters>,
+    locals: &LocalNets,
+) -> anyhow::Result<CaptureTotals> {
+    let text = args.duration.as_deref().unwrap_or_default();
+    let duration = parse_duration("--duration", text).map_err(|e| anyhow::anyhow!(e))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    let mut statuses = Vec::new();
+    for interface in &args.interface {
+        let options = LiveOptions {
+            snaplen: args.snaplen,
+            buffer_mb: args.buffer_mb,
+            filter: args.filter.filter_expression(),
+            ..LiveOptions::new(interface)
+        };
+        let capture = LiveCapture::open(&options)?;
+        let mut sink = PacketSink::new(Classifier::new(capture.link(), locals.clone()), counters.writer());
+        let status = Arc::new(SourceStatus::new(interface.clone(), false));
+        statuses.push(status.clone());
+        let stop = stop.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("capture {interface}"))
+                .spawn(move || capture.run(&mut sink, &status, &stop))
+                .context("cannot start a capture thread")?,
+        );
+    }
+    // The only wall-clock timer: it ends the run, it synchronises nothing.
+    std::thread::sleep(duration);
+    stop.store(true, Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let mut totals = CaptureTotals::default();
+    for s in statuses {
+        totals.received += s.received.load(Relaxed);
+        totals.kernel_drops += s.kernel_drops.load(Relaxed);
+        totals.interface_drops += s.interface_drops.load(Relaxed);
+    }
+    Ok(totals)
+}
+
 fn count_listen(
     args: &CountArgs,
     addr: &str,
@@ -189,6 +255,7 @@ pub fn report(counters: &Counters) -> CountReport {
         })
         .collect();
     CountReport {
+        capture: None,
         maps,
         totals: counters.totals(),
     }
@@ -240,10 +307,20 @@ pub fn to_json(report: &CountReport) -> String {
             )
         })
         .collect();
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "maps": maps,
         "packets": report.totals.packets,
         "skipped": skipped,
     });
+    if let (Some(c), Some(obj)) = (report.capture, doc.as_object_mut()) {
+        obj.insert(
+            "capture".into(),
+            serde_json::json!({
+                "received": c.received,
+                "kernel_drops": c.kernel_drops,
+                "interface_drops": c.interface_drops,
+            }),
+        );
+    }
     format!("{doc}\n")
 }
