@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read a whole capture as fast as possible and print exact, undecayed totals.
-    Count(CountArgs),
+    Count(Box<CountArgs>),
     /// Render what the wall would show at one packet time to a PNG, with no window.
     Snapshot(Box<SnapshotArgs>),
     /// Write the demo traffic to a classic pcap file (for benchmarks, replays and tests).
