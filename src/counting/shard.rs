@@ -324,6 +324,12 @@ impl ShardWriter {
             return;
         }
         let shard = &*self.shard;
+        let integer = shard.mode == DecayMode::None;
+        // Per map: first gather the counted packets' cells without a branch, then
+        // update only those. (Sending uncounted packets to a spare cell instead
+        // makes one long chain of updates to a single address: far slower.)
+        let mut cells = [0u16; BATCH];
+        let mut weights = [0f64; BATCH];
         let slots = self
             .plans
             .iter()
@@ -331,51 +337,36 @@ impl ShardWriter {
             .zip(shard.map_packets.iter());
         for ((&(need, key), slot), counter) in slots {
             let key = key & 3;
-            let mut counted_total = 0u64;
-            // Branch-free: a packet the map does not count goes to its spare cell.
-            if shard.mode == DecayMode::None {
-                for i in 0..n {
-                    let counted = p.flags[i] & need == need;
-                    counted_total += u64::from(counted);
-                    bump(
-                        &slot[if counted {
-                            usize::from(p.keys[i][key])
-                        } else {
-                            CELLS
-                        }],
-                    );
+            let mut m = 0;
+            for i in 0..n {
+                cells[m] = p.keys[i][key];
+                weights[m] = p.weight[i];
+                m += usize::from(p.flags[i] & need == need);
+            }
+            if integer {
+                for &c in &cells[..m] {
+                    bump(&slot[usize::from(c)]);
                 }
             } else {
-                for i in 0..n {
-                    let counted = p.flags[i] & need == need;
-                    counted_total += u64::from(counted);
-                    let cell = &slot[if counted {
-                        usize::from(p.keys[i][key])
-                    } else {
-                        CELLS
-                    }];
-                    cell.store(
-                        (f64::from_bits(cell.load(Relaxed)) + p.weight[i]).to_bits(),
-                        Relaxed,
-                    );
+                for (&c, &w) in cells[..m].iter().zip(&weights[..m]) {
+                    let cell = &slot[usize::from(c)];
+                    cell.store((f64::from_bits(cell.load(Relaxed)) + w).to_bits(), Relaxed);
                 }
             }
-            counter.store(counter.load(Relaxed) + counted_total, Relaxed);
+            counter.store(counter.load(Relaxed) + m as u64, Relaxed);
         }
         if let Some(b) = &shard.baseline {
             for (&(need, key), slot) in self.plans.iter().zip(b.slots.iter()) {
                 let key = key & 3;
+                let mut m = 0;
                 for i in 0..n {
-                    let counted = p.flags[i] & need == need;
-                    let cell = &slot[if counted {
-                        usize::from(p.keys[i][key])
-                    } else {
-                        CELLS
-                    }];
-                    cell.store(
-                        (f64::from_bits(cell.load(Relaxed)) + p.baseline_weight[i]).to_bits(),
-                        Relaxed,
-                    );
+                    cells[m] = p.keys[i][key];
+                    weights[m] = p.baseline_weight[i];
+                    m += usize::from(p.flags[i] & need == need);
+                }
+                for (&c, &w) in cells[..m].iter().zip(&weights[..m]) {
+                    let cell = &slot[usize::from(c)];
+                    cell.store((f64::from_bits(cell.load(Relaxed)) + w).to_bits(), Relaxed);
                 }
             }
         }
