@@ -153,10 +153,7 @@ mod tests {
         let mut p = Pacer::with_clock(Speed::Times(1000.0), clock.clone());
         p.pace(5_000_000_000, &AtomicBool::new(false));
         let now = clock.now().unwrap();
-        assert!(
-            (5_000_000_000..65_000_000_000).contains(&now),
-            "{now}"
-        );
+        assert!((5_000_000_000..65_000_000_000).contains(&now), "{now}");
     }
 
     #[test]
