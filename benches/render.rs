@@ -47,7 +47,11 @@ fn frame_cost(c: &mut Criterion) {
         // target, and wait until the GPU (or lavapipe) has finished.
         let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("bench target"),
-            size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+            size: wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -56,13 +60,19 @@ fn frame_cost(c: &mut Criterion) {
             view_formats: &[],
         });
         let view = target.create_view(&wgpu::TextureViewDescriptor::default());
-        c.bench_function(&format!("draw six maps {w}x{h} (upload + draw, waited for)"), |b| {
-            b.iter(|| {
-                let drawn = renderer.render(&gpu, &frame, &view, w, h);
-                let done = gpu.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
-                black_box((drawn.is_ok(), done.is_ok()))
-            })
-        });
+        c.bench_function(
+            &format!("draw six maps {w}x{h} (upload + draw, waited for)"),
+            |b| {
+                b.iter(|| {
+                    let drawn = renderer.render(&gpu, &frame, &view, w, h);
+                    let done = gpu.device.poll(wgpu::PollType::Wait {
+                        submission_index: None,
+                        timeout: None,
+                    });
+                    black_box((drawn.is_ok(), done.is_ok()))
+                })
+            },
+        );
         c.bench_function(
             &format!("render six maps {w}x{h} (upload + draw + readback)"),
             |b| b.iter(|| black_box(renderer.render_to_image(&gpu, &frame, w, h).map(|i| i.width))),

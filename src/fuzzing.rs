@@ -13,16 +13,7 @@ use crate::source::pcap_format::{MAX_RECORD, SliceReader, StreamReader};
 use crate::source::{RecordSource, SourceError};
 
 /// Every link type, in the order the selector byte picks them.
-pub const LINKS: [LinkType; 8] = [
-    LinkType::Ethernet,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::RawIp,
-    LinkType::RawIpv4,
-    LinkType::RawIpv6,
-    LinkType::Null,
-    LinkType::Loop,
-];
+pub const LINKS: [LinkType; 8] = LinkType::ALL;
 
 /// The selector byte that makes [`parse_packet`] read `frame` as `link`
 /// (used to write seed inputs from known packets).
@@ -70,7 +61,10 @@ pub fn read_stream(data: &[u8]) -> usize {
         Ok(r) => r,
         Err(e) => {
             let slice = SliceReader::new(data, "fuzz stream");
-            assert!(slice.is_err(), "stream refused a header the file reader accepts: {e}");
+            assert!(
+                slice.is_err(),
+                "stream refused a header the file reader accepts: {e}"
+            );
             return 0;
         }
     };
@@ -86,8 +80,15 @@ pub fn read_stream(data: &[u8]) -> usize {
         let from_slice = slice.next_record();
         match (from_stream, from_slice) {
             (Ok(Some(a)), Ok(Some(b))) => {
-                assert!(a.data.len() <= MAX_RECORD && a.data.len() <= snaplen, "record over the limits");
-                assert_eq!((a.ts_ns, a.wire_len, a.data), (b.ts_ns, b.wire_len, b.data), "readers disagree");
+                assert!(
+                    a.data.len() <= MAX_RECORD && a.data.len() <= snaplen,
+                    "record over the limits"
+                );
+                assert_eq!(
+                    (a.ts_ns, a.wire_len, a.data),
+                    (b.ts_ns, b.wire_len, b.data),
+                    "readers disagree"
+                );
                 let _ = classifier.classify(a.data, a.wire_len);
                 records += 1;
             }
@@ -109,9 +110,14 @@ pub fn read_stream(data: &[u8]) -> usize {
 fn same_error(a: &SourceError, b: &SourceError) -> bool {
     match (a, b) {
         (SourceError::Truncated { offset: x, .. }, SourceError::Truncated { offset: y, .. }) => x == y,
-        (SourceError::Corrupt { offset: x, len: m, .. }, SourceError::Corrupt { offset: y, len: n, .. }) => {
-            x == y && m == n
-        }
+        (
+            SourceError::Corrupt {
+                offset: x, len: m, ..
+            },
+            SourceError::Corrupt {
+                offset: y, len: n, ..
+            },
+        ) => x == y && m == n,
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
     }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod counting;
 pub mod craft;
+pub mod duration;
 pub mod fuzzing;
 pub mod hilbert;
 pub mod maps;

@@ -39,7 +39,11 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     files
 }
@@ -56,7 +60,10 @@ fn committed_corpus_and_regressions_replay_cleanly() {
                 replayed += 1;
             }
         }
-        assert!(replayed >= 20, "{target}: only {replayed} committed inputs under fuzz/");
+        assert!(
+            replayed >= 20,
+            "{target}: only {replayed} committed inputs under fuzz/"
+        );
     }
 }
 
@@ -112,8 +119,12 @@ fn crafted_packets() -> Vec<(LinkType, Vec<u8>)> {
 fn crafted_stream(link: LinkType) -> Vec<u8> {
     let mut w = PcapWriter::new(Vec::new(), link, 65535).unwrap();
     for (i, (_, frame)) in crafted_packets().iter().filter(|(l, _)| *l == link).enumerate() {
-        w.write(1_600_000_000_000_000_000 + i as u64, frame.len() as u32 + 4, frame)
-            .unwrap();
+        w.write(
+            1_600_000_000_000_000_000 + i as u64,
+            frame.len() as u32 + 4,
+            frame,
+        )
+        .unwrap();
     }
     w.finish().unwrap()
 }
@@ -160,7 +171,9 @@ fn write_seed_corpus() {
             }
             let selector = packet_selector(reader.link());
             for _ in 0..PACKETS_PER_FILE {
-                let Ok(Some(record)) = reader.next_record() else { break };
+                let Ok(Some(record)) = reader.next_record() else {
+                    break;
+                };
                 let mut input = vec![selector];
                 input.extend_from_slice(&record.data[..record.data.len().min(512)]);
                 write("parse_packet", &input);

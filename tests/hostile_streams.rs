@@ -295,6 +295,7 @@ fn hostile_senders_do_not_disturb_a_good_one() {
     wall.assert_running();
     // Every slot taken and the flood behind us: the peak so far is the peak.
     let rss = wall.peak_rss_kib();
+    eprintln!("peak RSS with {MAX_SENDERS} senders connected: {rss} KiB");
 
     // The good sender finishes, undisturbed.
     good.write_all(&good_bytes[half..]).unwrap();

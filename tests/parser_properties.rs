@@ -16,16 +16,7 @@ use scanwall::craft::{
 };
 use scanwall::parse::{Classifier, LinkType, LocalNets, PacketFacts, SkipReason};
 
-const ALL_LINKS: [LinkType; 8] = [
-    LinkType::Ethernet,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::RawIp,
-    LinkType::RawIpv4,
-    LinkType::RawIpv6,
-    LinkType::Null,
-    LinkType::Loop,
-];
+const ALL_LINKS: [LinkType; 8] = LinkType::ALL;
 const VLAN_TPIDS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
 /// `COUNTING.md` bounds the VLAN walk; the parser's bound is 8 tags.
 const MAX_VLAN_TAGS: usize = 8;

@@ -88,10 +88,6 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
     result.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// `count --listen`: serves pcap stream senders (bad ones are closed and
-/// logged, as on the wall) until `--streams` connections have closed or
-/// `--duration` has passed, then returns with every stream's counts in.
-/// A headless, self-ending run of the wall's stream source, for scripts and tests.
 /// Counts live interfaces for `--duration`, a capture thread each, and
 /// returns the kernel's receive and drop totals.
 fn count_live(
@@ -138,6 +134,10 @@ fn count_live(
     Ok(totals)
 }
 
+/// `count --listen`: serves pcap stream senders (bad ones are closed and
+/// logged, as on the wall) until `--streams` connections have closed or
+/// `--duration` has passed, then returns with every stream's counts in.
+/// A headless, self-ending run of the wall's stream source, for scripts and tests.
 fn count_listen(
     args: &CountArgs,
     addr: &str,

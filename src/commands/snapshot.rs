@@ -4,7 +4,6 @@
 use anyhow::{Context, anyhow};
 
 use crate::cli::{SnapshotArgs, ViewArgs};
-use crate::counting::HalfLife;
 use crate::maps::{self, MapId};
 use crate::render::{FrameInput, ViewState, render_offscreen};
 use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
@@ -61,7 +60,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     let (width, height) = parse_size(&args.size)?;
     let at = match args.at.as_str() {
         "end" => None,
-        t => Some(HalfLife::parse(t).map_err(|_| anyhow!("bad --at `{t}`: expected e.g. 30s, 2m or end"))?),
+        t => Some(crate::duration::parse("--at", t).map_err(|e| anyhow!("{e}, or end"))?),
     };
     let config = SessionConfig::from_args(&args.source, &args.counting, false, Some(args.seconds))?;
     let view = view_state(&args.view, &config.maps)?;
@@ -77,7 +76,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     }
     let first_ts = session.counters().first_packet_time();
     let at_ns = match (at, first_ts) {
-        (Some(offset), Some(first)) => Some(first + offset.as_nanos()),
+        (Some(offset), Some(first)) => Some(first.saturating_add(offset.as_nanos() as u64)),
         _ => None,
     };
     let mut reader = session.frame_reader();

@@ -68,11 +68,7 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
     }
     let shown = config.maps.clone();
     let present_interval = match &args.present_interval {
-        Some(t) => Some(
-            HalfLife::parse(t)
-                .map_err(|_| anyhow!("bad --present-interval `{t}`: expected e.g. 20s"))?
-                .duration(),
-        ),
+        Some(t) => Some(crate::duration::parse("--present-interval", t).map_err(|e| anyhow!(e))?),
         None => None,
     };
     if !(args.fps.is_finite() && args.fps >= 1.0 && args.fps <= 240.0) {

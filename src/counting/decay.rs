@@ -49,27 +49,7 @@ impl HalfLife {
 
     /// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let err = || format!("bad half-life `{text}`: expected e.g. 10s, 500ms, 2m or 1h");
-        let t = text.trim();
-        let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-            Some(i) => t.split_at(i),
-            None => (t, "s"),
-        };
-        let value: f64 = num.trim().parse().map_err(|_| err())?;
-        let scale = match unit {
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(err()),
-        };
-        let secs = value * scale;
-        if !secs.is_finite() || secs < 0.001 {
-            return Err(err());
-        }
-        Ok(HalfLife::new(Duration::from_secs_f64(
-            secs.min(Self::MAX.as_secs_f64()),
-        )))
+        crate::duration::parse("half-life", text).map(HalfLife::new)
     }
 
     /// The half-life in nanoseconds.

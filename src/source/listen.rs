@@ -40,29 +40,7 @@ pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("bad listen address `{text}`: expected PORT or HOST:PORT, e.g. 127.0.0.1:5000"))
 }
 
-/// Parses a wall-clock duration option (`--stream-idle-timeout`, `--duration`):
-/// `500ms`, `5s`, `2m`, `1h` or a bare number of seconds; at least 1 ms.
-pub fn parse_duration(option: &str, text: &str) -> Result<Duration, String> {
-    let err = || format!("bad {option} `{text}`: expected e.g. 500ms, 5s, 2m or 1h");
-    let t = text.trim();
-    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => t.split_at(i),
-        None => (t, "s"),
-    };
-    let value: f64 = num.trim().parse().map_err(|_| err())?;
-    let scale = match unit {
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(err()),
-    };
-    let secs = value * scale;
-    if !secs.is_finite() || !(0.001..=1e9).contains(&secs) {
-        return Err(err());
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
+pub use crate::duration::parse as parse_duration;
 
 /// A bound listener, ready to serve.
 pub struct StreamListener {

@@ -82,20 +82,29 @@ impl XServer {
         }
         let n: u32 = line.trim().parse().expect("Xvfb display number");
         server.display = format!(":{n}");
-        let wm = Command::new("evilwm")
-            .args(["-fn", "fixed"])
-            .env("DISPLAY", &server.display)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start evilwm");
-        server.children.push(wm);
-        // Full-screen needs the window manager: wait until it announces itself.
+        let start_wm = |display: &str| {
+            Command::new("evilwm")
+                .args(["-fn", "fixed"])
+                .env("DISPLAY", display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start evilwm")
+        };
+        server.children.push(start_wm(&server.display));
+        // Full-screen needs the window manager: wait until it announces itself,
+        // starting it again if it gave up (seen once on a loaded machine).
         let deadline = Instant::now() + PATIENCE;
         while !String::from_utf8_lossy(&server.run("xprop", &["-root", "_NET_SUPPORTING_WM_CHECK"]).stdout)
             .contains("window id")
         {
             assert!(Instant::now() < deadline, "evilwm did not start");
+            if let Some(wm) = server.children.last_mut()
+                && wm.try_wait().is_ok_and(|status| status.is_some())
+            {
+                eprintln!("evilwm exited; starting it again");
+                *wm = start_wm(&server.display);
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(server)
