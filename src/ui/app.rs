@@ -612,19 +612,30 @@ mod tests {
     use super::*;
     use crate::maps::{CELLS, MAPS};
 
-    #[test]
-    fn hover_names_the_cell_its_value_and_rate() {
+    /// All cells zero but x.x.37.200, which holds 8.
+    fn one_cell_at_8() -> Vec<f32> {
         let mut values = vec![0.0f32; CELLS];
         values[37 * 256 + 200] = 8.0;
-        let tiles: Vec<TileInput<'_>> = (0..6)
+        values
+    }
+
+    /// The first six maps, all showing `values`.
+    fn six_tiles(values: &[f32]) -> Vec<TileInput<'_>> {
+        (0..6)
             .map(|i| TileInput {
                 def: &MAPS[i],
-                values: &values,
+                values,
                 rate_pps: 0.0,
                 baseline: None,
                 scale: None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn hover_names_the_cell_its_value_and_rate() {
+        let values = one_cell_at_8();
+        let tiles = six_tiles(&values);
         let view = ViewState::default();
         let arr = view.arrange(6, 1920, 1080);
         let cell = arr.slots[0].cell_rect(37, 200);
@@ -654,17 +665,8 @@ mod tests {
 
     #[test]
     fn hover_along_the_hilbert_curve_names_the_exact_address() {
-        let mut values = vec![0.0f32; CELLS];
-        values[37 * 256 + 200] = 8.0;
-        let tiles: Vec<TileInput<'_>> = (0..6)
-            .map(|i| TileInput {
-                def: &MAPS[i],
-                values: &values,
-                rate_pps: 0.0,
-                baseline: None,
-                scale: None,
-            })
-            .collect();
+        let values = one_cell_at_8();
+        let tiles = six_tiles(&values);
         let view = ViewState {
             order: crate::render::CellOrder::Hilbert,
             ..ViewState::default()
