@@ -130,26 +130,28 @@ pub(crate) fn group_thousands(n: u64) -> String {
     out
 }
 
-/// The status line's text (without badges).
+/// The status line's text (without badges). A frame rate of 0 means a
+/// headless snapshot, which says so instead of "0 fps".
 pub(crate) fn status_text(s: &StatusInfo) -> String {
+    let drop_percent = if s.drop_percent.is_finite() {
+        s.drop_percent
+    } else {
+        0.0
+    };
+    let frames = if s.frames_per_sec.is_finite() && s.frames_per_sec > 0.0 {
+        format!("{:.0} fps", s.frames_per_sec)
+    } else {
+        "snapshot".to_string()
+    };
     format!(
-        "{}   {} pkt/s   drops: kernel {}, interface {} ({:.2} %)   half-life {}   {}   {:.0} fps",
+        "{}   {} pkt/s   drops: kernel {}, interface {} ({:.2} %)   half-life {}   {}   {frames}",
         s.source,
         format_rate(s.packets_per_sec),
         group_thousands(s.kernel_drops),
         group_thousands(s.interface_drops),
-        if s.drop_percent.is_finite() {
-            s.drop_percent
-        } else {
-            0.0
-        },
+        drop_percent,
         s.half_life,
         s.packet_clock,
-        if s.frames_per_sec.is_finite() {
-            s.frames_per_sec
-        } else {
-            0.0
-        },
     )
 }
 
