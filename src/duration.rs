@@ -27,3 +27,18 @@ pub fn parse(option: &str, text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs_f64(secs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse("--x", "500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("--x", "2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse("--x", "3"), Ok(Duration::from_secs(3)));
+        for bad in ["", "0", "-1s", "5 parsecs", "nan", "1e300h"] {
+            assert!(parse("--x", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -10,11 +10,12 @@ use anyhow::Context;
 use super::setup;
 use crate::cli::{CountArgs, CountFormat};
 use crate::counting::{Counters, Decay, PacketSink, Totals};
+use crate::duration::parse as parse_duration;
 use crate::maps::{MAPS, MapId};
 use crate::parse::{Classifier, LocalNets, SkipReason};
 use crate::source::file::{CaptureFile, SharedMap};
 use crate::source::libpcap::{LiveCapture, LiveOptions};
-use crate::source::listen::{StreamListener, parse_duration, parse_listen_addr};
+use crate::source::listen::{StreamListener, parse_listen_addr};
 use crate::source::pcap_format::{SliceReader, StreamReader};
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 

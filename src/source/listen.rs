@@ -40,8 +40,6 @@ pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("bad listen address `{text}`: expected PORT or HOST:PORT, e.g. 127.0.0.1:5000"))
 }
 
-pub use crate::duration::parse as parse_duration;
-
 /// A bound listener, ready to serve.
 pub struct StreamListener {
     listener: TcpListener,
@@ -277,15 +275,5 @@ mod tests {
             Ok(SocketAddr::from(([0, 0, 0, 0], 7)))
         );
         assert!(parse_listen_addr("wallhost").is_err());
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("--x", "500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("--x", "2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("--x", "3"), Ok(Duration::from_secs(3)));
-        for bad in ["", "0", "-1s", "5 parsecs", "nan", "1e300h"] {
-            assert!(parse_duration("--x", bad).is_err(), "{bad}");
-        }
     }
 }
