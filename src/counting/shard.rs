@@ -248,6 +248,41 @@ struct Pending {
     len: usize,
 }
 
+impl Pending {
+    /// The cells (by `key`) and weights (from `weight`) of the first `n`
+    /// buffered packets that have the `need` flags, packed at the front of
+    /// `cells` and `weights` without a branch; returns how many.
+    #[inline(always)]
+    fn gather(
+        &self,
+        n: usize,
+        need: u8,
+        key: usize,
+        weight: &[f64; BATCH],
+        cells: &mut [u16; BATCH],
+        weights: &mut [f64; BATCH],
+    ) -> usize {
+        let key = key & 3;
+        let mut m = 0;
+        let packets = self.keys.iter().zip(&self.flags).zip(weight).take(n);
+        for ((keys, &flags), &w) in packets {
+            cells[m] = keys[key];
+            weights[m] = w;
+            m += usize::from(flags & need == need);
+        }
+        m
+    }
+}
+
+/// Adds each weight to its cell of `slot` (single writer: load, add, store).
+#[inline(always)]
+fn add_weights(slot: &Slot, cells: &[u16], weights: &[f64]) {
+    for (&c, &w) in cells.iter().zip(weights) {
+        let cell = &slot[usize::from(c)];
+        cell.store((f64::from_bits(cell.load(Relaxed)) + w).to_bits(), Relaxed);
+    }
+}
+
 /// Packets per batch: large enough to overlap misses, small enough for L1.
 const BATCH: usize = 128;
 
@@ -336,38 +371,20 @@ impl ShardWriter {
             .zip(shard.slots.iter())
             .zip(shard.map_packets.iter());
         for ((&(need, key), slot), counter) in slots {
-            let key = key & 3;
-            let mut m = 0;
-            for i in 0..n {
-                cells[m] = p.keys[i][key];
-                weights[m] = p.weight[i];
-                m += usize::from(p.flags[i] & need == need);
-            }
+            let m = p.gather(n, need, key, &p.weight, &mut cells, &mut weights);
             if integer {
                 for &c in &cells[..m] {
                     bump(&slot[usize::from(c)]);
                 }
             } else {
-                for (&c, &w) in cells[..m].iter().zip(&weights[..m]) {
-                    let cell = &slot[usize::from(c)];
-                    cell.store((f64::from_bits(cell.load(Relaxed)) + w).to_bits(), Relaxed);
-                }
+                add_weights(slot, &cells[..m], &weights[..m]);
             }
             counter.store(counter.load(Relaxed) + m as u64, Relaxed);
         }
         if let Some(b) = &shard.baseline {
             for (&(need, key), slot) in self.plans.iter().zip(b.slots.iter()) {
-                let key = key & 3;
-                let mut m = 0;
-                for i in 0..n {
-                    cells[m] = p.keys[i][key];
-                    weights[m] = p.baseline_weight[i];
-                    m += usize::from(p.flags[i] & need == need);
-                }
-                for (&c, &w) in cells[..m].iter().zip(&weights[..m]) {
-                    let cell = &slot[usize::from(c)];
-                    cell.store((f64::from_bits(cell.load(Relaxed)) + w).to_bits(), Relaxed);
-                }
+                let m = p.gather(n, need, key, &p.baseline_weight, &mut cells, &mut weights);
+                add_weights(slot, &cells[..m], &weights[..m]);
             }
         }
         self.pending.len = 0;
