@@ -193,12 +193,7 @@ mod baseline {
     const S: u64 = 1_000_000_000;
 
     fn syn(dst: u16) -> PacketFacts {
-        PacketFacts {
-            dst_low16: dst,
-            length: 40,
-            port: 22,
-            flags: PacketFacts::TCP | PacketFacts::L4_PRESENT | PacketFacts::SYN_ONLY,
-        }
+        super::syn_to(dst, 22)
     }
 
     #[test]
