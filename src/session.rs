@@ -341,6 +341,8 @@ impl Session {
                 .unwrap_or_else(|| "no packets yet".into()),
             frames_per_sec,
             stalled: s.stalled.load(Relaxed),
+            shed: s.shed.load(Relaxed),
+            peers: s.peers.summaries(),
         }
     }
 }

@@ -436,6 +436,55 @@ impl ShardWriter {
         }
     }
 
+    /// Adds `count` packets seen at `ts` to cell `key` of `map` (and its
+    /// baseline), and to the map's packet total: how counts counted elsewhere
+    /// (a remote sensor's deltas) are merged. Returns false, adding nothing,
+    /// when this shard does not count `map`. Call [`ShardWriter::add_totals`]
+    /// once per delta for the packet and skip totals.
+    pub fn add_cell(&mut self, ts: u64, map: MapId, key: u16, count: u64) -> bool {
+        let Some(slot) = self.shard.slot(map) else {
+            return false;
+        };
+        if count == 0 {
+            return true;
+        }
+        self.flush();
+        if ts != self.weight_ts {
+            self.advance_clock(ts);
+        }
+        let shard = &*self.shard;
+        let counter = &shard.map_packets[slot];
+        counter.store(counter.load(Relaxed).wrapping_add(count), Relaxed);
+        let cell = &shard.slots[slot][usize::from(key)];
+        if shard.mode == DecayMode::None {
+            cell.store(cell.load(Relaxed).wrapping_add(count), Relaxed);
+        } else {
+            let v = f64::from_bits(cell.load(Relaxed)) + self.weight * count as f64;
+            cell.store(v.to_bits(), Relaxed);
+        }
+        if let Some(b) = &shard.baseline {
+            let cell = &b.slots[slot][usize::from(key)];
+            let v = f64::from_bits(cell.load(Relaxed)) + self.baseline_weight * count as f64;
+            cell.store(v.to_bits(), Relaxed);
+        }
+        true
+    }
+
+    /// Adds packet totals counted elsewhere at `ts`: `packets` handed to
+    /// counting and, per [`SkipReason`], those skipped (merged sensor deltas).
+    pub fn add_totals(&mut self, ts: u64, packets: u64, skipped: &[(SkipReason, u64)]) {
+        self.flush();
+        self.observe(ts);
+        let shard = &*self.shard;
+        shard
+            .packets
+            .store(shard.packets.load(Relaxed).wrapping_add(packets), Relaxed);
+        for &(reason, n) in skipped {
+            let c = &shard.skipped[reason.index()];
+            c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+        }
+    }
+
     /// Sets one cell's raw count directly, so tests can start near a boundary
     /// (2^32) without billions of increments.
     #[cfg(test)]

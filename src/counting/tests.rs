@@ -260,3 +260,41 @@ mod baseline {
         assert_eq!(counters.exact_counts(0).unwrap()[9], 3);
     }
 }
+
+#[test]
+fn merged_cell_counts_equal_counting_the_packets_here() {
+    // A sensor's deltas merged with add_cell/add_totals give the same cells,
+    // decayed values and totals as counting the same packets locally.
+    let syn = by_name("syn").unwrap();
+    let maps = vec![syn, by_name("synport").unwrap()];
+    let local = Counters::with_baseline(
+        maps.clone(),
+        exp(10 * S),
+        Some(HalfLife::new(Duration::from_secs(600))),
+    );
+    let merged = Counters::with_baseline(maps, exp(10 * S), Some(HalfLife::new(Duration::from_secs(600))));
+    let mut w = local.writer();
+    for _ in 0..5 {
+        add(&mut w, T0, &syn_to(7, 22));
+    }
+    w.skip(T0, crate::parse::SkipReason::NotIp);
+    w.flush();
+    let mut m = merged.writer();
+    assert!(m.add_cell(T0, syn, 7, 5));
+    assert!(m.add_cell(T0, by_name("synport").unwrap(), 22, 5));
+    assert!(!m.add_cell(T0, by_name("udp").unwrap(), 22, 5), "map not counted");
+    m.add_totals(T0, 6, &[(crate::parse::SkipReason::NotIp, 1)]);
+    for at in [T0, T0 + 10 * S] {
+        assert_eq!(value(&local, "syn", 7, at), value(&merged, "syn", 7, at));
+        assert_eq!(
+            value(&local, "synport", 22, at),
+            value(&merged, "synport", 22, at)
+        );
+    }
+    let (mut a, mut b) = (vec![0.0; CELLS], vec![0.0; CELLS]);
+    let mut scratch = vec![0.0; CELLS];
+    assert!(local.read_baseline(syn, T0, &mut a, &mut scratch));
+    assert!(merged.read_baseline(syn, T0, &mut b, &mut scratch));
+    assert_eq!(a[7], b[7]);
+    assert_eq!(local.totals(), merged.totals());
+}

@@ -86,6 +86,11 @@ pub struct StatusInfo {
     pub frames_per_sec: f64,
     /// No packet for a while: a STALLED badge warns that the picture is old.
     pub stalled: bool,
+    /// Packets scanwall itself had to drop (overload shedding, sFlow sample
+    /// gaps), beyond what the kernel and interface dropped.
+    pub shed: u64,
+    /// Remote feeders (sensors, sFlow agents), one entry each.
+    pub peers: Vec<crate::source::peers::PeerSummary>,
 }
 
 /// One line of the help overlay: keys and what they do.

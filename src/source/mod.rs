@@ -11,6 +11,7 @@ pub mod libpcap;
 pub mod listen;
 pub mod pacing;
 pub mod pcap_format;
+pub mod peers;
 pub mod status;
 
 use std::io;

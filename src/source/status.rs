@@ -5,6 +5,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+use super::peers::PeerTable;
+
 /// Live facts about one running source.
 #[derive(Debug, Default)]
 pub struct SourceStatus {
@@ -22,6 +24,11 @@ pub struct SourceStatus {
     pub stalled: AtomicBool,
     /// True once the source has read all its input (a file without `--loop`).
     pub finished: AtomicBool,
+    /// Packets scanwall dropped itself rather than block or grow memory
+    /// (overload shedding, sFlow sequence gaps): shown beside kernel drops.
+    pub shed: AtomicU64,
+    /// Remote feeders (sensors, sFlow agents), for the status line and metrics.
+    pub peers: PeerTable,
     error: Mutex<Option<String>>,
 }
 

@@ -35,6 +35,8 @@ pub fn status(demo: bool) -> StatusInfo {
         packet_clock: "2021-06-01 12:00:03".into(),
         frames_per_sec: 60.0,
         stalled: false,
+        shed: 0,
+        peers: Vec::new(),
     }
 }
 
