@@ -147,6 +147,10 @@ pub struct SourceArgs {
     /// freeing its slot (at most 64 senders are served at once).
     #[arg(long, value_name = "TIME", default_value = "60s")]
     pub stream_idle_timeout: String,
+    /// When started as root: the user to become once the capture is open
+    /// (default nobody); `root` keeps root on purpose.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// BPF filter.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -285,6 +289,10 @@ pub struct CountArgs {
     /// Reader threads for classic pcap files (default: one per core, at most 8).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// When started as root: the user to become once the capture is open
+    /// (default nobody); `root` keeps root on purpose.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// BPF filter.
     #[command(flatten)]
     pub filter: FilterArgs,

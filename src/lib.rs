@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod hilbert;
 pub mod maps;
 pub mod parse;
+pub mod privilege;
 pub mod render;
 pub mod session;
 pub mod source;

@@ -28,6 +28,10 @@ use crate::source::pacing::ReplayClock;
 use crate::source::pcap_format::StreamReader;
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
+/// A source thread's body, built while the source is opened and run once
+/// privileges are dropped.
+type SourceBody = Box<dyn FnOnce() -> Result<(), SourceError> + Send>;
+
 /// Which source a session reads.
 #[derive(Clone, Debug)]
 pub enum SourceSpec {
@@ -68,6 +72,9 @@ pub struct SessionConfig {
     pub repeat: bool,
     /// BPF expression.
     pub filter: Option<String>,
+    /// The user to become once the sources are open, when started as root
+    /// (`--user`; `None` means [`crate::privilege::DEFAULT_USER`]).
+    pub user: Option<String>,
 }
 
 impl SessionConfig {
@@ -138,6 +145,7 @@ impl SessionConfig {
             speed,
             repeat: source.repeat && live_wall,
             filter: source.filter.filter_expression(),
+            user: source.user.clone(),
         })
     }
 }
@@ -197,28 +205,28 @@ impl Session {
             }
             _ => SessionClock::LastPacket,
         };
-        let mut threads = Vec::new();
-        let spawn = |name: &str, f: Box<dyn FnOnce() -> Result<(), SourceError> + Send>| {
-            std::thread::Builder::new()
-                .name(name.to_string())
-                .spawn(f)
-                .context("cannot start a capture thread")
+        // Every source is opened first; its thread starts only once root has
+        // been dropped, so no packet is ever parsed with privileges.
+        let mut bodies: Vec<(String, SourceBody)> = Vec::new();
+        let mut spawn = |name: &str, f: SourceBody| -> anyhow::Result<()> {
+            bodies.push((name.to_string(), f));
+            Ok(())
         };
         match config.source.clone() {
             SourceSpec::File(path) => {
                 let file = CaptureFile::open(&path)?;
                 let ctx = ReplayContext::new(&config, &counters, &status, &stop, file.link(), &clock)?;
-                threads.push(spawn("replay", Box::new(move || ctx.replay(file, Some(path))))?);
+                spawn("replay", Box::new(move || ctx.replay(file, Some(path))))?;
             }
             SourceSpec::Stdin => {
                 let reader = StreamReader::new(std::io::stdin(), "standard input")?;
                 let ctx = ReplayContext::new(&config, &counters, &status, &stop, reader.link(), &clock)?;
-                threads.push(spawn("stdin", Box::new(move || ctx.replay(reader, None)))?);
+                spawn("stdin", Box::new(move || ctx.replay(reader, None)))?;
             }
             SourceSpec::Demo(demo) => {
                 let traffic = DemoTraffic::new(demo);
                 let ctx = ReplayContext::new(&config, &counters, &status, &stop, traffic.link(), &clock)?;
-                threads.push(spawn("demo", Box::new(move || ctx.replay(traffic, None)))?);
+                spawn("demo", Box::new(move || ctx.replay(traffic, None)))?;
             }
             SourceSpec::Interfaces(list) => {
                 for options in list {
@@ -227,13 +235,13 @@ impl Session {
                     let mut sink = PacketSink::new(classifier, counters.writer());
                     let (status, stop) = (status.clone(), stop.clone());
                     let name = format!("capture {}", options.interface);
-                    threads.push(spawn(
+                    spawn(
                         &name,
                         Box::new(move || {
                             capture.run(&mut sink, &status, &stop);
                             Ok(())
                         }),
-                    )?);
+                    )?;
                 }
             }
             SourceSpec::Listen { addr, idle_timeout } => {
@@ -242,13 +250,28 @@ impl Session {
                     .filter(config.filter.clone());
                 status.stalled.store(true, Relaxed);
                 let (status, stop) = (status.clone(), stop.clone());
-                threads.push(spawn(
+                spawn(
                     "listen",
                     Box::new(move || {
                         listener.serve(status, stop);
                         Ok(())
                     }),
-                )?);
+                )?;
+            }
+        }
+        crate::privilege::drop_root_and_report(config.user.as_deref())?;
+        let mut threads = Vec::new();
+        for (name, body) in bodies {
+            let thread = std::thread::Builder::new()
+                .name(name)
+                .spawn(body)
+                .context("cannot start a capture thread");
+            match thread {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    stop.store(true, Relaxed);
+                    return Err(e);
+                }
             }
         }
         Ok(Session {

@@ -24,6 +24,8 @@ fn config(source: SourceSpec) -> SessionConfig {
         speed: Speed::Max,
         repeat: false,
         filter: None,
+        // The test process itself must stay root for the other tests.
+        user: Some("root".into()),
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod xvfb;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use scanwall::render::{LayoutKind, RgbaImage, ViewState};
@@ -42,16 +43,43 @@ fn layout_drawn(img: &RgbaImage, view: &ViewState, tiles: usize) -> Result<(), S
     Ok(())
 }
 
+/// The real, effective and saved uid of process `pid` (or `self`), when all
+/// three agree.
+fn uid_of(pid: &str) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    let ids: Vec<u32> = line
+        .split_whitespace()
+        .skip(1)
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (ids.len() == 3 && ids.iter().all(|&i| i == ids[0])).then(|| ids[0])
+}
+
 #[test]
 fn demo_wall_runs_through_the_binary() {
     let Some(mut x) = XServer::start("window-demo") else {
         return;
     };
+    let root = uid_of("self") == Some(0);
+    if root {
+        // Started as root, the wall becomes nobody: its screenshots need a
+        // folder anyone may write to, as /tmp is.
+        std::fs::set_permissions(&x.dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwall"));
     cmd.args(["--demo", "--fullscreen", "--screenshot-dir"])
         .arg(&x.dir);
     let rx = x.spawn_window(cmd);
     wait_for(&rx, &["Ready"]);
+    if root {
+        // The GUI never runs as root unless asked (`--user root`).
+        let pid = x.window_pid().expect("window pid").to_string();
+        assert_eq!(uid_of(&pid), Some(65534), "the wall still runs as root");
+    } else {
+        println!("not root: the privilege drop is not exercised here");
+    }
     // The window manager makes the window full-screen shortly after it maps;
     // under load the first frames may still be at the initial size.
     wait_for(&rx, &["Presented", "width: 1920, height: 1080"]);

@@ -62,13 +62,18 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
             Ok(())
         }
         (Some(path), None) if path.as_os_str() == "-" => {
+            crate::privilege::drop_root_and_report(args.user.as_deref())?;
             StreamReader::new(std::io::stdin().lock(), "standard input").and_then(|r| job.count(r))
         }
-        (Some(path), None) => match CaptureFile::open(path) {
-            Ok(CaptureFile::Classic(file)) => job.count_parallel(file, threads(args.threads)),
-            Ok(CaptureFile::Libpcap(file)) => job.count(file),
-            Err(e) => Err(e),
-        },
+        (Some(path), None) => {
+            let file = CaptureFile::open(path);
+            crate::privilege::drop_root_and_report(args.user.as_deref())?;
+            match file {
+                Ok(CaptureFile::Classic(file)) => job.count_parallel(file, threads(args.threads)),
+                Ok(CaptureFile::Libpcap(file)) => job.count(file),
+                Err(e) => Err(e),
+            }
+        }
         (None, None) => return Err(anyhow::anyhow!("count needs -r FILE, -i IFACE or --listen ADDR")),
     };
     if let Err(e) = &result
@@ -101,6 +106,7 @@ fn count_live(
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     let mut statuses = Vec::new();
+    let mut captures = Vec::new();
     for interface in &args.interface {
         let options = LiveOptions {
             snaplen: args.snaplen,
@@ -108,7 +114,11 @@ fn count_live(
             filter: args.filter.filter_expression(),
             ..LiveOptions::new(interface)
         };
-        let capture = LiveCapture::open(&options)?;
+        captures.push((interface, LiveCapture::open(&options)?));
+    }
+    // Every handle is open: no packet is parsed with root's privileges.
+    crate::privilege::drop_root_and_report(args.user.as_deref())?;
+    for (interface, capture) in captures {
         let mut sink = PacketSink::new(Classifier::new(capture.link(), locals.clone()), counters.writer());
         let status = Arc::new(SourceStatus::new(interface.clone(), false));
         statuses.push(status.clone());
@@ -163,6 +173,7 @@ fn count_listen(
         .idle_timeout(idle)
         .filter(args.filter.filter_expression())
         .stop_after_streams(args.streams);
+    crate::privilege::drop_root_and_report(args.user.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
     let status = Arc::new(SourceStatus::new(format!("stream {addr}"), false));
     if let Some(d) = duration {

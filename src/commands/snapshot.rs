@@ -67,6 +67,17 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     if config.baseline.is_none() && view.map_view == crate::render::MapView::Change {
         return Err(anyhow!("--view change needs a baseline: drop `--baseline off`"));
     }
+    // Started as root: created before the session drops root, so a folder
+    // only root may write to still receives the picture. Otherwise written
+    // whole at the end (never half a file).
+    let early_output = if crate::privilege::will_drop(args.source.user.as_deref()) {
+        Some(
+            std::fs::File::create(&args.output)
+                .with_context(|| format!("cannot write {}", args.output.display()))?,
+        )
+    } else {
+        None
+    };
     let mut session = Session::start(config)?;
     let result = session.wait();
     if let Err(e) = &result
@@ -90,8 +101,10 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
         view,
     };
     let image = render_offscreen(&input, width, height)?;
-    image
-        .write_png(&args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    match early_output {
+        Some(file) => image.write_png_to(std::io::BufWriter::new(file)),
+        None => image.write_png(&args.output),
+    }
+    .with_context(|| format!("cannot write {}", args.output.display()))?;
     result.map_err(|e| anyhow!("{e}"))
 }

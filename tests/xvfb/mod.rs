@@ -143,6 +143,11 @@ impl XServer {
         rx
     }
 
+    /// The process id of the window process (the last one spawned).
+    pub fn window_pid(&self) -> Option<u32> {
+        self.children.last().map(Child::id)
+    }
+
     /// Waits for the window process (the last one spawned) to exit; its status.
     pub fn wait_window_exit(&mut self) -> std::process::ExitStatus {
         let mut window = self.children.pop().expect("window process");

@@ -1,0 +1,145 @@
+//! Dropping root once the capture handles are open.
+//!
+//! Capturing needs root (or `cap_net_raw`); parsing hostile packets, drawing
+//! and writing screenshots do not. So a process started as root opens its
+//! sources first and then becomes an unprivileged user (`--user NAME`,
+//! `nobody` by default) before any packet is parsed or any window opens.
+//! Keeping root takes an explicit `--user root`. A process started by an
+//! ordinary user (the `setcap` route) has nothing to drop.
+
+use nix::unistd::{Gid, Uid, User, getegid, geteuid, getuid, setgid, setgroups, setuid};
+
+/// The user a root process becomes when `--user` is not given.
+pub const DEFAULT_USER: &str = "nobody";
+
+/// What happened to the process's privileges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Privileges {
+    /// Started unprivileged: nothing to drop.
+    NotRoot,
+    /// Root kept on purpose (`--user root`).
+    KeptRoot,
+    /// Now running as this user.
+    Dropped {
+        /// The user's name.
+        user: String,
+        /// Its uid.
+        uid: u32,
+        /// Its primary gid.
+        gid: u32,
+    },
+}
+
+/// Why privileges could not be dropped; each names the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivilegeError {
+    /// `--user` names no account.
+    #[error("--user {0}: no such user; name an existing unprivileged account (e.g. nobody)")]
+    NoSuchUser(String),
+    /// The account database could not be read.
+    #[error("cannot look up user {0}: {1}")]
+    Lookup(String, nix::Error),
+    /// A set*id call failed.
+    #[error(
+        "cannot switch to user {user} ({step}: {source}); run as that user with `setcap cap_net_raw,cap_net_admin=eip` on the binary instead"
+    )]
+    Switch {
+        /// The target user.
+        user: String,
+        /// Which call failed.
+        step: &'static str,
+        /// The error.
+        source: nix::Error,
+    },
+    /// After switching, root could be regained: refuse to go on.
+    #[error("dropping root to {0} did not stick (uid 0 could be regained); refusing to run")]
+    NotDropped(String),
+}
+
+/// Whether [`drop_root`] with `user` will change this process's user, so a
+/// command can open what it will write (as root) before the drop.
+pub fn will_drop(user: Option<&str>) -> bool {
+    geteuid().is_root() && user != Some("root")
+}
+
+/// Drops root to `user` (default [`DEFAULT_USER`]) when the process runs as
+/// root; `Some("root")` keeps it. Call after every capture handle and
+/// listening socket is open and before packets are parsed. Supplementary
+/// groups are cleared and the group is set before the user, so no root
+/// group membership survives.
+pub fn drop_root(user: Option<&str>) -> Result<Privileges, PrivilegeError> {
+    if !geteuid().is_root() {
+        return Ok(Privileges::NotRoot);
+    }
+    let name = user.unwrap_or(DEFAULT_USER);
+    if name == "root" {
+        return Ok(Privileges::KeptRoot);
+    }
+    let account = User::from_name(name)
+        .map_err(|e| PrivilegeError::Lookup(name.to_string(), e))?
+        .ok_or_else(|| PrivilegeError::NoSuchUser(name.to_string()))?;
+    if account.uid.is_root() {
+        return Ok(Privileges::KeptRoot);
+    }
+    let switch = |step: &'static str| {
+        let user = name.to_string();
+        move |source| PrivilegeError::Switch { user, step, source }
+    };
+    setgroups(&[account.gid]).map_err(switch("setgroups"))?;
+    setgid(account.gid).map_err(switch("setgid"))?;
+    setuid(account.uid).map_err(switch("setuid"))?;
+    if setuid(Uid::from_raw(0)).is_ok() || getuid().is_root() || geteuid().is_root() {
+        return Err(PrivilegeError::NotDropped(name.to_string()));
+    }
+    if getegid() == Gid::from_raw(0) && account.gid.as_raw() != 0 {
+        return Err(PrivilegeError::NotDropped(name.to_string()));
+    }
+    Ok(Privileges::Dropped {
+        user: name.to_string(),
+        uid: account.uid.as_raw(),
+        gid: account.gid.as_raw(),
+    })
+}
+
+/// Drops root as [`drop_root`] does and says so on standard error, so an
+/// operator reading the service log sees which user the wall runs as.
+pub fn drop_root_and_report(user: Option<&str>) -> anyhow::Result<()> {
+    match drop_root(user)? {
+        Privileges::Dropped { user, uid, .. } => {
+            eprintln!("scanwall: sources open; now running as {user} (uid {uid})");
+        }
+        Privileges::KeptRoot => {
+            eprintln!(
+                "scanwall: warning: running as root (--user root); packets are parsed with full privileges"
+            );
+        }
+        Privileges::NotRoot => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_user_is_a_clear_error_before_anything_changes() {
+        if !geteuid().is_root() {
+            assert_eq!(
+                drop_root(Some("no-such-user-xyz")).ok(),
+                Some(Privileges::NotRoot)
+            );
+            return;
+        }
+        let e = drop_root(Some("no-such-user-xyz")).expect_err("no such user");
+        assert!(e.to_string().contains("no such user"), "{e}");
+        assert!(geteuid().is_root(), "nothing was dropped");
+    }
+
+    #[test]
+    fn root_is_kept_only_when_asked_by_name() {
+        if geteuid().is_root() {
+            assert_eq!(drop_root(Some("root")).ok(), Some(Privileges::KeptRoot));
+        }
+    }
+}

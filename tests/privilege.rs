@@ -1,0 +1,164 @@
+//! Privilege separation through the real binary: started as root, scanwall
+//! opens its capture and then runs as `--user` (default nobody), and the
+//! capture it opened keeps working. CI runs as root; elsewhere these tests
+//! say so and check only what an ordinary user can.
+
+use std::net::UdpSocket;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn scanwall() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scanwall"))
+}
+
+/// Real, effective and saved uid of `pid` when all three agree.
+fn uid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    let ids: Vec<u32> = line
+        .split_whitespace()
+        .skip(1)
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (ids.len() == 3 && ids.iter().all(|&i| i == ids[0])).then(|| ids[0])
+}
+
+fn root() -> bool {
+    let root = uid_of(std::process::id()) == Some(0);
+    if !root {
+        eprintln!("not root (CI runs as root): the privilege drop is not exercised here");
+    }
+    root
+}
+
+/// Polls `f` for up to ten seconds.
+fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn live_capture_drops_root_to_nobody_and_keeps_capturing() {
+    if !root() {
+        return;
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let filter = format!("udp dst port {port}");
+    let child = scanwall()
+        .args([
+            "count",
+            "-i",
+            "lo",
+            "--duration",
+            "3s",
+            "--format",
+            "json",
+            "-f",
+            &filter,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Once the drop happened the uid is nobody's for the rest of the run.
+    let uid = eventually(|| uid_of(pid).filter(|&u| u != 0));
+    assert_eq!(uid, Some(65534), "scanwall still runs as root");
+    // Packets sent after the drop are still captured (the handle was opened as root).
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut sent = 0u64;
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        sender.send_to(b"after the drop", ("127.0.0.1", port)).unwrap();
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("now running as nobody (uid 65534)"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counted = doc["maps"]["port"][port.to_string()].as_u64().unwrap_or(0);
+    assert!(counted > 0 && counted <= sent, "counted {counted} of {sent}");
+}
+
+#[test]
+fn user_root_keeps_root_on_purpose_and_says_so() {
+    if !root() {
+        return;
+    }
+    let mut child = scanwall()
+        .args([
+            "count",
+            "-i",
+            "lo",
+            "--duration",
+            "2s",
+            "--user",
+            "root",
+            "-f",
+            "udp port 9",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(uid_of(child.id()), Some(0));
+    let status = child.wait().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn an_unknown_user_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("x.pcap");
+    let gen_status = scanwall()
+        .args(["generate", "--packets", "10", "-o"])
+        .arg(&pcap)
+        .status()
+        .unwrap();
+    assert!(gen_status.success());
+    let out = scanwall()
+        .args(["count", "--user", "no-such-user-xyz", "-r"])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if uid_of(std::process::id()) == Some(0) {
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("--user no-such-user-xyz: no such user"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    } else {
+        // Not root: nothing to drop, the option changes nothing.
+        assert!(out.status.success(), "{stderr}");
+    }
+}
+
+#[test]
+fn a_snapshot_as_root_still_writes_into_a_root_only_folder() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap(); // 0700, owned by root
+    let png = dir.path().join("wall.png");
+    let out = scanwall()
+        .args(["snapshot", "--demo", "--seconds", "1", "--size", "320x200", "-o"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+}
