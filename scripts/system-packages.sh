@@ -9,6 +9,7 @@ SCANWALL_PACKAGES=(
   libegl1 libegl-mesa0 libgl1-mesa-dri         # GL fallback
   libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon0 libxkbcommon-x11-0  # winit on X11
   xvfb x11-utils xdotool imagemagick evilwm    # window tests: virtual display, keys, screenshots, WM
+  pmacct                                       # sFlow test: a real exporter (pmacctd's sfprobe)
 )
 
 missing=()
@@ -21,4 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # The tests run pmacctd themselves; the package's own daemons (sfacctd holds
+  # UDP 6343, pmacctd captures) would only get in the way.
+  if [[ " ${missing[*]} " == *" pmacct "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now pmacctd nfacctd sfacctd uacctd >/dev/null 2>&1 || true
+  fi
 fi

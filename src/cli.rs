@@ -26,6 +26,55 @@ pub enum Command {
     Snapshot(Box<SnapshotArgs>),
     /// Write the demo traffic to a classic pcap file (for benchmarks, replays and tests).
     Generate(GenerateArgs),
+    /// Run the wall's whole path (demo traffic flat out, headless frames) for a
+    /// while and check nothing is lost, memory stays flat and frames stay fast.
+    Soak(SoakArgs),
+    /// Print a shell completion script (e.g. `scanwall completions bash > /etc/bash_completion.d/scanwall`).
+    Completions(CompletionsArgs),
+    /// Print the man page as roff (`scanwall man > scanwall.1`), or write one page per command to `--dir`.
+    Man(ManArgs),
+    /// Count on a capture host and send counter deltas to one or more walls
+    /// (`--to`); no display or GPU needed.
+    Sensor(Box<SensorArgs>),
+}
+
+/// `scanwall completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `scanwall man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write scanwall.1 and a page per subcommand (scanwall-count.1, ...) into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `scanwall soak`.
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// How long to run (e.g. 30s, 10m, 24h).
+    #[arg(long, value_name = "TIME", default_value = "60s")]
+    pub duration: String,
+    /// Time before resident memory is taken as the reference.
+    #[arg(long, value_name = "TIME", default_value = "10s")]
+    pub warmup: String,
+    /// Demo generators counting flat out, a thread each (the wall's capture threads).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub threads: usize,
+    /// Size of the frames drawn.
+    #[arg(long, value_name = "WxH", default_value = "1920x1080")]
+    pub size: String,
+    /// Fail when resident memory grows more than this after warm-up (MiB).
+    #[arg(long, value_name = "MIB", default_value_t = 16.0)]
+    pub max_rss_growth_mb: f64,
+    /// Fail when any frame takes longer than this (milliseconds).
+    #[arg(long, value_name = "MS", default_value_t = 2000.0)]
+    pub max_frame_ms: f64,
 }
 
 /// `scanwall generate`.
@@ -92,7 +141,7 @@ pub struct SnapshotArgs {
     /// Packet time to show: a duration after the first packet (e.g. 30s, 2m), or `end`.
     #[arg(long, value_name = "TIME", default_value = "end")]
     pub at: String,
-    /// Seconds of demo traffic to generate.
+    /// Seconds of demo traffic to generate (with `--sflow`: seconds to collect).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub seconds: f64,
     /// Image size in pixels.
@@ -116,6 +165,19 @@ pub struct SourceArgs {
     /// Accept pcap streams over TCP (`tcpdump -w - | ncat HOST PORT`); a bare port binds 127.0.0.1.
     #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "demo")]
     pub listen: Option<String>,
+    /// Collect sFlow v5 from switches and routers (UDP; agents send to port 6343 by
+    /// default); each sampled packet counts as many as its sampling rate. A bare port
+    /// binds 127.0.0.1: give 0.0.0.0:6343 to hear the network.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo"])]
+    pub sflow: Option<String>,
+    /// Merge the counts of `scanwall sensor`s that connect here (TCP; a bare port
+    /// binds 127.0.0.1, sensors default to port 7311); needs `--key-file`.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo"])]
+    pub sensors_listen: Option<String>,
+    /// The secret a wall and its sensors share (mode 600: readable by its owner only);
+    /// sensors prove they hold it, it is never sent.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Built-in synthetic campus traffic (the default when no source is given).
     #[arg(long)]
     pub demo: bool,
@@ -225,6 +287,35 @@ pub struct WallArgs {
     /// Frames drawn per second.
     #[arg(long, value_name = "FPS", default_value_t = 30.0)]
     pub fps: f64,
+    /// Serve Prometheus metrics (packets, per-map totals, drops, peers, frame
+    /// time) at `http://ADDR/metrics`; a bare port binds 127.0.0.1.
+    #[arg(long, value_name = "[HOST:]PORT")]
+    pub metrics: Option<String>,
+}
+
+/// `scanwall sensor`.
+#[derive(Debug, Args)]
+pub struct SensorArgs {
+    /// Packet sources (`-i` for a capture host; `-r`, `--demo` to try it out).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Maps to count and send, comma-separated (default: the wall's six); send at
+    /// least the maps the walls show.
+    #[arg(long, value_name = "LIST")]
+    pub maps: Option<String>,
+    /// A wall to send to, HOST[:PORT] (port 7311 unless given); repeat for several walls.
+    #[arg(long = "to", value_name = "HOST[:PORT]", required = true)]
+    pub to: Vec<String>,
+    /// Time between deltas (10ms to 10s).
+    #[arg(long, value_name = "TIME", default_value = "100ms")]
+    pub interval: String,
+    /// The name the walls show for this sensor (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Stop after this much wall-clock time (default: until SIGINT or SIGTERM,
+    /// or the end of a `-r` file).
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
 }
 
 /// Output formats of `count`.
@@ -244,7 +335,7 @@ pub struct CountArgs {
         short = 'r',
         long = "read",
         value_name = "FILE",
-        required_unless_present_any = ["listen", "interface"],
+        required_unless_present_any = ["listen", "interface", "sflow", "sensors_listen"],
         conflicts_with_all = ["listen", "interface"]
     )]
     pub read: Option<PathBuf>,
@@ -268,10 +359,31 @@ pub struct CountArgs {
     /// 127.0.0.1); stops after `--streams` connections or `--duration`.
     #[arg(long, value_name = "[HOST:]PORT")]
     pub listen: Option<String>,
+    /// Count sFlow v5 samples received on UDP for `--duration` (a bare port binds
+    /// 127.0.0.1), scaled by their sampling rates; the JSON output then also
+    /// reports datagrams, drops and each agent.
+    #[arg(
+        long,
+        value_name = "[HOST:]PORT",
+        conflicts_with_all = ["read", "interface", "listen"],
+        requires = "duration"
+    )]
+    pub sflow: Option<String>,
+    /// Count the deltas of `scanwall sensor`s instead of a file (a bare port binds
+    /// 127.0.0.1); needs `--key-file`, stops after `--sensors` connections or `--duration`.
+    /// The JSON output then also reports each sensor and every refused connection.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "sflow"])]
+    pub sensors_listen: Option<String>,
+    /// With `--sensors-listen`: stop once N sensor connections have closed (refused ones included).
+    #[arg(long, value_name = "N", requires = "sensors_listen")]
+    pub sensors: Option<usize>,
+    /// With `--sensors-listen`: the secret the sensors share (mode 600).
+    #[arg(long, value_name = "FILE", requires = "sensors_listen")]
+    pub key_file: Option<PathBuf>,
     /// With `--listen`: stop once N sender connections have closed (refused ones included).
     #[arg(long, value_name = "N", requires = "listen")]
     pub streams: Option<usize>,
-    /// With `--listen` or `-i`: stop after this much wall-clock time (e.g. 10s, 10m).
+    /// With `--listen`, `--sflow` or `-i`: stop after this much wall-clock time (e.g. 10s, 10m).
     #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
     /// With `--listen`: drop a sender that sends nothing for this long.

@@ -106,6 +106,35 @@ pub fn read_stream(data: &[u8]) -> usize {
     }
 }
 
+/// Fuzz target `config_file`: the bytes are a `--config` file (TOML from
+/// whoever can write to /etc/scanwall) given to the wall, `count` and
+/// `snapshot`. Parsing must not panic, and a file that is refused must be
+/// refused with one line naming the problem (the errors' contract).
+pub fn config_file(data: &[u8]) {
+    thread_local! {
+        static PATH: std::path::PathBuf = std::env::temp_dir()
+            .join(format!("scanwall-fuzz-config-{}-{:?}.toml", std::process::id(), std::thread::current().id()));
+    }
+    PATH.with(|path| {
+        if std::fs::write(path, data).is_err() {
+            return;
+        }
+        let file = path.as_os_str().to_owned();
+        let lines: [&[&str]; 3] = [&[], &["count", "-r", "x.pcap"], &["snapshot", "-o", "x.png"]];
+        for line in lines {
+            let mut args: Vec<std::ffi::OsString> = vec!["scanwall".into()];
+            args.extend(line.iter().map(Into::into));
+            args.push("--config".into());
+            args.push(file.clone());
+            if let Err(crate::config::ParseError::Config(e)) = crate::config::try_parse_from(args) {
+                let text = e.to_string();
+                assert!(!text.contains('\n'), "a config error spans lines: {text:?}");
+                assert!(!text.is_empty(), "an empty config error");
+            }
+        }
+    });
+}
+
 /// Same kind of error (their byte offsets are counted alike too).
 fn same_error(a: &SourceError, b: &SourceError) -> bool {
     match (a, b) {
@@ -161,5 +190,22 @@ mod tests {
         parse_packet(&[0xff]);
         assert_eq!(read_stream(&[]), 0);
         assert_eq!(read_stream(&[0xd4, 0xc3, 0xb2, 0xa1]), 0);
+    }
+
+    #[test]
+    fn config_files_with_hostile_values_are_refused_on_one_line() {
+        for text in [
+            &b"half-life = \"10s\"\nmaps = \"syn,udp\""[..],
+            b"local = \"10.0.0.0/8\\nsecond line\"",
+            b"maps = \"\"\"\nsyn\nudp\"\"\"",
+            b"\"evil\\nkey\" = 1",
+            b"filter = [\"tcp\", 3]",
+            b"[table]\nx = 1",
+            b"\xff\xfe not utf-8",
+            b"half-life = 1e308",
+            b"",
+        ] {
+            config_file(text);
+        }
     }
 }

@@ -9,15 +9,18 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod counting;
 pub mod craft;
 pub mod duration;
 pub mod fuzzing;
 pub mod hilbert;
 pub mod maps;
+pub mod metrics;
 pub mod parse;
 pub mod privilege;
 pub mod render;
+pub mod sensor;
 pub mod session;
 pub mod source;
 pub mod ui;

@@ -101,19 +101,14 @@ pub fn drop_root(user: Option<&str>) -> Result<Privileges, PrivilegeError> {
     })
 }
 
-/// Drops root as [`drop_root`] does and says so on standard error, so an
-/// operator reading the service log sees which user the wall runs as.
+/// Drops root as [`drop_root`] does. Silent when it drops (commands' output
+/// and one-line errors stay as they are; `ps` shows the user); warns on
+/// standard error when root is kept on purpose.
 pub fn drop_root_and_report(user: Option<&str>) -> anyhow::Result<()> {
-    match drop_root(user)? {
-        Privileges::Dropped { user, uid, .. } => {
-            eprintln!("scanwall: sources open; now running as {user} (uid {uid})");
-        }
-        Privileges::KeptRoot => {
-            eprintln!(
-                "scanwall: warning: running as root (--user root); packets are parsed with full privileges"
-            );
-        }
-        Privileges::NotRoot => {}
+    if drop_root(user)? == Privileges::KeptRoot {
+        eprintln!(
+            "scanwall: warning: running as root (--user root); packets are parsed with full privileges"
+        );
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ use crate::source::libpcap::{LiveCapture, LiveOptions};
 use crate::source::listen::{StreamListener, parse_listen_addr};
 use crate::source::pacing::ReplayClock;
 use crate::source::pcap_format::StreamReader;
+use crate::source::sflow::{SflowCollector, parse_sflow_addr};
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
 /// A source thread's body, built while the source is opened and run once
@@ -47,6 +48,22 @@ pub enum SourceSpec {
         addr: SocketAddr,
         /// How long a silent sender keeps its slot (`--stream-idle-timeout`).
         idle_timeout: std::time::Duration,
+    },
+    /// sFlow datagrams from switches and routers (UDP).
+    Sflow {
+        /// Where to receive them.
+        addr: SocketAddr,
+        /// Stop after this much wall clock (`snapshot --seconds`); `None`: until stopped.
+        run_for: Option<std::time::Duration>,
+    },
+    /// Counter deltas from `scanwall sensor`s (TCP, authenticated).
+    Sensors {
+        /// Where to accept them.
+        addr: SocketAddr,
+        /// The secret the sensors must prove they hold.
+        key: Arc<crate::sensor::SensorKey>,
+        /// Stop after this much wall clock (`snapshot --seconds`); `None`: until stopped.
+        run_for: Option<std::time::Duration>,
     },
     /// The built-in synthetic traffic.
     Demo(DemoConfig),
@@ -114,6 +131,21 @@ impl SessionConfig {
                 idle_timeout: parse_duration("--stream-idle-timeout", &source.stream_idle_timeout)
                     .map_err(|e| anyhow!(e))?,
             }
+        } else if let Some(addr) = &source.sflow {
+            let seconds = demo_seconds.filter(|_| !live_wall).map(|s| s.max(0.0));
+            SourceSpec::Sflow {
+                addr: parse_sflow_addr(addr).map_err(|e| anyhow!(e))?,
+                run_for: seconds
+                    .map(|s| std::time::Duration::try_from_secs_f64(s).unwrap_or(std::time::Duration::MAX)),
+            }
+        } else if let Some(addr) = &source.sensors_listen {
+            let seconds = demo_seconds.filter(|_| !live_wall).map(|s| s.max(0.0));
+            SourceSpec::Sensors {
+                addr: parse_listen_addr(addr).map_err(|e| anyhow!(e))?,
+                key: crate::sensor::wall_key(source)?,
+                run_for: seconds
+                    .map(|s| std::time::Duration::try_from_secs_f64(s).unwrap_or(std::time::Duration::MAX)),
+            }
         } else {
             if locals_text.is_empty() {
                 locals_text.push(crate::source::demo::DEMO_LOCAL.to_string());
@@ -164,6 +196,7 @@ pub struct Session {
     threads: Vec<JoinHandle<Result<(), SourceError>>>,
     maps: Vec<MapId>,
     clock: SessionClock,
+    frames: Arc<crate::metrics::FrameStats>,
 }
 
 /// What "now" is on the packet clock, for the frame side.
@@ -183,6 +216,12 @@ impl Session {
     /// starts its threads.
     pub fn start(config: SessionConfig) -> anyhow::Result<Session> {
         let counters = Counters::with_baseline(config.maps.clone(), config.decay, config.baseline);
+        Self::start_with_counters(config, counters)
+    }
+
+    /// [`Session::start`] counting into `counters` made by the caller for
+    /// `config` (a sensor's uplinks hold them before a replay starts).
+    pub fn start_with_counters(config: SessionConfig, counters: Arc<Counters>) -> anyhow::Result<Session> {
         let stop = Arc::new(AtomicBool::new(false));
         let (description, demo) = match &config.source {
             SourceSpec::File(p) => (p.display().to_string(), false),
@@ -195,11 +234,17 @@ impl Session {
                 false,
             ),
             SourceSpec::Listen { addr, .. } => (format!("stream {addr}"), false),
+            SourceSpec::Sflow { addr, .. } => (format!("sflow {addr}"), false),
+            SourceSpec::Sensors { addr, .. } => (format!("sensors {addr}"), false),
             SourceSpec::Demo(_) => ("demo".to_string(), true),
         };
         let status = Arc::new(SourceStatus::new(description, demo));
         let clock = match (&config.source, config.speed) {
             (SourceSpec::Interfaces(_), _) => SessionClock::System,
+            // Samples are stamped on arrival: a quiet network still fades.
+            (SourceSpec::Sflow { .. }, _) => SessionClock::System,
+            // Deltas are stamped with the sensors' clocks, as live capture is.
+            (SourceSpec::Sensors { .. }, _) => SessionClock::System,
             (SourceSpec::File(_) | SourceSpec::Stdin | SourceSpec::Demo(_), Speed::Times(f)) => {
                 SessionClock::Replay(ReplayClock::new(f))
             }
@@ -221,7 +266,17 @@ impl Session {
             SourceSpec::Stdin => {
                 let reader = StreamReader::new(std::io::stdin(), "standard input")?;
                 let ctx = ReplayContext::new(&config, &counters, &status, &stop, reader.link(), &clock)?;
-                spawn("stdin", Box::new(move || ctx.replay(reader, None)))?;
+                let ended = status.clone();
+                spawn(
+                    "stdin",
+                    Box::new(move || {
+                        let result = ctx.replay(reader, None);
+                        // A stream that ends is a lost feed, not a finished
+                        // file: the picture keeps fading and says so.
+                        ended.stalled.store(true, Relaxed);
+                        result
+                    }),
+                )?;
             }
             SourceSpec::Demo(demo) => {
                 let traffic = DemoTraffic::new(demo);
@@ -258,6 +313,31 @@ impl Session {
                     }),
                 )?;
             }
+            SourceSpec::Sflow { addr, run_for } => {
+                let collector = SflowCollector::bind(addr, counters.clone(), config.locals.clone())?
+                    .filter(config.filter.as_deref())?
+                    .stop_after(run_for);
+                let (status, stop) = (status.clone(), stop.clone());
+                spawn(
+                    "sflow",
+                    Box::new(move || {
+                        collector.serve(status, stop);
+                        Ok(())
+                    }),
+                )?;
+            }
+            SourceSpec::Sensors { addr, key, run_for } => {
+                let listener = crate::sensor::listen::SensorListener::bind(addr, counters.clone(), key)?
+                    .run_for(run_for);
+                let (status, stop) = (status.clone(), stop.clone());
+                spawn(
+                    "sensors",
+                    Box::new(move || {
+                        listener.serve(status, stop);
+                        Ok(())
+                    }),
+                )?;
+            }
         }
         crate::privilege::drop_root_and_report(config.user.as_deref())?;
         let mut threads = Vec::new();
@@ -281,6 +361,7 @@ impl Session {
             clock,
             threads,
             maps: config.maps,
+            frames: Arc::default(),
         })
     }
 
@@ -318,6 +399,20 @@ impl Session {
         }
     }
 
+    /// What `--metrics` reads: counters, source status and frame timing.
+    pub fn metrics_sources(&self) -> crate::metrics::MetricsSources {
+        crate::metrics::MetricsSources {
+            counters: self.counters.clone(),
+            status: self.status.clone(),
+            frames: self.frames.clone(),
+        }
+    }
+
+    /// Frame timing, reported by the window.
+    pub fn frame_stats(&self) -> &Arc<crate::metrics::FrameStats> {
+        &self.frames
+    }
+
     /// A frame reader of this session's maps.
     pub fn frame_reader(&self) -> FrameReader {
         FrameReader::new(self.counters.clone(), self.maps.clone())
@@ -343,6 +438,7 @@ impl Session {
     /// The status line for `frame`, drawn at `frames_per_sec`.
     pub fn status_info(&self, frame: &MapFrame, frames_per_sec: f64) -> StatusInfo {
         let s = &self.status;
+        let peers = s.peers.summaries();
         StatusInfo {
             source: match s.error() {
                 Some(e) => format!("{} ({e})", s.description),
@@ -363,9 +459,10 @@ impl Session {
                 .map(format_packet_time)
                 .unwrap_or_else(|| "no packets yet".into()),
             frames_per_sec,
-            stalled: s.stalled.load(Relaxed),
+            // Remote feeders: stalled while none of them is live.
+            stalled: s.stalled.load(Relaxed) || (!peers.is_empty() && !peers.iter().any(|p| p.live)),
             shed: s.shed.load(Relaxed),
-            peers: s.peers.summaries(),
+            peers,
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) and crash
 //! regressions (`fuzz/regressions/<target>/`) through the fuzz targets' own
-//! bodies (`scanwall::fuzzing`), on stable Rust and in well under a second:
+//! bodies (`scanwall::fuzzing`, and `scanwall::source::sflow::fuzz` for
+//! `sflow_datagram`, `scanwall::sensor::fuzz` for `sensor_frames`), on
+//! stable Rust and in well under a second:
 //! what a long `cargo fuzz run` found stays fixed.
 //!
 //! `write_seed_corpus` (ignored; run by `fuzz/seed-corpus.sh`) writes the seed
-//! inputs: the tests' own crafted packets for every link type, and the packets
-//! and streams of the classic captures in `../shared/corpus/`.
+//! inputs: the tests' own crafted packets for every link type and sFlow
+//! datagrams, and the packets and streams of the classic captures in
+//! `../shared/corpus/`.
 
 #![allow(clippy::unwrap_used)] // test setup
 
@@ -14,12 +17,20 @@ use std::path::{Path, PathBuf};
 use scanwall::craft::{
     ether, icmp, ipv4, ipv6, ipv6_fragment_header, ipv6_option_header, null, sll, sll2, tcp, udp,
 };
-use scanwall::fuzzing::{packet_selector, parse_packet, read_stream};
+use scanwall::fuzzing::{config_file, packet_selector, parse_packet, read_stream};
 use scanwall::parse::LinkType;
+use scanwall::sensor::fuzz as sensor;
 use scanwall::source::RecordSource;
 use scanwall::source::pcap_format::{PcapWriter, SliceReader};
+use scanwall::source::sflow::fuzz as sflow;
 
-const TARGETS: [&str; 2] = ["parse_packet", "read_stream"];
+const TARGETS: [&str; 5] = [
+    "parse_packet",
+    "read_stream",
+    "sflow_datagram",
+    "sensor_frames",
+    "config_file",
+];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -31,8 +42,48 @@ fn run_target(target: &str, input: &[u8]) {
         "read_stream" => {
             read_stream(input);
         }
+        "sflow_datagram" => sflow::sflow_datagram(input),
+        "config_file" => config_file(input),
+        "sensor_frames" => {
+            sensor::sensor_frames(input);
+        }
         _ => unreachable!("unknown target {target}"),
     }
+}
+
+/// Seeds for `config_file`: the shipped sample configs and small files that
+/// reach each kind of value and each error.
+fn config_seeds() -> Vec<Vec<u8>> {
+    let mut seeds: Vec<Vec<u8>> = files_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    for text in [
+        "half-life = \"10s\"\nmaps = \"syn,udp\"\nfullscreen = true",
+        "interface = [\"eth1\", \"eth2\"]\nfilter = \"tcp\"\nlocal = [\"10.0.0.0/8\"]",
+        "format = \"json\"\nthreads = 2",
+        "fps = 29.97\nmonitor = 1",
+        "hlaf-life = \"10s\"",
+        "fullscreen = \"yes\"",
+        "maps = [1, 2]",
+        "config = \"other.toml\"",
+        "[section]\nkey = 1",
+        "when = 1979-05-27T07:32:00Z",
+        "local = \"\"\"\n10.0.0.0/8\"\"\"",
+        "format = \"xml\"",
+        "read = \"x.pcap\"\ninterface = [\"eth0\"]",
+        "speed = \"max\"\nloop = true",
+        "= 1",
+        "scale = \"rank\"\nview = \"change\"\norder = \"hilbert\"\ncolormap = \"cividis\"",
+        "layout = \"focus\"\nfocus = \"syn\"\npresenter = true\npresent-interval = \"20s\"",
+        "sflow = \"6343\"\nmetrics = \"9711\"\nuser = \"nobody\"",
+        "sensors-listen = \"7311\"\nkey-file = \"/etc/scanwall/key\"",
+        "demo = true\ndemo-rate = 1e9\nseed = -1",
+    ] {
+        seeds.push(text.as_bytes().to_vec());
+    }
+    seeds
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
@@ -64,6 +115,20 @@ fn committed_corpus_and_regressions_replay_cleanly() {
             replayed >= 20,
             "{target}: only {replayed} committed inputs under fuzz/"
         );
+    }
+}
+
+#[test]
+fn crafted_sensor_frames_pass_their_target() {
+    for input in sensor::seeds() {
+        sensor::sensor_frames(&input);
+    }
+}
+
+#[test]
+fn crafted_sflow_datagrams_pass_their_target() {
+    for datagram in sflow::seeds() {
+        sflow::sflow_datagram(&datagram);
     }
 }
 
@@ -155,6 +220,15 @@ fn write_seed_corpus() {
     }
     for link in [LinkType::Ethernet, LinkType::RawIp, LinkType::Null] {
         write("read_stream", &crafted_stream(link));
+    }
+    for datagram in sflow::seeds() {
+        write("sflow_datagram", &datagram);
+    }
+    for input in config_seeds() {
+        write("config_file", &input);
+    }
+    for input in sensor::seeds() {
+        write("sensor_frames", &input);
     }
     // The shared captures: small classic files whole, and a few packets of each.
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");

@@ -199,3 +199,52 @@ fn count_on_a_live_interface_reports_capture_statistics() {
     assert!(doc["capture"]["received"].as_u64().unwrap() >= counted, "{doc}");
     assert_eq!(doc["capture"]["kernel_drops"], 0);
 }
+
+#[test]
+fn a_stream_source_is_stalled_without_a_sender_and_resumes_when_one_reconnects() {
+    use scanwall::parse::LinkType;
+    use scanwall::source::pcap_format::PcapWriter;
+    use std::io::Write;
+    // A free loopback port for the listener.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let session = Session::start(config(SourceSpec::Listen {
+        addr,
+        idle_timeout: Duration::from_secs(30),
+    }))
+    .unwrap();
+    let status = session.status().clone();
+    let frame = |session: &Session| {
+        let mut reader = session.frame_reader();
+        let frame = reader.read(None).clone();
+        session.status_info(&frame, 0.0)
+    };
+    assert!(frame(&session).stalled, "no sender yet");
+    let udp_port = by_name("port").unwrap();
+    for round in 1..=2u64 {
+        let mut sender = std::net::TcpStream::connect(addr).unwrap();
+        let mut pcap = PcapWriter::new(Vec::new(), LinkType::Ethernet, 128).unwrap();
+        let packet = scanwall::craft::ether(
+            0x0800,
+            &[],
+            &scanwall::craft::ipv4(17, [0, 1], &scanwall::craft::udp(53), None, 0, 5),
+        );
+        pcap.write(1_700_000_000_000_000_000 + round, packet.len() as u32, &packet)
+            .unwrap();
+        sender.write_all(&pcap.finish().unwrap()).unwrap();
+        assert!(
+            eventually(|| !status.stalled.load(Relaxed)),
+            "round {round}: a connected sender resumes the source"
+        );
+        assert!(eventually(|| {
+            session.counters().exact_counts(udp_port).unwrap()[53] == round
+        }));
+        drop(sender);
+        assert!(
+            eventually(|| frame(&session).stalled),
+            "round {round}: the sender left, the source is stalled"
+        );
+    }
+}

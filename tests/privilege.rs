@@ -84,7 +84,6 @@ fn live_capture_drops_root_to_nobody_and_keeps_capturing() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("now running as nobody (uid 65534)"), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let counted = doc["maps"]["port"][port.to_string()].as_u64().unwrap_or(0);
     assert!(counted > 0 && counted <= sent, "counted {counted} of {sent}");

@@ -57,6 +57,25 @@ fn uid_of(pid: &str) -> Option<u32> {
     (ids.len() == 3 && ids.iter().all(|&i| i == ids[0])).then(|| ids[0])
 }
 
+/// `GET /metrics` from the wall on `port`.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to --metrics");
+    c.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").expect("send");
+    let mut reply = String::new();
+    c.read_to_string(&mut reply).expect("read");
+    assert!(reply.starts_with("HTTP/1.0 200 OK"), "{reply}");
+    reply
+}
+
+/// The value of the unlabelled sample `name` in exposition `text`.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 #[test]
 fn demo_wall_runs_through_the_binary() {
     let Some(mut x) = XServer::start("window-demo") else {
@@ -68,9 +87,19 @@ fn demo_wall_runs_through_the_binary() {
         // folder anyone may write to, as /tmp is.
         std::fs::set_permissions(&x.dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
     }
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwall"));
-    cmd.args(["--demo", "--fullscreen", "--screenshot-dir"])
-        .arg(&x.dir);
+    cmd.args([
+        "--demo",
+        "--fullscreen",
+        "--metrics",
+        &metrics_port.to_string(),
+        "--screenshot-dir",
+    ])
+    .arg(&x.dir);
     let rx = x.spawn_window(cmd);
     wait_for(&rx, &["Ready"]);
     if root {
@@ -85,6 +114,13 @@ fn demo_wall_runs_through_the_binary() {
     wait_for(&rx, &["Presented", "width: 1920, height: 1080"]);
     let wid = x.window_id("scanwall");
     x.pointer(5, 5);
+
+    // The wall's metrics, scraped over HTTP while it draws.
+    let text = scrape(metrics_port);
+    assert!(metric(&text, "scanwall_frames_total") >= 1.0, "{text}");
+    assert!(metric(&text, "scanwall_packets_total") > 0.0, "{text}");
+    assert!(metric(&text, "scanwall_frame_seconds") > 0.0, "{text}");
+    assert!(text.contains("scanwall_map_packets_total{map=\"syn\"}"), "{text}");
 
     let mut view = ViewState::default();
     x.expect_screen("1-grid-3x2", |img| layout_drawn(img, &view, 6));

@@ -17,6 +17,7 @@ use crate::source::file::{CaptureFile, SharedMap};
 use crate::source::libpcap::{LiveCapture, LiveOptions};
 use crate::source::listen::{StreamListener, parse_listen_addr};
 use crate::source::pcap_format::{SliceReader, StreamReader};
+use crate::source::sflow::{SflowCollector, SflowReport, parse_sflow_addr};
 use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
 /// Exact totals of one run of `count`.
@@ -27,6 +28,10 @@ pub struct CountReport {
     pub totals: Totals,
     /// Live capture only: what the kernel saw and dropped.
     pub capture: Option<CaptureTotals>,
+    /// `--sflow` only: datagrams, drops and agents.
+    pub sflow: Option<SflowReport>,
+    /// `--sensors-listen` only: each sensor and every refused connection.
+    pub sensors: Option<serde_json::Value>,
 }
 
 /// Packets a live capture's kernel side received and dropped (libpcap stats).
@@ -52,7 +57,17 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         filter: args.filter.filter_expression(),
     };
     let mut capture = None;
+    let mut sflow = None;
+    let mut sensors = None;
     let result = match (&args.read, &args.listen) {
+        (None, None) if args.sensors_listen.is_some() => {
+            sensors = Some(super::sensor::count_sensors(args, &counters)?);
+            Ok(())
+        }
+        (None, None) if args.sflow.is_some() => {
+            sflow = Some(count_sflow(args, &counters, &locals)?);
+            Ok(())
+        }
         (None, None) if !args.interface.is_empty() => {
             capture = Some(count_live(args, &counters, &locals)?);
             Ok(())
@@ -74,7 +89,11 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
                 Err(e) => Err(e),
             }
         }
-        (None, None) => return Err(anyhow::anyhow!("count needs -r FILE, -i IFACE or --listen ADDR")),
+        (None, None) => {
+            return Err(anyhow::anyhow!(
+                "count needs -r FILE, -i IFACE, --listen ADDR or --sflow ADDR"
+            ));
+        }
     };
     if let Err(e) = &result
         && !e.kept_earlier_records()
@@ -83,6 +102,8 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
     }
     let mut report = report(&counters);
     report.capture = capture;
+    report.sflow = sflow;
+    report.sensors = sensors;
     let text = match args.format {
         CountFormat::Csv => to_csv(&report),
         CountFormat::Json => to_json(&report),
@@ -191,6 +212,27 @@ fn count_listen(
     Ok(())
 }
 
+/// `count --sflow`: collects sFlow datagrams for `--duration` (malformed
+/// ones are counted and logged, as on the wall), then returns the
+/// collector's and each agent's figures, with every sample counted.
+fn count_sflow(
+    args: &CountArgs,
+    counters: &Arc<Counters>,
+    locals: &LocalNets,
+) -> anyhow::Result<SflowReport> {
+    let addr = parse_sflow_addr(args.sflow.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!(e))?;
+    let text = args.duration.as_deref().unwrap_or_default();
+    let duration = parse_duration("--duration", text).map_err(|e| anyhow::anyhow!(e))?;
+    let collector = SflowCollector::bind(addr, counters.clone(), locals.clone())?
+        .filter(args.filter.filter_expression().as_deref())?
+        .stop_after(Some(duration));
+    crate::privilege::drop_root_and_report(args.user.as_deref())?;
+    let stats = collector.stats();
+    let status = Arc::new(SourceStatus::new(format!("sflow {addr}"), false));
+    collector.serve(status.clone(), Arc::new(AtomicBool::new(false)));
+    Ok(SflowReport::new(&stats, &status))
+}
+
 /// `--threads`, or one per core (at most 8) when not given.
 fn threads(asked: Option<usize>) -> usize {
     asked
@@ -268,6 +310,8 @@ pub fn report(counters: &Counters) -> CountReport {
         .collect();
     CountReport {
         capture: None,
+        sflow: None,
+        sensors: None,
         maps,
         totals: counters.totals(),
     }
@@ -324,6 +368,12 @@ pub fn to_json(report: &CountReport) -> String {
         "packets": report.totals.packets,
         "skipped": skipped,
     });
+    if let (Some(s), Some(obj)) = (&report.sflow, doc.as_object_mut()) {
+        obj.insert("sflow".into(), s.to_json());
+    }
+    if let (Some(s), Some(obj)) = (&report.sensors, doc.as_object_mut()) {
+        obj.insert("sensors".into(), s.clone());
+    }
     if let (Some(c), Some(obj)) = (report.capture, doc.as_object_mut()) {
         obj.insert(
             "capture".into(),

@@ -1,10 +1,14 @@
 //! The wall: a session's counters drawn live in a window.
 
-use anyhow::anyhow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use anyhow::{Context, anyhow};
 
 use super::snapshot::focus_index;
 use crate::cli::WallArgs;
 use crate::counting::{DecayMode, FrameReader, HalfLife};
+use crate::metrics::{MetricsListener, parse_metrics_addr};
 use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
 use crate::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
 
@@ -51,6 +55,10 @@ impl FrameFeed for SessionFeed {
         }
     }
 
+    fn frame_drawn(&mut self, cpu: std::time::Duration) {
+        self.session.frame_stats().record(cpu);
+    }
+
     fn scale_half_life(&mut self, factor: f64) {
         let counters = self.session.counters();
         let now = counters.half_life().duration().as_secs_f64();
@@ -90,6 +98,20 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
         colours: args.view.colours,
         ..WallOptions::default()
     };
+    // Bound before the session drops root, served once its counters exist.
+    let metrics = match &args.metrics {
+        Some(text) => Some(MetricsListener::bind(
+            parse_metrics_addr(text).map_err(|e| anyhow!(e))?,
+        )?),
+        None => None,
+    };
     let session = Session::start(config)?;
-    run_wall(Box::new(SessionFeed::new(session)), options)
+    let stop_metrics = Arc::new(AtomicBool::new(false));
+    if let Some(m) = metrics {
+        m.serve(session.metrics_sources(), stop_metrics.clone())
+            .context("cannot start the metrics thread")?;
+    }
+    let result = run_wall(Box::new(SessionFeed::new(session)), options);
+    stop_metrics.store(true, Relaxed);
+    result
 }

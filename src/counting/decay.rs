@@ -101,6 +101,14 @@ impl Default for Decay {
     }
 }
 
+/// `a - b` as an `f64`, for any two `u64` (packet times from hostile files
+/// may be centuries apart). Two unsigned conversions, not an `i128` one:
+/// this runs for every packet whose timestamp moves the clock.
+#[inline]
+fn signed_difference(a: u64, b: u64) -> f64 {
+    if a >= b { (a - b) as f64 } else { -((b - a) as f64) }
+}
+
 impl Decay {
     /// Exact totals, no fading.
     pub const NONE: Decay = Decay {
@@ -115,10 +123,10 @@ impl Decay {
         let h = self.half_life.as_nanos();
         match self.mode {
             DecayMode::None => 0.0,
-            DecayMode::Exponential => (t as i128 - epoch as i128) as f64 / h as f64,
+            DecayMode::Exponential => signed_difference(t, epoch) / h as f64,
             // Halvings happen at absolute multiples of the half-life, and epochs are
             // such multiples, so every shard halves at the same instants.
-            DecayMode::Step => ((t / h) as i128 - (epoch / h) as i128) as f64,
+            DecayMode::Step => signed_difference(t / h, epoch / h),
         }
     }
 
@@ -155,6 +163,21 @@ mod tests {
         let d = Decay::default();
         assert_eq!(d.exponent(30 * S, 10 * S), 2.0);
         assert_eq!(d.exponent(5 * S, 10 * S), -0.5);
+    }
+
+    #[test]
+    fn exponents_hold_for_times_centuries_apart() {
+        // Hostile captures may hold any 64-bit time: no overflow, right sign.
+        let d = Decay::default();
+        let far = u64::MAX as f64 / (10 * S) as f64;
+        assert_eq!(d.exponent(u64::MAX, 0), far);
+        assert_eq!(d.exponent(0, u64::MAX), -far);
+        let step = Decay {
+            mode: DecayMode::Step,
+            ..Decay::default()
+        };
+        assert_eq!(step.exponent(25 * S, 10 * S), 1.0);
+        assert_eq!(step.exponent(5 * S, 10 * S), -1.0);
     }
 
     #[test]

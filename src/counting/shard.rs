@@ -274,6 +274,20 @@ impl Pending {
     }
 }
 
+impl Pending {
+    /// [`Pending::gather`] without weights, for exact counts.
+    #[inline(always)]
+    fn gather_cells(&self, n: usize, need: u8, key: usize, cells: &mut [u16; BATCH]) -> usize {
+        let key = key & 3;
+        let mut m = 0;
+        for (keys, &flags) in self.keys.iter().zip(&self.flags).take(n) {
+            cells[m] = keys[key];
+            m += usize::from(flags & need == need);
+        }
+        m
+    }
+}
+
 /// Adds each weight to its cell of `slot` (single writer: load, add, store).
 #[inline(always)]
 fn add_weights(slot: &Slot, cells: &[u16], weights: &[f64]) {
@@ -371,14 +385,18 @@ impl ShardWriter {
             .zip(shard.slots.iter())
             .zip(shard.map_packets.iter());
         for ((&(need, key), slot), counter) in slots {
-            let m = p.gather(n, need, key, &p.weight, &mut cells, &mut weights);
-            if integer {
+            let m = if integer {
+                // Exact counts need no weights: gather the cells alone.
+                let m = p.gather_cells(n, need, key, &mut cells);
                 for &c in &cells[..m] {
                     bump(&slot[usize::from(c)]);
                 }
+                m
             } else {
+                let m = p.gather(n, need, key, &p.weight, &mut cells, &mut weights);
                 add_weights(slot, &cells[..m], &weights[..m]);
-            }
+                m
+            };
             counter.store(counter.load(Relaxed) + m as u64, Relaxed);
         }
         if let Some(b) = &shard.baseline {

@@ -12,6 +12,7 @@ pub mod listen;
 pub mod pacing;
 pub mod pcap_format;
 pub mod peers;
+pub mod sflow;
 pub mod status;
 
 use std::io;
@@ -54,12 +55,13 @@ pub trait RecordSource {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The input could not be opened or read.
-    #[error("cannot read {what}: {source}{}", io_hint(.source))]
+    #[error("cannot read {what}: {reason}{}", io_hint(.reason))]
     Io {
         /// The file, stream or connection.
         what: String,
-        /// The operating system's reason.
-        source: io::Error,
+        /// The operating system's reason (not a `source`: the message already
+        /// says it, and `{:#}` would say it twice).
+        reason: io::Error,
     },
     /// Fewer bytes than a capture file header.
     #[error("{what} is not a capture file: it is shorter than a pcap header (24 bytes)")]
@@ -136,6 +138,15 @@ pub enum SourceError {
         /// Path of this executable, for the setcap line.
         exe: String,
     },
+    /// A UDP address that cannot be bound (`--sflow`).
+    #[error("cannot receive on {what}: {error}{}", bind_hint(.error))]
+    Bind {
+        /// The address, e.g. `sFlow address 127.0.0.1:6343`.
+        what: String,
+        /// The operating system's reason (not a `source`: it is in the message
+        /// already, and `{:#}` would print it twice).
+        error: io::Error,
+    },
     /// Any other libpcap failure.
     #[error("{what}: {message}")]
     Libpcap {
@@ -155,11 +166,25 @@ fn io_hint(e: &io::Error) -> &'static str {
     }
 }
 
+/// The fix for a failed bind, named.
+fn bind_hint(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => " (another program has this port: stop it, or choose another port)",
+        io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or cap_net_bind_service: choose a port above 1023)"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            " (that address is not on this host: give one of its own, or 0.0.0.0 for all)"
+        }
+        _ => "",
+    }
+}
+
 impl SourceError {
     pub(crate) fn io(what: &str, source: io::Error) -> Self {
         SourceError::Io {
             what: what.to_string(),
-            source,
+            reason: source,
         }
     }
 

@@ -135,8 +135,18 @@ fn surface_config(
             .copied()
             .unwrap_or(wgpu::CompositeAlphaMode::Auto)
     };
+    // On a software rasteriser, maps shown at one pixel per cell are copied
+    // into the frame rather than drawn (see `render::WallRenderer::render`),
+    // which needs copies into the surface. A GPU draws them as fast, and its
+    // surfaces may lose compression with the extra usage: not asked for there.
+    let software = adapter.get_info().device_type == wgpu::DeviceType::Cpu;
+    let usage = if software && caps.usages.contains(wgpu::TextureUsages::COPY_DST) {
+        wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST
+    } else {
+        wgpu::TextureUsages::RENDER_ATTACHMENT
+    };
     Ok(wgpu::SurfaceConfiguration {
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+        usage,
         format,
         color_space: wgpu::SurfaceColorSpace::Auto,
         width: size.width.max(1),
@@ -410,6 +420,7 @@ impl WallApp {
         };
         self.surface_retries = 0;
         let (w, h) = (s.config.width, s.config.height);
+        let frame_started = Instant::now();
         let FeedFrame {
             tiles,
             mut status,
@@ -427,6 +438,7 @@ impl WallApp {
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
         let drawn = s.renderer.render(&s.gpu, &frame, &target, w, h);
+        let cpu = frame_started.elapsed();
         window.pre_present_notify();
         s.gpu.queue.present(texture);
         if suboptimal {
@@ -488,6 +500,7 @@ impl WallApp {
             help: !v.help.is_empty(),
         });
         drop(frame);
+        self.feed.frame_drawn(cpu);
         for e in events {
             self.emit(e);
         }

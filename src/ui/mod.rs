@@ -43,6 +43,10 @@ pub trait FrameFeed {
 
     /// Multiplies the decay half-life by `factor` (`+` doubles, `-` halves).
     fn scale_half_life(&mut self, factor: f64);
+
+    /// Told after each frame how long it took on the CPU (read, scale, draw
+    /// submit), for `--metrics`. Feeds that do not report it ignore it.
+    fn frame_drawn(&mut self, _cpu: std::time::Duration) {}
 }
 
 /// Something the window did; passed to [`WallOptions::observer`] so tests

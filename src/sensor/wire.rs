@@ -1,0 +1,1129 @@
+//! The sensor protocol's bytes (`docs/sensor-protocol.md`): frames and the
+//! messages in them, encoded into a `Vec<u8>` and decoded from a byte slice.
+//!
+//! No I/O happens here, so every rule of the format is tested against bytes
+//! written out by hand, and the fuzz target (`fuzz/fuzz_targets/sensor_frames.rs`)
+//! drives exactly this code. Decoding treats the input as hostile: it never
+//! panics, checks every length against what is left before allocating, and
+//! accepts only the canonical encoding of each message, so every accepted
+//! frame re-encodes to the same bytes (the fuzz target's check).
+//!
+//! A delta is validated whole before anything in it is used ([`DeltaView`]);
+//! its cells are then read straight from the frame, without copying.
+
+use std::fmt;
+
+/// The protocol version this build speaks. A peer with another version is
+/// refused with a [`CloseReason::Version`] message naming both.
+pub const VERSION: u16 = 1;
+/// First bytes of a hello: marks a scanwall sensor (and nothing else talking
+/// to the port by mistake).
+pub const MAGIC: [u8; 4] = *b"SWSN";
+/// Bytes of the length field before each frame.
+pub const LENGTH_LEN: usize = 4;
+/// Largest frame (type byte and payload) a wall accepts from an
+/// authenticated sensor: one map's every cell always fits, and a delta that
+/// does not fit is split at map boundaries.
+pub const MAX_FRAME: usize = 1 << 20;
+/// Largest frame before authentication: the handshake messages are small,
+/// so an unauthenticated peer can make the wall buffer no more than this.
+pub const MAX_HANDSHAKE_FRAME: usize = 256;
+/// Longest sensor name, in bytes.
+pub const MAX_NAME: usize = 64;
+/// Longest map name, in bytes.
+pub const MAX_MAP_NAME: usize = 32;
+/// Longest close message text, in bytes (fits a handshake-sized frame).
+pub const MAX_CLOSE_TEXT: usize = 200;
+/// Bytes of the wall's random challenge.
+pub const NONCE_LEN: usize = 32;
+/// Bytes of the HMAC-SHA256 answer.
+pub const MAC_LEN: usize = 32;
+/// Cells in a map: the most a map section can carry.
+pub const MAX_CELLS: usize = crate::maps::CELLS;
+/// Skip reasons a delta carries, in [`crate::parse::SkipReason::ALL`] order.
+pub const SKIP_REASONS: usize = 4;
+/// Most map sections in one frame (the count is one byte).
+pub const MAX_SECTIONS: usize = 255;
+
+/// Frame type bytes.
+mod kind {
+    pub const HELLO: u8 = 1;
+    pub const CHALLENGE: u8 = 2;
+    pub const AUTH: u8 = 3;
+    pub const WELCOME: u8 = 4;
+    pub const DELTA: u8 = 5;
+    pub const CLOSE: u8 = 6;
+}
+
+/// Why a side ends a connection (sent in a [`Message::Close`], so the other
+/// side can say why in its log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// An orderly end: the sensor stops, or the wall shuts down.
+    Normal,
+    /// The peer speaks another protocol version.
+    Version,
+    /// The sensor's answer did not prove it holds the key.
+    Auth,
+    /// A frame broke the format; the connection cannot be trusted further.
+    Malformed,
+    /// The wall serves as many sensors as it allows; try again later.
+    Busy,
+    /// The peer was silent for too long.
+    Timeout,
+    /// A reason this build does not know (from a newer peer).
+    Other(u8),
+}
+
+impl CloseReason {
+    /// The byte on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            CloseReason::Normal => 0,
+            CloseReason::Version => 1,
+            CloseReason::Auth => 2,
+            CloseReason::Malformed => 3,
+            CloseReason::Busy => 4,
+            CloseReason::Timeout => 5,
+            CloseReason::Other(c) => c,
+        }
+    }
+
+    /// The reason a byte on the wire stands for.
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0 => CloseReason::Normal,
+            1 => CloseReason::Version,
+            2 => CloseReason::Auth,
+            3 => CloseReason::Malformed,
+            4 => CloseReason::Busy,
+            5 => CloseReason::Timeout,
+            c => CloseReason::Other(c),
+        }
+    }
+
+    /// Whether retrying cannot help until someone changes a configuration
+    /// (a sensor gives up on a wall that says so).
+    pub fn is_permanent(self) -> bool {
+        matches!(self, CloseReason::Version | CloseReason::Auth)
+    }
+}
+
+/// The packet totals and capture drops of one delta.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeltaHeader {
+    /// The sensor's clock (ns since the Unix epoch) when the counts were read:
+    /// the wall's packet time for them, and how it measures lag.
+    pub sent_at_ns: u64,
+    /// Packets handed to counting since the previous delta.
+    pub packets: u64,
+    /// Of those, skipped per reason, in [`crate::parse::SkipReason::ALL`] order.
+    pub skipped: [u64; SKIP_REASONS],
+    /// The sensor's kernel capture drops so far (a running total, so a
+    /// reconnect does not lose or double them).
+    pub kernel_drops: u64,
+    /// The sensor's interface drops so far (a running total).
+    pub interface_drops: u64,
+}
+
+/// One map's changed cells, for [`encode_delta`]: keys strictly ascending,
+/// counts above zero (the only form a wall accepts).
+#[derive(Clone, Copy, Debug)]
+pub struct MapCells<'a> {
+    /// The map's name (`syn`, `port`, ...), its stable identity on the wire.
+    pub name: &'a str,
+    /// (key, count added since the previous delta).
+    pub cells: &'a [(u16, u64)],
+}
+
+/// One decoded message; text and cells borrow the frame's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// Sensor to wall, first: who it is (the version was checked on decoding).
+    Hello {
+        /// The sensor's name (printable ASCII, 1 to [`MAX_NAME`] bytes).
+        name: &'a str,
+    },
+    /// Wall to sensor: prove you hold the key.
+    Challenge {
+        /// Fresh random bytes for this connection.
+        nonce: [u8; NONCE_LEN],
+    },
+    /// Sensor to wall: HMAC-SHA256(key, nonce ‖ name).
+    Auth {
+        /// The answer.
+        mac: [u8; MAC_LEN],
+    },
+    /// Wall to sensor: authenticated, send deltas.
+    Welcome,
+    /// Sensor to wall: counts added since the previous delta.
+    Delta(DeltaView<'a>),
+    /// Either side: the connection ends, and why.
+    Close {
+        /// Why.
+        reason: CloseReason,
+        /// Said for a person (UTF-8, at most [`MAX_CLOSE_TEXT`] bytes).
+        text: &'a str,
+    },
+}
+
+/// What is wrong with bytes that claim to be a frame. Each message says what
+/// was found, for the log line that drops the connection.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The length field is 0 or over the limit in force.
+    #[error("frame of {len} bytes (the limit here is {limit})")]
+    FrameSize {
+        /// What the length field said.
+        len: u32,
+        /// The limit in force (handshake or delta).
+        limit: usize,
+    },
+    /// The frame ends inside a field.
+    #[error("frame ends inside the {0}")]
+    Truncated(&'static str),
+    /// Bytes are left after the message.
+    #[error("{0} bytes after the end of the message")]
+    Trailing(usize),
+    /// An unknown frame type.
+    #[error("unknown frame type {0}")]
+    UnknownType(u8),
+    /// A hello without the magic bytes.
+    #[error("not a scanwall sensor (the hello lacks the SWSN magic)")]
+    BadMagic,
+    /// The peer speaks another protocol version.
+    #[error("protocol version {0}, this side speaks version {VERSION}")]
+    Version(u16),
+    /// A sensor name that is empty, too long or not printable ASCII.
+    #[error("sensor name must be 1 to {MAX_NAME} printable ASCII characters without spaces")]
+    BadName,
+    /// A map name that is empty, too long or not `[a-z0-9_]`.
+    #[error("map name must be 1 to {MAX_MAP_NAME} characters of a-z, 0-9 and _")]
+    BadMapName,
+    /// A close text that is not UTF-8 or too long.
+    #[error("close text must be UTF-8 of at most {MAX_CLOSE_TEXT} bytes")]
+    BadText,
+    /// A varint longer than 10 bytes, over 64 bits, or not in its shortest form.
+    #[error("bad varint in the {0}")]
+    BadVarint(&'static str),
+    /// A map section with no cells, or more than a map has.
+    #[error("map `{0}` carries an impossible number of cells")]
+    CellCount(String),
+    /// A cell count of zero.
+    #[error("map `{0}` has a cell with count 0")]
+    ZeroCount(String),
+    /// Cell keys not strictly ascending.
+    #[error("map `{0}` has cell keys out of order or repeated")]
+    KeyOrder(String),
+    /// The same map twice in one frame.
+    #[error("map `{0}` appears twice in one delta")]
+    DuplicateMap(String),
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+/// Appends `v` as an unsigned LEB128 varint (1 to 10 bytes).
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// The encoded length of `v` as a varint.
+pub fn varint_len(v: u64) -> usize {
+    let bits = 64 - v.max(1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+/// Starts a frame of type `kind`; returns where its length field is.
+fn begin(out: &mut Vec<u8>, kind: u8) -> usize {
+    let at = out.len();
+    out.extend_from_slice(&[0; LENGTH_LEN]);
+    out.push(kind);
+    at
+}
+
+/// Writes the length of the frame that started at `at`.
+fn end(out: &mut [u8], at: usize) {
+    let len = out.len() - at - LENGTH_LEN;
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    out[at..at + LENGTH_LEN].copy_from_slice(&len.to_be_bytes());
+}
+
+/// Appends a HELLO frame for the sensor `name` (this build's version).
+pub fn encode_hello(name: &str, out: &mut Vec<u8>) {
+    let at = begin(out, kind::HELLO);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_be_bytes());
+    let name = &name.as_bytes()[..name.len().min(MAX_NAME)];
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    end(out, at);
+}
+
+/// Appends a CHALLENGE frame carrying `nonce` (this build's version).
+pub fn encode_challenge(nonce: &[u8; NONCE_LEN], out: &mut Vec<u8>) {
+    let at = begin(out, kind::CHALLENGE);
+    out.extend_from_slice(&VERSION.to_be_bytes());
+    out.extend_from_slice(nonce);
+    end(out, at);
+}
+
+/// Appends an AUTH frame carrying `mac`.
+pub fn encode_auth(mac: &[u8; MAC_LEN], out: &mut Vec<u8>) {
+    let at = begin(out, kind::AUTH);
+    out.extend_from_slice(mac);
+    end(out, at);
+}
+
+/// Appends a WELCOME frame.
+pub fn encode_welcome(out: &mut Vec<u8>) {
+    let at = begin(out, kind::WELCOME);
+    end(out, at);
+}
+
+/// Appends a CLOSE frame; `text` is cut (at a character boundary) to
+/// [`MAX_CLOSE_TEXT`] bytes.
+pub fn encode_close(reason: CloseReason, text: &str, out: &mut Vec<u8>) {
+    let mut cut = text.len().min(MAX_CLOSE_TEXT);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let text = &text.as_bytes()[..cut];
+    let at = begin(out, kind::CLOSE);
+    out.push(reason.code());
+    out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+    out.extend_from_slice(text);
+    end(out, at);
+}
+
+/// Appends a delta as one DELTA frame, or several when it would exceed
+/// [`MAX_FRAME`]: split between maps, the totals in the first frame and zero
+/// in the rest, every frame with the same time and drop totals. Empty maps
+/// are left out; a delta with no cells is still sent (it is the sensor's
+/// heartbeat and carries its drops). Returns the number of frames.
+///
+/// Each map's `cells` must have strictly ascending keys; zero counts are
+/// left out.
+pub fn encode_delta(header: &DeltaHeader, maps: &[MapCells<'_>], out: &mut Vec<u8>) -> usize {
+    let mut frames = 1;
+    let mut totals = *header;
+    let (mut at, mut count_at) = begin_delta(&totals, out);
+    let mut sections = 0usize;
+    for map in maps {
+        let cells = map.cells.iter().filter(|(_, c)| *c > 0);
+        let n = cells.clone().count();
+        if n == 0 {
+            continue;
+        }
+        debug_assert!(
+            map.cells.windows(2).all(|w| w[0].0 < w[1].0),
+            "cells of {} not ascending",
+            map.name
+        );
+        let name = &map.name.as_bytes()[..map.name.len().min(MAX_MAP_NAME)];
+        let size = 1
+            + name.len()
+            + varint_len(n as u64)
+            + cells.clone().map(|(_, c)| 2 + varint_len(*c)).sum::<usize>();
+        let frame_len = out.len() - at - LENGTH_LEN;
+        if frame_len + size > MAX_FRAME || sections == MAX_SECTIONS {
+            out[count_at] = sections as u8;
+            end(out, at);
+            totals = DeltaHeader {
+                sent_at_ns: header.sent_at_ns,
+                kernel_drops: header.kernel_drops,
+                interface_drops: header.interface_drops,
+                ..DeltaHeader::default()
+            };
+            (at, count_at) = begin_delta(&totals, out);
+            sections = 0;
+            frames += 1;
+        }
+        out.push(name.len() as u8);
+        out.extend_from_slice(name);
+        put_varint(out, n as u64);
+        for &(key, count) in cells {
+            out.extend_from_slice(&key.to_be_bytes());
+            put_varint(out, count);
+        }
+        sections += 1;
+    }
+    out[count_at] = sections as u8;
+    end(out, at);
+    frames
+}
+
+/// Starts a DELTA frame with `h`; returns where its length field and its map
+/// count are.
+fn begin_delta(h: &DeltaHeader, out: &mut Vec<u8>) -> (usize, usize) {
+    let at = begin(out, kind::DELTA);
+    out.extend_from_slice(&h.sent_at_ns.to_be_bytes());
+    put_varint(out, h.packets);
+    for &s in &h.skipped {
+        put_varint(out, s);
+    }
+    put_varint(out, h.kernel_drops);
+    put_varint(out, h.interface_drops);
+    out.push(0);
+    (at, out.len() - 1)
+}
+
+impl Message<'_> {
+    /// Appends this message as a frame (a delta too large for one frame is
+    /// split, see [`encode_delta`]).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Message::Hello { name } => encode_hello(name, out),
+            Message::Challenge { nonce } => encode_challenge(nonce, out),
+            Message::Auth { mac } => encode_auth(mac, out),
+            Message::Welcome => encode_welcome(out),
+            Message::Close { reason, text } => encode_close(*reason, text, out),
+            Message::Delta(d) => {
+                let owned: Vec<(&str, Vec<(u16, u64)>)> =
+                    d.maps().map(|s| (s.name, s.cells().collect())).collect();
+                let maps: Vec<MapCells<'_>> = owned
+                    .iter()
+                    .map(|(name, cells)| MapCells { name, cells })
+                    .collect();
+                encode_delta(&d.header, &maps, out);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+/// The length of the frame body announced by a length field, checked against
+/// `limit` (use [`MAX_HANDSHAKE_FRAME`] before authentication).
+pub fn frame_len(field: [u8; LENGTH_LEN], limit: usize) -> Result<usize, WireError> {
+    let len = u32::from_be_bytes(field);
+    let n = len as usize;
+    if n == 0 || n > limit {
+        return Err(WireError::FrameSize { len, limit });
+    }
+    Ok(n)
+}
+
+/// Decodes the first frame in `buf`: `Ok(None)` when `buf` holds only part of
+/// it (read more), else the message and the bytes it used.
+pub fn decode_frame(buf: &[u8], limit: usize) -> Result<Option<(Message<'_>, usize)>, WireError> {
+    let Some((field, rest)) = buf.split_first_chunk::<LENGTH_LEN>() else {
+        return Ok(None);
+    };
+    let n = frame_len(*field, limit)?;
+    let Some(body) = rest.get(..n) else {
+        return Ok(None);
+    };
+    decode_body(body).map(|m| Some((m, LENGTH_LEN + n)))
+}
+
+/// Decodes one frame body (type byte and payload, without the length field).
+pub fn decode_body(body: &[u8]) -> Result<Message<'_>, WireError> {
+    let mut r = Reader { buf: body, pos: 0 };
+    let message = match r.u8("frame type")? {
+        kind::HELLO => {
+            if r.bytes(MAGIC.len(), "magic").ok() != Some(&MAGIC[..]) {
+                return Err(WireError::BadMagic);
+            }
+            version(r.u16("version")?)?;
+            let n = usize::from(r.u8("name length")?);
+            let name = r.bytes(n, "name")?;
+            Message::Hello {
+                name: sensor_name(name).ok_or(WireError::BadName)?,
+            }
+        }
+        kind::CHALLENGE => {
+            version(r.u16("version")?)?;
+            Message::Challenge {
+                nonce: r.array("nonce")?,
+            }
+        }
+        kind::AUTH => Message::Auth { mac: r.array("mac")? },
+        kind::WELCOME => Message::Welcome,
+        kind::DELTA => Message::Delta(DeltaView::decode(&mut r)?),
+        kind::CLOSE => {
+            let reason = CloseReason::from_code(r.u8("close reason")?);
+            let n = usize::from(r.u16("close text length")?);
+            if n > MAX_CLOSE_TEXT {
+                return Err(WireError::BadText);
+            }
+            let text = std::str::from_utf8(r.bytes(n, "close text")?).map_err(|_| WireError::BadText)?;
+            Message::Close { reason, text }
+        }
+        other => return Err(WireError::UnknownType(other)),
+    };
+    match r.left() {
+        0 => Ok(message),
+        n => Err(WireError::Trailing(n)),
+    }
+}
+
+fn version(v: u16) -> Result<(), WireError> {
+    if v == VERSION {
+        Ok(())
+    } else {
+        Err(WireError::Version(v))
+    }
+}
+
+/// `bytes` as a sensor name when it is one: 1 to [`MAX_NAME`] bytes of
+/// printable ASCII without spaces (names go into log lines and on the wall,
+/// so no control characters can ride along).
+pub fn sensor_name(bytes: &[u8]) -> Option<&str> {
+    let ok = !bytes.is_empty() && bytes.len() <= MAX_NAME && bytes.iter().all(u8::is_ascii_graphic);
+    ok.then(|| std::str::from_utf8(bytes).ok()).flatten()
+}
+
+fn map_name(bytes: &[u8]) -> Option<&str> {
+    let ok = !bytes.is_empty()
+        && bytes.len() <= MAX_MAP_NAME
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    ok.then(|| std::str::from_utf8(bytes).ok()).flatten()
+}
+
+/// A cursor over a frame body; every read checks what is left first.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn left(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], WireError> {
+        let end = self.pos.checked_add(n).ok_or(WireError::Truncated(what))?;
+        let b = self.buf.get(self.pos..end).ok_or(WireError::Truncated(what))?;
+        self.pos = end;
+        Ok(b)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], WireError> {
+        let b = self.bytes(N, what)?;
+        b.try_into().map_err(|_| WireError::Truncated(what))
+    }
+
+    fn u8(&mut self, what: &'static str) -> Result<u8, WireError> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
+    fn u16(&mut self, what: &'static str) -> Result<u16, WireError> {
+        Ok(u16::from_be_bytes(self.array(what)?))
+    }
+
+    fn u64(&mut self, what: &'static str) -> Result<u64, WireError> {
+        Ok(u64::from_be_bytes(self.array(what)?))
+    }
+
+    /// An unsigned LEB128 varint in its shortest form, at most 64 bits.
+    fn varint(&mut self, what: &'static str) -> Result<u64, WireError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let Some(&b) = self.buf.get(self.pos) else {
+                return Err(WireError::Truncated(what));
+            };
+            self.pos += 1;
+            if i == 9 && b > 1 {
+                return Err(WireError::BadVarint(what));
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(WireError::BadVarint(what));
+                }
+                return Ok(v);
+            }
+        }
+        Err(WireError::BadVarint(what))
+    }
+}
+
+/// A validated delta, its map sections still in the frame's bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DeltaView<'a> {
+    /// Totals, time and drops.
+    pub header: DeltaHeader,
+    sections: &'a [u8],
+    section_count: usize,
+    cell_count: usize,
+}
+
+impl fmt::Debug for DeltaView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeltaView")
+            .field("header", &self.header)
+            .field(
+                "maps",
+                &self.maps().map(|s| (s.name, s.len())).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl<'a> DeltaView<'a> {
+    /// Reads and checks the rest of a DELTA frame: every section, name, key
+    /// order and count, so nothing of a bad frame is ever merged.
+    fn decode(r: &mut Reader<'a>) -> Result<Self, WireError> {
+        let sent_at_ns = r.u64("timestamp")?;
+        let packets = r.varint("packet total")?;
+        let mut skipped = [0; SKIP_REASONS];
+        for s in &mut skipped {
+            *s = r.varint("skip totals")?;
+        }
+        let kernel_drops = r.varint("kernel drops")?;
+        let interface_drops = r.varint("interface drops")?;
+        let section_count = usize::from(r.u8("map count")?);
+        let start = r.pos;
+        let mut names: Vec<&str> = Vec::new();
+        let mut cell_count = 0usize;
+        for _ in 0..section_count {
+            let n = usize::from(r.u8("map name length")?);
+            let name = map_name(r.bytes(n, "map name")?).ok_or(WireError::BadMapName)?;
+            if names.contains(&name) {
+                return Err(WireError::DuplicateMap(name.into()));
+            }
+            names.push(name);
+            let cells = r.varint("cell count")?;
+            // Each cell takes at least 3 bytes: no count can claim more than fits.
+            if cells == 0 || cells > MAX_CELLS as u64 || cells > (r.left() / 3) as u64 {
+                return Err(WireError::CellCount(name.into()));
+            }
+            let mut previous: Option<u16> = None;
+            for _ in 0..cells {
+                let key = r.u16("cell key")?;
+                if previous.is_some_and(|p| key <= p) {
+                    return Err(WireError::KeyOrder(name.into()));
+                }
+                previous = Some(key);
+                if r.varint("cell count")? == 0 {
+                    return Err(WireError::ZeroCount(name.into()));
+                }
+            }
+            cell_count += cells as usize;
+        }
+        Ok(DeltaView {
+            header: DeltaHeader {
+                sent_at_ns,
+                packets,
+                skipped,
+                kernel_drops,
+                interface_drops,
+            },
+            sections: &r.buf[start..r.pos],
+            section_count,
+            cell_count,
+        })
+    }
+
+    /// The map sections, in frame order.
+    pub fn maps(&self) -> Sections<'a> {
+        Sections {
+            r: Reader {
+                buf: self.sections,
+                pos: 0,
+            },
+            left: self.section_count,
+        }
+    }
+
+    /// Cells in all sections together.
+    pub fn cell_count(&self) -> usize {
+        self.cell_count
+    }
+}
+
+/// The map sections of a [`DeltaView`].
+pub struct Sections<'a> {
+    r: Reader<'a>,
+    left: usize,
+}
+
+impl<'a> Iterator for Sections<'a> {
+    type Item = MapSection<'a>;
+
+    fn next(&mut self) -> Option<MapSection<'a>> {
+        // The bytes were validated: a failure here cannot happen, and ends the walk.
+        self.left = self.left.checked_sub(1)?;
+        let n = usize::from(self.r.u8("map name length").ok()?);
+        let name = map_name(self.r.bytes(n, "map name").ok()?)?;
+        let count = self.r.varint("cell count").ok()? as usize;
+        let start = self.r.pos;
+        for _ in 0..count {
+            self.r.u16("cell key").ok()?;
+            self.r.varint("cell count").ok()?;
+        }
+        Some(MapSection {
+            name,
+            cells: &self.r.buf[start..self.r.pos],
+            count,
+        })
+    }
+}
+
+/// One map's cells in a delta.
+#[derive(Clone, Copy, Debug)]
+pub struct MapSection<'a> {
+    /// The map's name as sent (a wall ignores maps it does not count).
+    pub name: &'a str,
+    cells: &'a [u8],
+    count: usize,
+}
+
+impl<'a> MapSection<'a> {
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the section has no cells (never true of a decoded one).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// (key, count) pairs, keys ascending.
+    pub fn cells(&self) -> Cells<'a> {
+        Cells {
+            r: Reader {
+                buf: self.cells,
+                pos: 0,
+            },
+        }
+    }
+}
+
+/// The cells of a [`MapSection`].
+pub struct Cells<'a> {
+    r: Reader<'a>,
+}
+
+impl Iterator for Cells<'_> {
+    type Item = (u16, u64);
+
+    fn next(&mut self) -> Option<(u16, u64)> {
+        if self.r.left() == 0 {
+            return None;
+        }
+        let key = self.r.u16("cell key").ok()?;
+        let count = self.r.varint("cell count").ok()?;
+        Some((key, count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(bytes: &[u8], limit: usize) -> Result<Message<'_>, WireError> {
+        match decode_frame(bytes, limit)? {
+            Some((m, used)) => {
+                assert_eq!(used, bytes.len(), "frame length");
+                Ok(m)
+            }
+            None => panic!("incomplete"),
+        }
+    }
+
+    /// Every accepted frame re-encodes to exactly its bytes.
+    fn round_trip(bytes: &[u8]) {
+        let m = one(bytes, MAX_FRAME).expect("decodes");
+        let mut again = Vec::new();
+        m.encode(&mut again);
+        assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn hello_as_in_the_doc() {
+        #[rustfmt::skip]
+        let frame = [
+            0x00, 0x00, 0x00, 0x0e,       // length 14
+            0x01,                         // HELLO
+            b'S', b'W', b'S', b'N',       // magic
+            0x00, 0x01,                   // version 1
+            0x06,                         // name length
+            b'e', b'd', b'g', b'e', b'-', b'1',
+        ];
+        assert_eq!(
+            one(&frame, MAX_HANDSHAKE_FRAME),
+            Ok(Message::Hello { name: "edge-1" })
+        );
+        let mut out = Vec::new();
+        encode_hello("edge-1", &mut out);
+        assert_eq!(out, frame);
+    }
+
+    #[test]
+    fn challenge_auth_welcome_as_in_the_doc() {
+        let mut frame = vec![0x00, 0x00, 0x00, 0x23, 0x02, 0x00, 0x01];
+        frame.extend(0..32u8);
+        let nonce: [u8; 32] = std::array::from_fn(|i| i as u8);
+        assert_eq!(one(&frame, MAX_HANDSHAKE_FRAME), Ok(Message::Challenge { nonce }));
+        round_trip(&frame);
+
+        let mut frame = vec![0x00, 0x00, 0x00, 0x21, 0x03];
+        frame.extend([0xab; 32]);
+        assert_eq!(
+            one(&frame, MAX_HANDSHAKE_FRAME),
+            Ok(Message::Auth { mac: [0xab; 32] })
+        );
+        round_trip(&frame);
+
+        assert_eq!(
+            one(&[0, 0, 0, 1, 0x04], MAX_HANDSHAKE_FRAME),
+            Ok(Message::Welcome)
+        );
+        round_trip(&[0, 0, 0, 1, 0x04]);
+    }
+
+    #[test]
+    fn close_as_in_the_doc() {
+        #[rustfmt::skip]
+        let frame = [
+            0x00, 0x00, 0x00, 0x08,       // length 8
+            0x06,                         // CLOSE
+            0x02,                         // reason: authentication
+            0x00, 0x04,                   // text length
+            b'n', b'o', b'p', b'e',
+        ];
+        assert_eq!(
+            one(&frame, MAX_HANDSHAKE_FRAME),
+            Ok(Message::Close {
+                reason: CloseReason::Auth,
+                text: "nope"
+            })
+        );
+        round_trip(&frame);
+    }
+
+    /// The delta of the protocol document's example.
+    #[rustfmt::skip]
+    const DOC_DELTA: [u8; 44] = [
+        0x00, 0x00, 0x00, 0x28,                         // length 40
+        0x05,                                           // DELTA
+        0x16, 0x8d, 0x81, 0xa8, 0x35, 0x57, 0x00, 0x00, // sent at 1625097600 s (ns)
+        0xac, 0x02,                                     // packets 300
+        0x05, 0x00, 0x07, 0x00,                         // skipped: not_ip 5, malformed 0, not_inbound 7, filtered 0
+        0x02, 0x00,                                     // drops: kernel 2, interface 0
+        0x02,                                           // two maps
+        0x03, b's', b'y', b'n',                         // "syn"
+        0x02,                                           // two cells
+        0x25, 0xc8, 0x01,                               //   key 9672 (x.x.37.200): 1
+        0x25, 0xc9, 0x96, 0x01,                         //   key 9673: 150
+        0x04, b'p', b'o', b'r', b't',                   // "port"
+        0x01,                                           // one cell
+        0x1f, 0x90, 0x80, 0x01,                         //   key 8080: 128
+    ];
+
+    #[test]
+    fn delta_as_in_the_doc() {
+        let Ok(Message::Delta(d)) = one(&DOC_DELTA, MAX_FRAME) else {
+            panic!("not a delta")
+        };
+        assert_eq!(
+            d.header,
+            DeltaHeader {
+                sent_at_ns: 1_625_097_600_000_000_000,
+                packets: 300,
+                skipped: [5, 0, 7, 0],
+                kernel_drops: 2,
+                interface_drops: 0,
+            }
+        );
+        let maps: Vec<(&str, Vec<(u16, u64)>)> = d.maps().map(|s| (s.name, s.cells().collect())).collect();
+        assert_eq!(
+            maps,
+            [("syn", vec![(9672, 1), (9673, 150)]), ("port", vec![(8080, 128)])]
+        );
+        assert_eq!(d.cell_count(), 3);
+        round_trip(&DOC_DELTA);
+    }
+
+    #[test]
+    fn empty_delta_is_a_heartbeat() {
+        let header = DeltaHeader {
+            sent_at_ns: 7,
+            kernel_drops: 1,
+            ..DeltaHeader::default()
+        };
+        let mut out = Vec::new();
+        assert_eq!(
+            encode_delta(
+                &header,
+                &[MapCells {
+                    name: "syn",
+                    cells: &[]
+                }],
+                &mut out
+            ),
+            1
+        );
+        #[rustfmt::skip]
+        let expected = [
+            0, 0, 0, 0x11, 0x05,
+            0, 0, 0, 0, 0, 0, 0, 7,
+            0, 0, 0, 0, 0, 1, 0,
+            0,
+        ];
+        assert_eq!(out, expected);
+        round_trip(&out);
+    }
+
+    #[test]
+    fn varints_are_leb128_in_shortest_form() {
+        for v in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            assert_eq!(b.len(), varint_len(v), "{v}");
+            let mut r = Reader { buf: &b, pos: 0 };
+            assert_eq!(r.varint("x"), Ok(v));
+        }
+        let bad: [&[u8]; 4] = [
+            &[0x80, 0x00],                                                 // overlong zero
+            &[0xff, 0x80, 0x00],                                           // overlong
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], // over 64 bits
+            &[0x80; 11],
+        ];
+        for b in bad {
+            let mut r = Reader { buf: b, pos: 0 };
+            assert_eq!(r.varint("x"), Err(WireError::BadVarint("x")), "{b:?}");
+        }
+        let mut r = Reader { buf: &[0x80], pos: 0 };
+        assert_eq!(r.varint("x"), Err(WireError::Truncated("x")));
+    }
+
+    #[test]
+    fn partial_frames_ask_for_more() {
+        for cut in 0..DOC_DELTA.len() {
+            assert_eq!(decode_frame(&DOC_DELTA[..cut], MAX_FRAME), Ok(None), "{cut}");
+        }
+    }
+
+    #[test]
+    fn frame_size_limits() {
+        assert_eq!(
+            decode_frame(&[0, 0, 0, 0], MAX_FRAME),
+            Err(WireError::FrameSize {
+                len: 0,
+                limit: MAX_FRAME
+            })
+        );
+        assert_eq!(
+            decode_frame(&[0x7f, 0xff, 0xff, 0xff, 5], MAX_FRAME),
+            Err(WireError::FrameSize {
+                len: 0x7fff_ffff,
+                limit: MAX_FRAME
+            })
+        );
+        // Before authentication, 256 bytes is the most: refused on the length alone.
+        assert_eq!(decode_frame(&[0, 0, 1, 0], MAX_HANDSHAKE_FRAME), Ok(None));
+        assert_eq!(
+            decode_frame(&[0, 0, 1, 1], MAX_HANDSHAKE_FRAME),
+            Err(WireError::FrameSize {
+                len: 257,
+                limit: MAX_HANDSHAKE_FRAME
+            })
+        );
+    }
+
+    #[test]
+    fn bad_handshakes_are_named() {
+        let hello = |magic: &[u8], version: [u8; 2], name: &[u8]| {
+            let mut b = vec![0, 0, 0, 0, 0x01];
+            b.extend_from_slice(magic);
+            b.extend_from_slice(&version);
+            b.push(name.len() as u8);
+            b.extend_from_slice(name);
+            let n = (b.len() - 4) as u32;
+            b[..4].copy_from_slice(&n.to_be_bytes());
+            b
+        };
+        assert_eq!(
+            one(&hello(b"HTTP", [0, 1], b"x"), MAX_HANDSHAKE_FRAME),
+            Err(WireError::BadMagic)
+        );
+        assert_eq!(
+            one(&hello(b"SWSN", [0, 2], b"x"), MAX_HANDSHAKE_FRAME),
+            Err(WireError::Version(2))
+        );
+        for bad in [
+            &b""[..],
+            b"a b",
+            b"tab\t",
+            b"\x1b[31m",
+            "é".as_bytes(),
+            &[b'a'; 65],
+        ] {
+            assert_eq!(
+                one(&hello(b"SWSN", [0, 1], bad), MAX_HANDSHAKE_FRAME),
+                Err(WireError::BadName),
+                "{bad:?}"
+            );
+        }
+        assert!(one(&hello(b"SWSN", [0, 1], &[b'a'; 64]), MAX_HANDSHAKE_FRAME).is_ok());
+        // A challenge from a wall of another version.
+        let mut c = vec![0, 0, 0, 0x23, 0x02, 0x00, 0x09];
+        c.extend([0; 32]);
+        assert_eq!(one(&c, MAX_HANDSHAKE_FRAME), Err(WireError::Version(9)));
+        assert_eq!(
+            one(&[0, 0, 0, 1, 0x09], MAX_FRAME),
+            Err(WireError::UnknownType(9))
+        );
+        assert_eq!(
+            one(&[0, 0, 0, 2, 0x04, 0], MAX_FRAME),
+            Err(WireError::Trailing(1))
+        );
+        assert_eq!(
+            one(&[0, 0, 0, 3, 0x03, 1, 2], MAX_FRAME),
+            Err(WireError::Truncated("mac"))
+        );
+    }
+
+    /// DOC_DELTA with its "port" section replaced by `section`.
+    fn delta_with(section: &[u8]) -> Vec<u8> {
+        let mut b = DOC_DELTA[..DOC_DELTA.len() - 10].to_vec();
+        b.extend_from_slice(section);
+        let n = (b.len() - 4) as u32;
+        b[..4].copy_from_slice(&n.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn bad_deltas_are_refused_whole() {
+        let cases: [(&[u8], WireError); 7] = [
+            (
+                &[4, b'p', b'o', b'r', b't', 1, 0x1f, 0x90, 0x00],
+                WireError::ZeroCount("port".into()),
+            ),
+            (
+                &[4, b'p', b'o', b'r', b't', 0],
+                WireError::CellCount("port".into()),
+            ),
+            (
+                &[4, b'p', b'o', b'r', b't', 2, 0x1f, 0x90, 1, 0x1f, 0x90, 1],
+                WireError::KeyOrder("port".into()),
+            ),
+            (
+                &[4, b'p', b'o', b'r', b't', 2, 0x1f, 0x90, 1, 0x00, 0x01, 1],
+                WireError::KeyOrder("port".into()),
+            ),
+            (
+                &[3, b's', b'y', b'n', 1, 0, 1, 1],
+                WireError::DuplicateMap("syn".into()),
+            ),
+            (&[4, b'P', b'o', b'r', b't', 1, 0, 1, 1], WireError::BadMapName),
+            // Claims 200 cells with 3 bytes left: refused before anything is read.
+            (
+                &[4, b'p', b'o', b'r', b't', 0xc8, 0x01, 0, 1, 1],
+                WireError::CellCount("port".into()),
+            ),
+        ];
+        for (section, err) in cases {
+            assert_eq!(one(&delta_with(section), MAX_FRAME), Err(err), "{section:?}");
+        }
+        // A cell cut short.
+        assert_eq!(
+            one(&delta_with(&[4, b'p', b'o', b'r', b't', 1, 0x1f]), MAX_FRAME),
+            Err(WireError::CellCount("port".into()))
+        );
+        assert_eq!(
+            one(
+                &delta_with(&[4, b'p', b'o', b'r', b't', 1, 0x1f, 0x90, 0x80]),
+                MAX_FRAME
+            ),
+            Err(WireError::Truncated("cell count"))
+        );
+    }
+
+    #[test]
+    fn a_full_delta_splits_between_maps_and_round_trips() {
+        let full: Vec<(u16, u64)> = (0..=u16::MAX).map(|k| (k, u64::MAX - u64::from(k))).collect();
+        let names = [
+            "icmp",
+            "all",
+            "syn",
+            "udp",
+            "port",
+            "synport",
+            "addrport",
+            "synaddrport",
+            "len",
+        ];
+        let maps: Vec<MapCells<'_>> = names.iter().map(|name| MapCells { name, cells: &full }).collect();
+        let header = DeltaHeader {
+            sent_at_ns: 42,
+            packets: 1 << 40,
+            skipped: [1, 2, 3, 4],
+            kernel_drops: 5,
+            interface_drops: 6,
+        };
+        let mut out = Vec::new();
+        let frames = encode_delta(&header, &maps, &mut out);
+        assert_eq!(frames, 9, "each full map takes most of a frame");
+        let mut rest = &out[..];
+        let mut seen = Vec::new();
+        let mut packets = 0;
+        while !rest.is_empty() {
+            let (Message::Delta(d), used) = decode_frame(rest, MAX_FRAME).unwrap().unwrap() else {
+                panic!("not a delta")
+            };
+            assert!(used - LENGTH_LEN <= MAX_FRAME);
+            assert_eq!((d.header.sent_at_ns, d.header.kernel_drops), (42, 5));
+            packets += d.header.packets;
+            for s in d.maps() {
+                assert!(s.cells().eq(full.iter().copied()));
+                seen.push(s.name.to_string());
+            }
+            round_trip(&rest[..used]);
+            rest = &rest[used..];
+        }
+        assert_eq!(seen, names);
+        assert_eq!(packets, 1 << 40, "totals are sent once");
+    }
+
+    #[test]
+    fn zero_counts_and_empty_maps_are_left_out() {
+        let mut out = Vec::new();
+        let cells = [(1, 0), (2, 5), (3, 0)];
+        encode_delta(
+            &DeltaHeader::default(),
+            &[
+                MapCells {
+                    name: "syn",
+                    cells: &cells,
+                },
+                MapCells {
+                    name: "all",
+                    cells: &[(9, 0)],
+                },
+            ],
+            &mut out,
+        );
+        let Ok(Message::Delta(d)) = one(&out, MAX_FRAME) else {
+            panic!("not a delta")
+        };
+        let maps: Vec<(&str, Vec<(u16, u64)>)> = d.maps().map(|s| (s.name, s.cells().collect())).collect();
+        assert_eq!(maps, [("syn", vec![(2, 5)])]);
+    }
+
+    #[test]
+    fn close_text_is_cut_at_a_character() {
+        let long = "é".repeat(150);
+        let mut out = Vec::new();
+        encode_close(CloseReason::Other(77), &long, &mut out);
+        let Ok(Message::Close { reason, text }) = one(&out, MAX_HANDSHAKE_FRAME) else {
+            panic!("not a close")
+        };
+        assert_eq!(reason, CloseReason::Other(77));
+        assert_eq!(text.len(), MAX_CLOSE_TEXT);
+        for code in 0..=255 {
+            assert_eq!(CloseReason::from_code(code).code(), code);
+        }
+    }
+}

@@ -1,0 +1,797 @@
+//! End-to-end: real `scanwall sensor` processes sending to a real wall
+//! (`scanwall count --sensors-listen`, which prints exact totals and ends by
+//! itself after `--sensors N` connections), all on 127.0.0.1.
+//!
+//! Asserts: a replayed capture reaches the wall with exactly the counts
+//! `scanwall count -r` gives; two sensors' counts add up; a wrong key, a wrong
+//! version, garbage, a malformed delta and an oversized frame are refused,
+//! logged with the peer's address and counted, while a good sensor's counts
+//! stay exact; a sensor started before its wall connects once the wall is up
+//! and sends nothing it counted before; bad key files are refused with the fix.
+//!
+//! Synchronisation is by the log lines the processes write.
+
+#![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use scanwall::sensor::auth::{SensorKey, respond};
+
+/// Upper bound on any one wait: generous for a loaded CI machine.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Every map, so the wall's default (all nine, as `count`) is fed in full.
+const ALL_MAPS: &str = "icmp,all,syn,udp,port,synport,addrport,synaddrport,len";
+
+fn scanwall() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scanwall"))
+}
+
+fn run(args: &[&str]) -> Output {
+    scanwall().args(args).output().expect("run scanwall")
+}
+
+/// A key file (mode 600) holding `secret`.
+fn key_file(dir: &Path, name: &str, secret: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// A generated demo capture of `packets` packets.
+fn capture(dir: &Path, name: &str, packets: u32, seed: u32) -> PathBuf {
+    let path = dir.join(name);
+    let out = run(&[
+        "generate",
+        "--packets",
+        &packets.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    path
+}
+
+/// `scanwall count -r` of `path` in `format`: the ground truth.
+fn count_file(path: &Path, format: &str) -> String {
+    let out = run(&["count", "--format", format, "-r", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
+}
+
+/// A running scanwall process and its standard-error lines.
+struct Proc {
+    child: Child,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    lines: Receiver<String>,
+    log: Vec<String>,
+    what: &'static str,
+}
+
+impl Proc {
+    fn start(what: &'static str, args: &[&str], stdin: bool) -> Proc {
+        let mut child = scanwall()
+            .args(args)
+            // Rendering (snapshot) wants a runtime directory, as in the other render tests.
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start scanwall");
+        let mut out = child.stdout.take().unwrap();
+        let stdout = Some(std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        }));
+        let err = child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc {
+            child,
+            stdout,
+            lines,
+            log: Vec::new(),
+            what,
+        }
+    }
+
+    /// `count --sensors-listen 127.0.0.1:PORT` (0: any free port) with `key`,
+    /// ending after `sensors` connections.
+    fn wall(port: u16, key: &Path, sensors: usize, format: &str) -> Proc {
+        let addr = format!("127.0.0.1:{port}");
+        let n = sensors.to_string();
+        let args = [
+            "count",
+            "--sensors-listen",
+            &addr,
+            "--key-file",
+            key.to_str().unwrap(),
+            "--sensors",
+            &n,
+            "--format",
+            format,
+        ];
+        let mut p = Proc::start("wall", &args, false);
+        p.wait_for("the listening line", |l| l.contains("listening for sensors on"));
+        p
+    }
+
+    /// The wall's port, from its listening line.
+    fn port(&self) -> u16 {
+        let line = self
+            .log
+            .iter()
+            .find(|l| l.contains("listening for sensors on"))
+            .unwrap();
+        line.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap()
+    }
+
+    fn stdin(&mut self) -> ChildStdin {
+        self.child.stdin.take().unwrap()
+    }
+
+    /// Waits for a standard-error line matching `pred`; fails with the log so far.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        if let Some(l) = self.log.iter().find(|l| pred(l)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "{}: no line for {what}; standard error so far:\n{}",
+                        self.what,
+                        self.log.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits until `n` standard-error lines match `pred`.
+    fn wait_for_nth(&mut self, what: &str, n: usize, pred: impl Fn(&str) -> bool) {
+        while self.log.iter().filter(|l| pred(l)).count() < n {
+            match self.lines.recv_timeout(PATIENCE) {
+                Ok(line) => self.log.push(line),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("{}: no line for {what}:\n{}", self.what, self.log.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Waits for the process to exit; its status, standard output and the
+    /// whole standard error.
+    fn finish(mut self) -> (std::process::ExitStatus, String, String) {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("{} did not exit:\n{}", self.what, self.log.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = self.stdout.take().unwrap().join().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.log.push(line);
+        }
+        (status, out, self.log.join("\n"))
+    }
+}
+
+impl Drop for Proc {
+    /// A test that fails midway leaves no process behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A sensor replaying `file` flat out to the wall on `port`.
+fn replay_sensor(name: &'static str, file: &Path, port: u16, key: &Path) -> Proc {
+    let to = format!("127.0.0.1:{port}");
+    let args = [
+        "sensor",
+        "-r",
+        file.to_str().unwrap(),
+        "--speed",
+        "max",
+        "--maps",
+        ALL_MAPS,
+        "--to",
+        &to,
+        "--key-file",
+        key.to_str().unwrap(),
+        "--name",
+        name,
+    ];
+    Proc::start(name, &args, false)
+}
+
+fn assert_success(what: &str, status: std::process::ExitStatus, err: &str) {
+    assert!(status.success(), "{what} failed ({status}):\n{err}");
+}
+
+#[test]
+fn a_replayed_capture_reaches_the_wall_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let file = capture(dir.path(), "x.pcap", 30_000, 7);
+    let wall = Proc::wall(0, &key, 1, "csv");
+    let sensor = replay_sensor("edge-1", &file, wall.port(), &key);
+    let (status, _, err) = sensor.finish();
+    assert_success("sensor", status, &err);
+    assert!(err.contains("connected to wall"), "{err}");
+    assert!(
+        err.contains("counted 30000 packets") && err.contains("took 30000 packets"),
+        "{err}"
+    );
+    let (status, csv, log) = wall.finish();
+    assert_success("wall", status, &log);
+    assert!(log.contains("sensor edge-1 connected from 127.0.0.1:"), "{log}");
+    assert!(log.contains("disconnected after"), "{log}");
+    assert_eq!(
+        csv,
+        count_file(&file, "csv"),
+        "the wall's counts differ from count -r"
+    );
+}
+
+/// Adds `b`'s map cells and totals to `a` (both `count --format json`).
+fn add_counts(a: &mut serde_json::Value, b: &serde_json::Value) {
+    let maps = a["maps"].as_object_mut().unwrap();
+    for (map, cells) in b["maps"].as_object().unwrap() {
+        let into = maps
+            .entry(map.clone())
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .unwrap();
+        for (key, n) in cells.as_object().unwrap() {
+            let sum = into.get(key).and_then(|v| v.as_u64()).unwrap_or(0) + n.as_u64().unwrap();
+            into.insert(key.clone(), sum.into());
+        }
+    }
+    a["packets"] = (a["packets"].as_u64().unwrap() + b["packets"].as_u64().unwrap()).into();
+    for reason in ["not_ip", "malformed", "not_inbound", "filtered"] {
+        let sum = a["skipped"][reason].as_u64().unwrap() + b["skipped"][reason].as_u64().unwrap();
+        a["skipped"][reason] = sum.into();
+    }
+}
+
+#[test]
+fn two_sensors_add_up_in_one_wall() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let a = capture(dir.path(), "a.pcap", 20_000, 1);
+    let b = capture(dir.path(), "b.pcap", 15_000, 2);
+    let wall = Proc::wall(0, &key, 2, "json");
+    let sa = replay_sensor("edge-a", &a, wall.port(), &key);
+    let sb = replay_sensor("edge-b", &b, wall.port(), &key);
+    for s in [sa, sb] {
+        let (status, _, err) = s.finish();
+        assert_success("sensor", status, &err);
+    }
+    let (status, out, log) = wall.finish();
+    assert_success("wall", status, &log);
+    let got = json(&out);
+    let mut expected = json(&count_file(&a, "json"));
+    add_counts(&mut expected, &json(&count_file(&b, "json")));
+    assert_eq!(got["maps"], expected["maps"], "merged maps differ from the sum");
+    assert_eq!(got["packets"], 35_000);
+    assert_eq!(got["skipped"], expected["skipped"]);
+    let mut peers: Vec<(String, u64)> = got["sensors"]["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["packets"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    peers.sort();
+    assert_eq!(
+        peers,
+        [("edge-a".to_string(), 20_000), ("edge-b".to_string(), 15_000)]
+    );
+    assert_eq!(got["sensors"]["authenticated"], 2);
+}
+
+/// Reads one frame (length, type, payload) the wall sent.
+fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).unwrap();
+    (body[0], body[1..].to_vec())
+}
+
+/// The wall sent a CLOSE with `reason`, then closed the connection.
+fn assert_closed_with(s: &mut TcpStream, reason: u8, what: &str) {
+    let (kind, payload) = read_frame(s);
+    assert_eq!((kind, payload[0]), (6, reason), "{what}: {payload:?}");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{what}: more bytes after the CLOSE");
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s
+}
+
+/// The HELLO of sensor `name` in protocol `version`, written out by hand
+/// (`docs/sensor-protocol.md`).
+fn hello(version: u16, name: &str) -> Vec<u8> {
+    let mut b = ((1 + 4 + 2 + 1 + name.len()) as u32).to_be_bytes().to_vec();
+    b.push(0x01);
+    b.extend_from_slice(b"SWSN");
+    b.extend_from_slice(&version.to_be_bytes());
+    b.push(name.len() as u8);
+    b.extend_from_slice(name.as_bytes());
+    b
+}
+
+/// A hand-made sensor that completes the handshake as `name` with `secret`.
+fn authenticated(port: u16, name: &str, secret: &str) -> TcpStream {
+    let mut s = connect(port);
+    s.write_all(&hello(1, name)).unwrap();
+    let (kind, payload) = read_frame(&mut s);
+    assert_eq!(
+        (kind, &payload[..2]),
+        (0x02, &[0, 1][..]),
+        "a CHALLENGE of version 1"
+    );
+    let nonce: [u8; 32] = payload[2..].try_into().unwrap();
+    let mac = respond(&SensorKey::from_bytes(secret.as_bytes()), &nonce, name);
+    let mut auth = vec![0, 0, 0, 33, 0x03];
+    auth.extend_from_slice(&mac);
+    s.write_all(&auth).unwrap();
+    assert_eq!(read_frame(&mut s), (0x04, vec![]), "WELCOME");
+    s
+}
+
+#[test]
+fn bad_peers_are_refused_logged_and_counted_while_a_good_sensor_stays_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "a shared secret for the test";
+    let key = key_file(dir.path(), "key", secret);
+    let wrong = key_file(dir.path(), "wrong", "not the wall's secret at all");
+    let file = capture(dir.path(), "good.pcap", 20_000, 11);
+    // Six bad peers and the good sensor.
+    let mut wall = Proc::wall(0, &key, 7, "json");
+    let port = wall.port();
+    let names = |s: &TcpStream| format!("{}", s.local_addr().unwrap());
+
+    // 1. A real sensor with the wrong key: refused, and it says so and exits non-zero.
+    let bad = replay_sensor("impostor", &file, port, &wrong);
+    let (status, _, err) = bad.finish();
+    assert!(!status.success(), "a refused sensor must fail:\n{err}");
+    assert!(
+        err.contains("refused sensor impostor") && err.contains("--key-file differs"),
+        "{err}"
+    );
+    let line = wall.wait_for("the wrong key", |l| l.contains("authentication failed"));
+    assert!(
+        line.contains("refused sensor 127.0.0.1:") && line.contains("impostor"),
+        "{line}"
+    );
+
+    // 2. Not a sensor at all.
+    let mut garbage = connect(port);
+    let garbage_name = names(&garbage);
+    garbage
+        .write_all(b"GET / HTTP/1.1\r\nHost: wall\r\n\r\n")
+        .unwrap();
+    assert_closed_with(&mut garbage, 3, "garbage");
+    let line = wall.wait_for("the garbage", |l| l.contains(&garbage_name));
+    assert!(
+        line.contains("refused sensor") && line.contains("frame of"),
+        "{line}"
+    );
+
+    // 3. Another protocol version.
+    let mut future = connect(port);
+    let future_name = names(&future);
+    future.write_all(&hello(2, "future")).unwrap();
+    assert_closed_with(&mut future, 1, "version 2");
+    let line = wall.wait_for("version 2", |l| l.contains(&future_name));
+    assert!(line.contains("version 2") && line.contains("version 1"), "{line}");
+
+    // 4. Authenticated, then a delta whose cell keys go backwards (hand-written).
+    let mut liar = authenticated(port, "liar", secret);
+    let liar_name = names(&liar);
+    #[rustfmt::skip]
+    let delta = [
+        0x00, 0x00, 0x00, 0x1c,                         // length 28
+        0x05,                                           // DELTA
+        0x16, 0x8d, 0x81, 0xa8, 0x35, 0x57, 0x00, 0x00, // sent at
+        0x02, 0x00, 0x00, 0x00, 0x00,                   // 2 packets, no skips
+        0x00, 0x00,                                     // no drops
+        0x01,                                           // one map
+        0x03, b's', b'y', b'n', 0x02,                   // "syn", two cells
+        0x00, 0x09, 0x01,                               //   key 9: 1
+        0x00, 0x08, 0x01,                               //   key 8: 1 (out of order)
+    ];
+    liar.write_all(&delta).unwrap();
+    assert_closed_with(&mut liar, 3, "malformed delta");
+    let line = wall.wait_for("the malformed delta", |l| {
+        l.contains(&liar_name) && l.contains("dropped")
+    });
+    assert!(
+        line.contains("dropped sensor liar") && line.contains("out of order"),
+        "{line}"
+    );
+
+    // 5. Authenticated, then a 2 GiB frame: dropped on its length alone.
+    let mut huge = authenticated(port, "huge", secret);
+    let huge_name = names(&huge);
+    huge.write_all(&[0x7f, 0xff, 0xff, 0xff, 0x05]).unwrap();
+    assert_closed_with(&mut huge, 3, "oversized frame");
+    let line = wall.wait_for("the huge frame", |l| {
+        l.contains(&huge_name) && l.contains("dropped")
+    });
+    assert!(
+        line.contains("dropped sensor huge") && line.contains("frame of 2147483647 bytes"),
+        "{line}"
+    );
+
+    // 6. A HELLO too large for the handshake.
+    let mut long = connect(port);
+    let long_name = names(&long);
+    long.write_all(&[0, 0, 4, 0, 0x01]).unwrap();
+    assert_closed_with(&mut long, 3, "oversized hello");
+    wall.wait_for("the long hello", |l| l.contains(&long_name));
+
+    // The good sensor, after all of that.
+    let good = replay_sensor("edge-1", &file, port, &key);
+    let (status, _, err) = good.finish();
+    assert_success("good sensor", status, &err);
+
+    let (status, out, log) = wall.finish();
+    assert_success("wall", status, &log);
+    let got = json(&out);
+    let expected = json(&count_file(&file, "json"));
+    assert_eq!(got["maps"], expected["maps"], "the good sensor's counts differ");
+    assert_eq!(got["packets"], expected["packets"]);
+    let s = &got["sensors"];
+    assert_eq!(
+        (
+            &s["refused"]["auth"],
+            &s["refused"]["version"],
+            &s["refused"]["handshake"]
+        ),
+        (&1.into(), &1.into(), &2.into()),
+        "{s}"
+    );
+    assert_eq!(s["malformed"], 2, "{s}");
+    assert_eq!(s["authenticated"], 3, "{s}");
+    let malformed: Vec<(String, u64)> = s["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["malformed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        malformed,
+        [
+            ("liar".to_string(), 1),
+            ("huge".to_string(), 1),
+            ("edge-1".to_string(), 0)
+        ],
+        "the impostor never authenticated, so it has no entry"
+    );
+}
+
+/// How this test cannot pass by accident: the sensor must first fail to
+/// reach the wall (it logs that), it counts traffic A before the wall exists
+/// and traffic B after it has connected (it reports A + B counted), and the
+/// wall must then hold exactly B's counts, cell for cell: a sensor that sent
+/// stale counts would add A's, one that sent nothing would have none, and A
+/// and B (different seeds) have different counts.
+#[test]
+fn a_sensor_started_before_its_wall_connects_later_and_sends_nothing_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let a = std::fs::read(capture(dir.path(), "a.pcap", 5_000, 21)).unwrap();
+    let b_path = capture(dir.path(), "b.pcap", 4_000, 22);
+    let b = std::fs::read(&b_path).unwrap();
+    assert_eq!(a[..24], b[..24], "same pcap header");
+    assert_ne!(count_file(&b_path, "csv"), {
+        let a_path = dir.path().join("a.pcap");
+        count_file(&a_path, "csv")
+    });
+    // A port with nothing on it yet.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let to = format!("127.0.0.1:{port}");
+    let args = [
+        "sensor",
+        "-r",
+        "-",
+        "--maps",
+        ALL_MAPS,
+        "--to",
+        &to,
+        "--key-file",
+        key.to_str().unwrap(),
+        "--name",
+        "early",
+    ];
+    let mut sensor = Proc::start("sensor", &args, true);
+    let mut stdin = sensor.stdin();
+    // Traffic A, counted while there is no wall.
+    stdin.write_all(&a).unwrap();
+    stdin.flush().unwrap();
+    sensor.wait_for("a failed attempt", |l| l.contains("cannot reach wall"));
+    // The sensor reads A from the pipe in well under a millisecond; the
+    // wall below takes far longer to start. (Were A read late, the wall would
+    // get it and the test would fail, never pass.)
+    std::thread::sleep(Duration::from_millis(300));
+    let wall = Proc::wall(port, &key, 1, "csv");
+    sensor.wait_for("the connection", |l| l.contains("connected to wall"));
+    // Traffic B, after the connection; then the stream ends and so does the sensor.
+    stdin.write_all(&b[24..]).unwrap();
+    drop(stdin);
+    let (status, _, err) = sensor.finish();
+    assert_success("sensor", status, &err);
+    assert!(
+        err.contains("counted 9000 packets") && err.contains("took 4000 packets"),
+        "the sensor must have counted A and B and sent B:\n{err}"
+    );
+    let (status, csv, log) = wall.finish();
+    assert_success("wall", status, &log);
+    assert_eq!(csv, count_file(&b_path, "csv"), "the wall must hold exactly B");
+}
+
+#[test]
+fn a_wall_of_another_version_is_a_clear_error_on_the_sensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let fake = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = fake.local_addr().unwrap().port();
+    let wall = std::thread::spawn(move || {
+        let (mut s, _) = fake.accept().unwrap();
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        let (kind, payload) = read_frame(&mut s);
+        assert_eq!(
+            (kind, &payload[..6]),
+            (0x01, &b"SWSN\x00\x01"[..]),
+            "a version 1 HELLO"
+        );
+        // A CHALLENGE of version 2.
+        let mut challenge = vec![0, 0, 0, 35, 0x02, 0x00, 0x02];
+        challenge.extend([0u8; 32]);
+        s.write_all(&challenge).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    let to = format!("127.0.0.1:{port}");
+    let out = run(&[
+        "sensor",
+        "--demo",
+        "--to",
+        &to,
+        "--key-file",
+        key.to_str().unwrap(),
+        "--name",
+        "edge-1",
+    ]);
+    wall.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("version 2") && err.contains("same scanwall release"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_key_files_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open");
+    std::fs::write(&open, "a shared secret for the test\n").unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let empty = key_file(dir.path(), "empty", "");
+    let out = run(&[
+        "sensor",
+        "--demo",
+        "--to",
+        "127.0.0.1:1",
+        "--key-file",
+        open.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("chmod 600") && err.lines().count() == 1, "{err}");
+    let out = run(&[
+        "count",
+        "--sensors-listen",
+        "127.0.0.1:0",
+        "--sensors",
+        "1",
+        "--key-file",
+        empty.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("is empty") && err.contains("/dev/urandom"), "{err}");
+    let out = run(&["count", "--sensors-listen", "127.0.0.1:0", "--sensors", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--key-file"), "{err}");
+}
+
+#[test]
+fn a_snapshot_draws_what_sensors_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let png = dir.path().join("wall.png");
+    let args = [
+        "snapshot",
+        "--sensors-listen",
+        "127.0.0.1:0",
+        "--key-file",
+        key.to_str().unwrap(),
+        "--seconds",
+        "4",
+        "--size",
+        "640x360",
+        "-o",
+        png.to_str().unwrap(),
+    ];
+    let mut snapshot = Proc::start("snapshot", &args, false);
+    snapshot.wait_for("the listening line", |l| l.contains("listening for sensors on"));
+    let to = format!("127.0.0.1:{}", snapshot.port());
+    let out = run(&[
+        "sensor",
+        "--demo",
+        "--demo-rate",
+        "5000",
+        "--duration",
+        "1500ms",
+        "--to",
+        &to,
+        "--key-file",
+        key.to_str().unwrap(),
+        "--name",
+        "demo-sensor",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let took: u64 = err
+        .split("took ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary: {err}"));
+    assert!(took > 0, "{err}");
+    let (status, _, log) = snapshot.finish();
+    assert_success("snapshot", status, &log);
+    assert!(log.contains("sensor demo-sensor connected"), "{log}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG", "a PNG was written");
+}
+
+/// A wall that goes away and comes back: the sensor reconnects by itself,
+/// and the new wall gets only what is counted after the reconnection. Traffic
+/// A reaches the first wall, C is counted while there is none, B reaches the
+/// second: each wall must hold exactly its own traffic (different seeds, so
+/// a leak of C shows).
+#[test]
+fn a_wall_that_comes_back_gets_nothing_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let a_path = capture(dir.path(), "a.pcap", 3_000, 31);
+    let b_path = capture(dir.path(), "b.pcap", 2_000, 32);
+    let c = std::fs::read(capture(dir.path(), "c.pcap", 2_500, 33)).unwrap();
+    let (a, b) = (std::fs::read(&a_path).unwrap(), std::fs::read(&b_path).unwrap());
+    // The first wall: up for a fixed time, then it closes.
+    let mut first = Proc::start(
+        "first wall",
+        &[
+            "count",
+            "--sensors-listen",
+            "127.0.0.1:0",
+            "--key-file",
+            key.to_str().unwrap(),
+            "--duration",
+            "3s",
+        ],
+        false,
+    );
+    first.wait_for("the listening line", |l| l.contains("listening for sensors on"));
+    let port = first.port();
+    let to = format!("127.0.0.1:{port}");
+    let args = [
+        "sensor",
+        "-r",
+        "-",
+        "--maps",
+        ALL_MAPS,
+        "--to",
+        &to,
+        "--key-file",
+        key.to_str().unwrap(),
+        "--name",
+        "steady",
+    ];
+    let mut sensor = Proc::start("sensor", &args, true);
+    let mut stdin = sensor.stdin();
+    stdin.write_all(&a[..24]).unwrap();
+    stdin.flush().unwrap();
+    sensor.wait_for("the first connection", |l| l.contains("connected to wall"));
+    stdin.write_all(&a[24..]).unwrap();
+    stdin.flush().unwrap();
+    let (status, csv, log) = first.finish();
+    assert_success("first wall", status, &log);
+    assert_eq!(
+        csv,
+        count_file(&a_path, "csv"),
+        "the first wall must hold exactly A"
+    );
+    sensor.wait_for("the lost wall", |l| l.contains("lost wall"));
+    // Counted while no wall is up: never to be sent.
+    stdin.write_all(&c[24..]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Proc::wall(port, &key, 1, "csv");
+    sensor.wait_for_nth("the reconnection", 2, |l| l.contains(": connected to wall"));
+    stdin.write_all(&b[24..]).unwrap();
+    drop(stdin);
+    let (status, _, err) = sensor.finish();
+    assert_success("sensor", status, &err);
+    assert!(err.contains("counted 7500 packets"), "{err}");
+    let (status, csv, log) = second.finish();
+    assert_success("second wall", status, &log);
+    assert_eq!(
+        csv,
+        count_file(&b_path, "csv"),
+        "the second wall must hold exactly B"
+    );
+}
