@@ -1,26 +1,45 @@
 // The wall's shader: colour-maps the counted values and draws flat rectangles.
 //
+// A frame is drawn in two steps. The colour pass (`vs_colour` / `fs_colour`)
+// colours each shown map once, one fragment per cell, into a tile of the
+// colour atlas: 256 x 256 texels per map, ATLAS_COLS tiles to a row. The wall
+// pass then draws each map's rectangle on screen by fetching its cells from the
+// atlas (`fs_map`), so the scale arithmetic runs 65,536 times per map whatever
+// the screen size, and a cell's pixels are copies of one texel. (Where a map
+// is shown at exactly one pixel per cell and the target takes copies, the
+// renderer copies its tile into place instead: the same pixels.)
+//
 // Everything is in pixels with the origin at the top left; instances carry
 // their rectangles. The colour stops come from the Rust table
 // (src/render/colour.rs) through the uniform, so legend and maps share them.
 // Per-map scale numbers (src/render/scale.rs) come through the same uniform,
-// indexed by the map's texture layer.
+// indexed by the map's slot. Maps drawn along the Hilbert curve are uploaded
+// already in picture order (the renderer permutes them), so the shader never
+// sees the curve.
 
 const MAX_STOPS: u32 = 8u;
 const MAX_TILES: u32 = 12u;
 const RANK_BUCKETS: u32 = 256u;
+// Cells along a map's side, and map tiles per row of the colour atlas (gpu.rs).
+const SIDE: u32 = 256u;
+const ATLAS_COLS: u32 = 4u;
 // The lowest scale position of a non-zero cell in rank mode (scale.rs RANK_FLOOR).
 const RANK_FLOOR: f32 = 0.071428571;
 
-// Scale modes (MapParams.a.x), as in gpu.rs.
+// Scale modes (MapParams.a.x, and the colour pass's MODE), as in gpu.rs.
 const MODE_PAPER: u32 = 0u;
 const MODE_AUTO: u32 = 1u;
 const MODE_LOG: u32 = 2u;
 const MODE_RANK: u32 = 3u;
 const MODE_CHANGE: u32 = 4u;
 
+// The scale mode a colour pass pipeline is built for: one pipeline per mode,
+// so each carries only its own arithmetic (on a software rasteriser every
+// branch not taken still costs, lane-masked).
+override MODE: u32 = 0u;
+
 struct MapParams {
-    // mode, gain (auto), max (log), order (1: Hilbert)
+    // mode, gain (auto), max (log), unused
     a: vec4<f32>,
     // log2 lowest and highest non-zero value (rank), baseline layer (change), unused
     b: vec4<f32>,
@@ -31,6 +50,8 @@ struct MapParams {
 struct Globals {
     // width, height (pixels), number of stops, number of diverging stops
     screen: vec4<f32>,
+    // the colour atlas: width, height (texels), unused, unused
+    atlas: vec4<f32>,
     // per stop: value, r, g, b (sRGB, 0..1, written unchanged to a Unorm target)
     stops: array<vec4<f32>, 8>,
     // the change view's scale: log2 ratio, r, g, b
@@ -42,14 +63,20 @@ struct Globals {
 
 @group(0) @binding(0) var<uniform> globals: Globals;
 @group(0) @binding(1) var maps: texture_2d_array<f32>;
+// The colour atlas the colour pass wrote (bound for the wall pass only).
+@group(1) @binding(0) var colours: texture_2d<f32>;
 
 fn to_clip(p: vec2<f32>) -> vec4<f32> {
-    return vec4<f32>(
-        p.x / globals.screen.x * 2.0 - 1.0,
-        1.0 - p.y / globals.screen.y * 2.0,
-        0.0,
-        1.0,
-    );
+    return clip_in(p, globals.screen.xy);
+}
+
+fn clip_in(p: vec2<f32>, size: vec2<f32>) -> vec4<f32> {
+    return vec4<f32>(p.x / size.x * 2.0 - 1.0, 1.0 - p.y / size.y * 2.0, 0.0, 1.0);
+}
+
+// Top left texel of map `slot`'s tile in the colour atlas.
+fn atlas_origin(slot: u32) -> vec2<i32> {
+    return vec2<i32>(i32((slot % ATLAS_COLS) * SIDE), i32((slot / ATLAS_COLS) * SIDE));
 }
 
 // Corner `i` of a quad drawn as two triangles.
@@ -62,59 +89,52 @@ fn corner(i: u32) -> vec2<f32> {
 // The scale: linear from a zero stop, linear in log2 between positive stops,
 // the last colour at and above the last stop. A value equal to a stop gets
 // exactly that stop's colour (t is exactly 0 at the segment start).
+//
+// Branch-free: the segment is found by counting the stops at or below v
+// (they are sorted), and both interpolations are computed and one selected.
+// The sums are the ones a loop over the segments would do, in the same order,
+// so the colours are the same to the bit.
 fn scale_colour(v: f32) -> vec3<f32> {
-    let n = min(u32(globals.screen.z), MAX_STOPS);
-    let first = globals.stops[0];
-    // `!(v > x)` also sends NaN to the first stop.
-    if !(v > first.x) {
-        return first.yzw;
+    let n = clamp(u32(globals.screen.z), 1u, MAX_STOPS);
+    var j = 0u;
+    for (var k = 1u; k < MAX_STOPS; k = k + 1u) {
+        j = j + select(0u, 1u, k < n && v >= globals.stops[k].x);
     }
-    for (var i = 1u; i < n; i = i + 1u) {
-        let b = globals.stops[i];
-        if v < b.x {
-            let a = globals.stops[i - 1u];
-            var t: f32;
-            if a.x <= 0.0 {
-                t = (v - a.x) / (b.x - a.x);
-            } else {
-                t = (log2(v) - log2(a.x)) / (log2(b.x) - log2(a.x));
-            }
-            t = clamp(t, 0.0, 1.0);
-            return a.yzw + (b.yzw - a.yzw) * t;
-        }
-    }
-    return globals.stops[n - 1u].yzw;
+    let a = globals.stops[j];
+    let b = globals.stops[min(j + 1u, n - 1u)];
+    let linear = (v - a.x) / (b.x - a.x);
+    let logarithmic = (log2(v) - log2(a.x)) / (log2(b.x) - log2(a.x));
+    let t = clamp(select(logarithmic, linear, a.x <= 0.0), 0.0, 1.0);
+    let between = a.yzw + (b.yzw - a.yzw) * t;
+    // At or above the last stop: its colour. `!(v > x)` also sends NaN to the first stop.
+    let c = select(between, a.yzw, j + 1u >= n);
+    return select(c, globals.stops[0].yzw, !(v > globals.stops[0].x));
 }
 
 // Position s (0..1) along the stops spaced evenly by index (log and rank modes).
 fn ramp_colour(s: f32) -> vec3<f32> {
-    let n = min(u32(globals.screen.z), MAX_STOPS);
+    let n = clamp(u32(globals.screen.z), 2u, MAX_STOPS);
     let p = clamp(s, 0.0, 1.0) * f32(n - 1u);
     let i = min(u32(floor(p)), n - 2u);
     let t = clamp(p - f32(i), 0.0, 1.0);
     return globals.stops[i].yzw + (globals.stops[i + 1u].yzw - globals.stops[i].yzw) * t;
 }
 
-// The change view's diverging scale, linear in the log2 ratio between stops.
+// The change view's diverging scale, linear in the log2 ratio between stops
+// (branch-free like scale_colour).
 fn diverging_colour(x: f32) -> vec3<f32> {
-    let n = min(u32(globals.screen.w), MAX_STOPS);
-    let first = globals.diverging[0];
-    if !(x > first.x) {
-        // NaN (no data) is neutral, not the coolest colour.
-        if x != x {
-            return globals.diverging[n / 2u].yzw;
-        }
-        return first.yzw;
+    let n = clamp(u32(globals.screen.w), 1u, MAX_STOPS);
+    var j = 0u;
+    for (var k = 1u; k < MAX_STOPS; k = k + 1u) {
+        j = j + select(0u, 1u, k < n && x >= globals.diverging[k].x);
     }
-    for (var i = 1u; i < n; i = i + 1u) {
-        let b = globals.diverging[i];
-        if x < b.x {
-            let a = globals.diverging[i - 1u];
-            let t = clamp((x - a.x) / (b.x - a.x), 0.0, 1.0);
-            return a.yzw + (b.yzw - a.yzw) * t;
-        }
-    }
-    return globals.diverging[n - 1u].yzw;
+    let a = globals.diverging[j];
+    let b = globals.diverging[min(j + 1u, n - 1u)];
+    let t = clamp((x - a.x) / (b.x - a.x), 0.0, 1.0);
+    let c = select(a.yzw + (b.yzw - a.yzw) * t, a.yzw, j + 1u >= n);
+    // NaN (no data) is neutral, not the coolest colour.
+    let low = select(globals.diverging[0].yzw, globals.diverging[n / 2u].yzw, x != x);
+    return select(c, low, !(x > globals.diverging[0].x));
 }
 
 fn rank_at(map: u32, k: u32) -> f32 {
@@ -125,69 +145,76 @@ fn rank_at(map: u32, k: u32) -> f32 {
 // The scale position (0..1) of v by its rank among the map's non-zero cells:
 // MapScale::rank_of.
 fn rank_of(map: u32, v: f32) -> f32 {
-    if !(v > 0.0) {
-        return 0.0;
-    }
     let p = globals.maps[map];
     let span = p.b.y - p.b.x;
-    if !(span > 0.0) {
-        return 1.0;
-    }
     let pos = clamp((log2(v) - p.b.x) / span, 0.0, 1.0) * f32(RANK_BUCKETS);
     let k = min(u32(floor(pos)), RANK_BUCKETS - 1u);
     let t = clamp(pos - f32(k), 0.0, 1.0);
-    var below = 0.0;
-    if k > 0u {
-        below = rank_at(map, k - 1u);
-    }
-    return RANK_FLOOR + (1.0 - RANK_FLOOR) * (below + (rank_at(map, k) - below) * t);
+    let below = select(0.0, rank_at(map, max(k, 1u) - 1u), k > 0u);
+    let r = RANK_FLOOR + (1.0 - RANK_FLOOR) * (below + (rank_at(map, k) - below) * t);
+    return select(select(r, 1.0, !(span > 0.0)), 0.0, !(v > 0.0));
 }
 
-// Position along the order-8 Hilbert curve of cell (x, y): hilbert::xy2d.
-fn hilbert_d(px: u32, py: u32) -> u32 {
-    var x = px;
-    var y = py;
-    var d = 0u;
-    var s = 128u;
-    loop {
-        if s == 0u {
-            break;
-        }
-        let rx = select(0u, 1u, (x & s) > 0u);
-        let ry = select(0u, 1u, (y & s) > 0u);
-        d = d + s * s * ((3u * rx) ^ ry);
-        if ry == 0u {
-            if rx == 1u {
-                x = 255u - x;
-                y = 255u - y;
-            }
-            let t = x;
-            x = y;
-            y = t;
-        }
-        s = s / 2u;
-    }
-    return d;
+// ---- colour pass: one fragment per cell, into the atlas -----------------
+
+struct ColourOut {
+    @builtin(position) pos: vec4<f32>,
+    @location(0) @interpolate(flat) slot: u32,
+};
+
+// Instance i covers map slot i's tile of the atlas.
+@vertex
+fn vs_colour(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32) -> ColourOut {
+    var out: ColourOut;
+    let origin = vec2<f32>(atlas_origin(slot));
+    out.pos = clip_in(origin + corner(vi) * f32(SIDE), globals.atlas.xy);
+    out.slot = slot;
+    return out;
 }
 
-// ---- maps -------------------------------------------------------------
+// The colour of the cell this fragment stands for, in the frame's scale mode.
+@fragment
+fn fs_colour(in: ColourOut) -> @location(0) vec4<f32> {
+    let cell = vec2<i32>(floor(in.pos.xy)) - atlas_origin(in.slot);
+    let map = min(in.slot, MAX_TILES - 1u);
+    let p = globals.maps[map];
+    let v = textureLoad(maps, cell, i32(in.slot), 0).r;
+    var rgb: vec3<f32>;
+    if MODE == MODE_AUTO {
+        rgb = scale_colour(v * p.a.y);
+    } else if MODE == MODE_LOG {
+        let s = select(0.0, log2(1.0 + v) / log2(1.0 + p.a.z), v > 0.0 && p.a.z > 0.0);
+        rgb = ramp_colour(s);
+    } else if MODE == MODE_RANK {
+        rgb = ramp_colour(rank_of(map, v));
+    } else if MODE == MODE_CHANGE {
+        let base = textureLoad(maps, cell, i32(p.b.z), 0).r;
+        let eps = max(p.c.x, 1e-30);
+        rgb = diverging_colour(log2((v * p.c.x + eps) / (base * p.c.y + eps)));
+    } else {
+        rgb = scale_colour(v);
+    }
+    return vec4<f32>(rgb, 1.0);
+}
+
+// ---- maps: the atlas tiles drawn at screen size ---------------------------
 
 struct MapOut {
     @builtin(position) pos: vec4<f32>,
     @location(0) @interpolate(flat) rect: vec4<f32>,
-    @location(1) @interpolate(flat) layer: u32,
+    @location(1) @interpolate(flat) slot: u32,
 };
 
 @vertex
 fn vs_map(
     @builtin(vertex_index) vi: u32,
     @location(0) rect: vec4<f32>,
-    @location(1) layer: u32,
+    @location(1) slot: u32,
 ) -> MapOut {
     var out: MapOut;
     out.pos = to_clip(rect.xy + corner(vi) * rect.zw);
     out.rect = rect;
-    out.layer = layer;
+    out.slot = slot;
     return out;
 }
 
@@ -195,36 +222,8 @@ fn vs_map(
 fn fs_map(in: MapOut) -> @location(0) vec4<f32> {
     // Pixel centre to cell: the same sum as TileSlot::cell_at on the CPU.
     let rel = (in.pos.xy - in.rect.xy) * 256.0 / in.rect.zw;
-    var cell = clamp(vec2<i32>(floor(rel)), vec2<i32>(0, 0), vec2<i32>(255, 255));
-    let map = min(in.layer, MAX_TILES - 1u);
-    let p = globals.maps[map];
-    if p.a.w > 0.5 {
-        // cell is (column, row); the key along the curve picks the texel.
-        let d = hilbert_d(u32(cell.x), u32(cell.y));
-        cell = vec2<i32>(i32(d & 255u), i32(d >> 8u));
-    }
-    let v = textureLoad(maps, cell, i32(in.layer), 0).r;
-    let mode = u32(p.a.x);
-    if mode == MODE_AUTO {
-        return vec4<f32>(scale_colour(v * p.a.y), 1.0);
-    }
-    if mode == MODE_LOG {
-        var s = 0.0;
-        if v > 0.0 && p.a.z > 0.0 {
-            s = log2(1.0 + v) / log2(1.0 + p.a.z);
-        }
-        return vec4<f32>(ramp_colour(s), 1.0);
-    }
-    if mode == MODE_RANK {
-        return vec4<f32>(ramp_colour(rank_of(map, v)), 1.0);
-    }
-    if mode == MODE_CHANGE {
-        let base = textureLoad(maps, cell, i32(p.b.z), 0).r;
-        let eps = max(p.c.x, 1e-30);
-        let x = log2((v * p.c.x + eps) / (base * p.c.y + eps));
-        return vec4<f32>(diverging_colour(x), 1.0);
-    }
-    return vec4<f32>(scale_colour(v), 1.0);
+    let cell = clamp(vec2<i32>(floor(rel)), vec2<i32>(0, 0), vec2<i32>(255, 255));
+    return textureLoad(colours, atlas_origin(in.slot) + cell, 0);
 }
 
 // ---- rectangles -------------------------------------------------------

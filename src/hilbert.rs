@@ -3,9 +3,9 @@
 //! Drawing a 16-bit address map along the curve (instead of row-major) keeps
 //! numerically close addresses close on screen: every /24 (256 consecutive
 //! keys) fills one 16 x 16 square, every /26 an 8 x 8 square, and neighbouring
-//! prefixes share an edge. The shader does the same arithmetic (`hilbert_d` in
-//! `shaders/wall.wgsl`); these functions are the reference the hover readout,
-//! the axis labels and the tests use.
+//! prefixes share an edge. The renderer reorders a map's cells along the curve
+//! while uploading it (`render::gpu`), with these same functions the hover
+//! readout, the axis labels and the tests use.
 
 /// Cells along one side of the curve's square.
 pub const SIDE: u16 = 256;

@@ -1,5 +1,15 @@
 //! The wgpu side: adapter choice, pipelines, the per-frame upload and draw,
 //! and reading a frame back as an image.
+//!
+//! A frame is two steps on the GPU. The colour pass colours every shown map
+//! once, a fragment per cell, into its 256 x 256 tile of the colour atlas (a
+//! texture of the target's format); the wall pass then draws the maps'
+//! rectangles by fetching cells from the atlas. So the scale arithmetic costs
+//! 65,536 fragments per map at any screen size, and where a map is shown at
+//! exactly one pixel per cell (six maps at 1920x1080) and the target allows
+//! copies, its tile is copied into place instead of drawn. On a software
+//! rasteriser (lavapipe) this is most of a frame's cost; see README,
+//! "Performance".
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +22,8 @@ use super::text::TextSystem;
 use super::{FrameInput, RenderError};
 use super::{TileInput, ViewState};
 use crate::maps::{CELLS, SIDE};
+
+use std::sync::OnceLock;
 
 /// The shader source, compiled into the binary.
 const SHADER: &str = include_str!("../../shaders/wall.wgsl");
@@ -202,28 +214,49 @@ async fn pick_adapter(
 
 /// Most maps the uniform carries scale numbers for (the catalogue has nine).
 pub(crate) const MAX_TILES: usize = 12;
-/// Vectors of four floats in the uniform: screen, stops, diverging stops,
-/// three per map, then the rank tables (matches `Globals` in the shader).
-const GLOBALS_VEC4: usize = 1 + 2 * MAX_STOPS + 3 * MAX_TILES + MAX_TILES * RANK_BUCKETS / 4;
-const STOPS_AT: usize = 1;
+/// Vectors of four floats in the uniform: screen, atlas, stops, diverging
+/// stops, three per map, then the rank tables (matches `Globals` in the shader).
+const GLOBALS_VEC4: usize = 2 + 2 * MAX_STOPS + 3 * MAX_TILES + MAX_TILES * RANK_BUCKETS / 4;
+const ATLAS_AT: usize = 1;
+const STOPS_AT: usize = 2;
 const DIVERGING_AT: usize = STOPS_AT + MAX_STOPS;
 const MAPS_AT: usize = DIVERGING_AT + MAX_STOPS;
 const RANKS_AT: usize = MAPS_AT + 3 * MAX_TILES;
 
-/// Scale mode codes of the shader's `MapParams.a.x`.
+/// Map tiles per row of the colour atlas (`ATLAS_COLS` in the shader).
+const ATLAS_COLS: u32 = 4;
+
+/// Scale mode codes of the shader's `MapParams.a.x` and `MODE`.
 const MODE_PAPER: f32 = 0.0;
 const MODE_AUTO: f32 = 1.0;
 const MODE_LOG: f32 = 2.0;
 const MODE_RANK: f32 = 3.0;
 const MODE_CHANGE: f32 = 4.0;
+/// Colour pass pipelines, one per mode code.
+const MODES: usize = 5;
 
-/// The uniform shared by both pipelines, as vectors of four floats: the
-/// colour tables of the view and, per drawn map (in slot order), its scale
-/// numbers. `baseline_layer(i)` is where map i's baseline was uploaded, when
-/// the change view is drawn.
+/// The mode code the maps of a frame of `view` are coloured in: the change
+/// view when baselines are drawn (`change`), else the view's scale mode.
+fn mode_code(view: &ViewState, change: bool) -> f32 {
+    if view.map_view == MapView::Change && change {
+        return MODE_CHANGE;
+    }
+    match view.scale {
+        ScaleMode::Paper => MODE_PAPER,
+        ScaleMode::Auto => MODE_AUTO,
+        ScaleMode::Log => MODE_LOG,
+        ScaleMode::Rank => MODE_RANK,
+    }
+}
+
+/// The uniform shared by all pipelines, as vectors of four floats: the
+/// target and atlas sizes, the colour tables of the view and, per drawn map
+/// (in slot order), its scale numbers. `baseline_layer(i)` is where map i's
+/// baseline was uploaded, when the change view is drawn.
 fn globals(
     width: u32,
     height: u32,
+    atlas: (u32, u32),
     view: &ViewState,
     tiles: &[&TileInput<'_>],
     baseline_layer: Option<&dyn Fn(usize) -> u32>,
@@ -245,23 +278,16 @@ fn globals(
         stops.len() as f32,
         DIVERGING_SCALE.len() as f32,
     ];
+    g[ATLAS_AT] = [atlas.0 as f32, atlas.1 as f32, 0.0, 0.0];
     let empty = MapScale::default();
+    let mode = mode_code(view, baseline_layer.is_some());
     for (i, tile) in tiles.iter().take(MAX_TILES).enumerate() {
         let scale = tile.scale.unwrap_or(&empty);
-        let order = if tile.follows_curve(view.order) { 1.0 } else { 0.0 };
-        let (mode, base) = match (view.map_view, baseline_layer) {
-            (MapView::Change, Some(layer)) => (MODE_CHANGE, layer(i) as f32),
-            _ => (
-                match view.scale {
-                    ScaleMode::Paper => MODE_PAPER,
-                    ScaleMode::Auto => MODE_AUTO,
-                    ScaleMode::Log => MODE_LOG,
-                    ScaleMode::Rank => MODE_RANK,
-                },
-                0.0,
-            ),
+        let base = match baseline_layer {
+            Some(layer) if mode == MODE_CHANGE => layer(i) as f32,
+            _ => 0.0,
         };
-        g[MAPS_AT + 3 * i] = [mode, scale.gain, scale.max, order];
+        g[MAPS_AT + 3 * i] = [mode, scale.gain, scale.max, 0.0];
         g[MAPS_AT + 3 * i + 1] = [scale.rank_lo, scale.rank_hi, base, 0.0];
         g[MAPS_AT + 3 * i + 2] = [scale.short_rate, scale.baseline_rate, 0.0, 0.0];
         let ranks = &mut g[RANKS_AT + i * RANK_BUCKETS / 4..RANKS_AT + (i + 1) * RANK_BUCKETS / 4];
@@ -284,20 +310,177 @@ pub(crate) fn layer_count(shown: usize) -> u32 {
 }
 
 /// Draws frames into textures of one format: the window's surface or an
-/// offscreen image. Holds the pipelines, the map texture array and the text.
+/// offscreen image. Holds the pipelines, the map textures and the text.
 pub struct WallRenderer {
     format: wgpu::TextureFormat,
+    module: wgpu::ShaderModule,
+    /// Group 0: the uniform and the map values (every pipeline).
     layout: wgpu::BindGroupLayout,
+    /// Group 1: the colour atlas (the wall pass only).
+    atlas_layout: wgpu::BindGroupLayout,
+    colour_pipeline_layout: wgpu::PipelineLayout,
+    /// The colour pass, per scale mode code, built when first needed.
+    colour_pipelines: [Option<wgpu::RenderPipeline>; MODES],
     map_pipeline: wgpu::RenderPipeline,
     rect_pipeline: wgpu::RenderPipeline,
     globals: wgpu::Buffer,
     maps: wgpu::Texture,
     layers: u32,
     bind_group: wgpu::BindGroup,
+    atlas: Atlas,
     rects: wgpu::Buffer,
     map_quads: wgpu::Buffer,
+    /// Reused every frame: the values as uploaded, the rectangles and map
+    /// quads as drawn, the maps copied instead of drawn.
     staging: Vec<f32>,
+    rect_list: Vec<RectInstance>,
+    quad_list: Vec<MapInstance>,
+    copies: Vec<(u32, u32, u32)>,
+    /// The target and readback buffer of `render_to_image`, kept for the
+    /// next call of the same size (snapshots in a loop, `soak`).
+    offscreen: Option<Offscreen>,
     text: TextSystem,
+}
+
+/// An offscreen frame and the buffer it is read back through.
+struct Offscreen {
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+    buffer: wgpu::Buffer,
+    /// Bytes per row in `buffer` (rows are padded to 256 bytes).
+    padded_row: u32,
+}
+
+impl Offscreen {
+    fn new(device: &wgpu::Device, format: wgpu::TextureFormat, width: u32, height: u32) -> Offscreen {
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("offscreen frame"),
+            size: wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let padded_row = (width * 4).div_ceil(align) * align;
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: u64::from(padded_row) * u64::from(height),
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            mapped_at_creation: false,
+        });
+        Offscreen {
+            texture,
+            view,
+            buffer,
+            padded_row,
+        }
+    }
+}
+
+/// The colour atlas: map slot i's colours at texels
+/// ((i % ATLAS_COLS) * 256, (i / ATLAS_COLS) * 256) + (column, row). It has
+/// the target's format, so a texel copied or fetched into the target is
+/// exactly what drawing that colour there would have written. (At 4 tiles a
+/// row it holds 32 maps within the smallest texture size a device allows;
+/// the catalogue has nine.)
+struct Atlas {
+    texture: wgpu::Texture,
+    bind_group: wgpu::BindGroup,
+    rows: u32,
+}
+
+impl Atlas {
+    fn new(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        format: wgpu::TextureFormat,
+        rows: u32,
+    ) -> Atlas {
+        let side = SIDE as u32;
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("map colours"),
+            size: wgpu::Extent3d {
+                width: ATLAS_COLS * side,
+                height: rows * side,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("map colours"),
+            layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(&view),
+            }],
+        });
+        Atlas {
+            texture,
+            bind_group,
+            rows,
+        }
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.texture.width(), self.texture.height())
+    }
+
+    /// Top left texel of slot `i`'s tile.
+    fn origin(i: u32) -> (u32, u32) {
+        let side = SIDE as u32;
+        ((i % ATLAS_COLS) * side, (i / ATLAS_COLS) * side)
+    }
+}
+
+/// Rows of the colour atlas for `shown` maps.
+fn atlas_rows(shown: usize) -> u32 {
+    (shown as u32).div_ceil(ATLAS_COLS).max(1)
+}
+
+/// Where cell i of a map drawn along the Hilbert curve (row-major in the
+/// picture: row * 256 + column) finds its value: the key `hilbert::xy2d`
+/// gives that cell. The upload permutes such maps once, so the shader only
+/// ever reads pictures.
+fn curve_order() -> &'static [u16] {
+    static ORDER: OnceLock<Vec<u16>> = OnceLock::new();
+    ORDER.get_or_init(|| {
+        let side = SIDE as u16;
+        (0..side)
+            .flat_map(|row| (0..side).map(move |col| crate::hilbert::xy2d(col, row)))
+            .collect()
+    })
+}
+
+/// Copies one map's values into `dst` (one layer, picture order): row-major
+/// as given, or permuted along the curve. Missing values are zero.
+fn stage_map(dst: &mut [f32], src: &[f32], curve: bool) {
+    if curve {
+        for (d, &key) in dst.iter_mut().zip(curve_order()) {
+            *d = src.get(usize::from(key)).copied().unwrap_or(0.0);
+        }
+    } else {
+        let n = src.len().min(dst.len());
+        dst[..n].copy_from_slice(&src[..n]);
+        dst[n..].fill(0.0);
+    }
 }
 
 fn instance_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
@@ -307,6 +490,17 @@ fn instance_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffe
         usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     })
+}
+
+/// Writes `bytes` at the start of `buffer`, growing it (to a power of two)
+/// when they do not fit.
+fn write_instances(gpu: &Gpu, buffer: &mut wgpu::Buffer, label: &str, bytes: &[u8]) {
+    if bytes.len() as u64 > buffer.size() {
+        *buffer = instance_buffer(&gpu.device, label, (bytes.len() as u64).next_power_of_two());
+    }
+    if !bytes.is_empty() {
+        gpu.queue.write_buffer(buffer, 0, bytes);
+    }
 }
 
 fn map_texture(device: &wgpu::Device, layers: u32) -> wgpu::Texture {
@@ -352,6 +546,53 @@ fn bind_group(
     })
 }
 
+/// A fragment-stage binding of an unfilterable 2D texture (or array).
+fn texture_entry(binding: u32, view_dimension: wgpu::TextureViewDimension) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+/// Whether map tiles can be copied into `target` (a `width` x `height` view
+/// drawn in `format`) instead of drawn: the view is all of a plain texture of
+/// that format that accepts copies.
+fn copies_allowed(target: &wgpu::TextureView, format: wgpu::TextureFormat, width: u32, height: u32) -> bool {
+    let t = target.texture();
+    t.usage().contains(wgpu::TextureUsages::COPY_DST)
+        && t.format() == format
+        && t.dimension() == wgpu::TextureDimension::D2
+        && t.sample_count() == 1
+        && t.mip_level_count() == 1
+        && t.depth_or_array_layers() == 1
+        && (t.width(), t.height()) == (width, height)
+}
+
+/// The pixel origin of `quad` when it shows its map at exactly one pixel per
+/// cell, wholly inside a `width` x `height` target: then its atlas tile can
+/// be copied into place, texel for pixel, instead of drawn.
+fn copy_origin(quad: &MapInstance, width: u32, height: u32) -> Option<(u32, u32)> {
+    let [x, y, w, h] = quad.rect;
+    let side = SIDE as f32;
+    let fits = w == side
+        && h == side
+        && x >= 0.0
+        && y >= 0.0
+        && x.fract() == 0.0
+        && y.fract() == 0.0
+        && x + side <= width as f32
+        && y + side <= height as f32;
+    // Whole, non-negative and inside the target: the casts are exact (and
+    // saturate harmlessly where it does not fit).
+    fits.then_some((x as u32, y as u32))
+}
+
 impl WallRenderer {
     /// A renderer for targets of `format`. Use a non-sRGB format
     /// (`Rgba8Unorm`, `Bgra8Unorm`) so stop colours land exactly.
@@ -374,20 +615,20 @@ impl WallRenderer {
                     },
                     count: None,
                 },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                        view_dimension: wgpu::TextureViewDimension::D2Array,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
+                texture_entry(1, wgpu::TextureViewDimension::D2Array),
             ],
+        });
+        let atlas_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("map colours"),
+            entries: &[texture_entry(0, wgpu::TextureViewDimension::D2)],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("wall"),
+            bind_group_layouts: &[Some(&layout), Some(&atlas_layout)],
+            immediate_size: 0,
+        });
+        let colour_pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("map colours"),
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
@@ -454,18 +695,28 @@ impl WallRenderer {
         let layers = layer_count(0);
         let maps = map_texture(device, layers);
         let bind_group = bind_group(device, &layout, &globals, &maps);
+        let atlas = Atlas::new(device, &atlas_layout, format, atlas_rows(0));
         WallRenderer {
             format,
+            module,
             map_pipeline,
             rect_pipeline,
+            colour_pipelines: Default::default(),
+            colour_pipeline_layout,
             bind_group,
             rects: instance_buffer(device, "rects", 64 * 1024),
             map_quads: instance_buffer(device, "map quads", 1024),
             layout,
+            atlas_layout,
             globals,
             maps,
             layers,
+            atlas,
             staging: Vec::new(),
+            rect_list: Vec::new(),
+            quad_list: Vec::new(),
+            copies: Vec::new(),
+            offscreen: None,
             text: TextSystem::new(device, &gpu.queue, format),
         }
     }
@@ -475,8 +726,52 @@ impl WallRenderer {
         self.format
     }
 
+    /// The colour pass pipeline for scale mode code `mode` (built when first
+    /// asked for: the shader's `MODE` is fixed per pipeline, so each carries
+    /// only its own mode's arithmetic).
+    fn colour_pipeline(&mut self, device: &wgpu::Device, mode: f32) -> wgpu::RenderPipeline {
+        // Mode codes are small whole numbers (MODE_PAPER ..= MODE_CHANGE).
+        let i = (mode as usize).min(MODES - 1);
+        let (module, layout, format) = (&self.module, &self.colour_pipeline_layout, self.format);
+        let pipeline = self.colour_pipelines[i].get_or_insert_with(|| {
+            let constants = [("MODE", f64::from(mode))];
+            let options = wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            };
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("map colours"),
+                layout: Some(layout),
+                vertex: wgpu::VertexState {
+                    module,
+                    entry_point: Some("vs_colour"),
+                    compilation_options: options.clone(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module,
+                    entry_point: Some("fs_colour"),
+                    compilation_options: options,
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: Some(wgpu::BlendState::REPLACE),
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        });
+        pipeline.clone()
+    }
+
     /// Draws `frame` into `target` (a `width` x `height` texture of this
-    /// renderer's format) and submits the work.
+    /// renderer's format) and submits the work. Maps shown at one pixel per
+    /// cell are copied into place when `target`'s texture has `COPY_DST`
+    /// usage (drawn otherwise, to the same pixels).
     pub fn render(
         &mut self,
         gpu: &Gpu,
@@ -495,7 +790,8 @@ impl WallRenderer {
         let scene = scene::build(frame, &arr, &mut |t, s| text.measure(t, s, None));
 
         // One upload of every shown map, in slot order (the scene's layers);
-        // in the change view their baselines follow, in the same order.
+        // in the change view their baselines follow, in the same order. Maps
+        // along the Hilbert curve are permuted into picture order here.
         let drawn: Vec<&TileInput<'_>> = if frame.view.blank {
             Vec::new()
         } else {
@@ -506,12 +802,14 @@ impl WallRenderer {
         } else {
             None
         };
-        let mut shown: Vec<&[f32]> = drawn.iter().map(|t| t.values).collect();
+        let mut shown: Vec<(&[f32], bool)> = drawn
+            .iter()
+            .map(|t| (t.values, t.follows_curve(frame.view.order)))
+            .collect();
         let first_baseline = shown.len();
-        if let Some(b) = &baselines
-            && !drawn.is_empty()
-        {
-            shown.extend(b.iter().copied());
+        if let Some(b) = &baselines {
+            let curve = drawn.iter().map(|t| t.follows_curve(frame.view.order));
+            shown.extend(b.iter().copied().zip(curve));
         }
         let needed = layer_count(shown.len());
         if needed != self.layers {
@@ -520,11 +818,9 @@ impl WallRenderer {
             self.bind_group = bind_group(device, &self.layout, &self.globals, &self.maps);
         }
         if !shown.is_empty() {
-            self.staging.clear();
             self.staging.resize(shown.len() * CELLS, 0.0);
-            for (dst, src) in self.staging.chunks_exact_mut(CELLS).zip(&shown) {
-                let n = src.len().min(CELLS);
-                dst[..n].copy_from_slice(&src[..n]);
+            for (dst, (src, curve)) in self.staging.chunks_exact_mut(CELLS).zip(&shown) {
+                stage_map(dst, src, *curve);
             }
             queue.write_texture(
                 wgpu::TexelCopyTextureInfo {
@@ -533,7 +829,7 @@ impl WallRenderer {
                     origin: wgpu::Origin3d::ZERO,
                     aspect: wgpu::TextureAspect::All,
                 },
-                bytemuck::cast_slice(&self.staging),
+                bytemuck::cast_slice(&self.staging[..shown.len() * CELLS]),
                 wgpu::TexelCopyBufferLayout {
                     offset: 0,
                     bytes_per_row: Some((SIDE * 4) as u32),
@@ -546,34 +842,49 @@ impl WallRenderer {
                 },
             );
         }
+        let rows = atlas_rows(drawn.len());
+        if rows != self.atlas.rows {
+            self.atlas = Atlas::new(device, &self.atlas_layout, self.format, rows);
+        }
         let base_layer = |i: usize| (first_baseline + i) as u32;
         let uniform = globals(
             width,
             height,
+            self.atlas.size(),
             &frame.view,
             &drawn,
             baselines.as_ref().map(|_| &base_layer as &dyn Fn(usize) -> u32),
         );
         queue.write_buffer(&self.globals, 0, bytemuck::cast_slice(&uniform));
 
-        let mut rects = scene.base.clone();
-        let base_count = rects.len() as u32;
-        rects.extend_from_slice(&scene.overlay);
-        let rect_bytes: &[u8] = bytemuck::cast_slice(&rects);
-        if rect_bytes.len() as u64 > self.rects.size() {
-            self.rects = instance_buffer(device, "rects", (rect_bytes.len() as u64).next_power_of_two());
+        self.rect_list.clear();
+        self.rect_list.extend_from_slice(&scene.base);
+        self.rect_list.extend_from_slice(&scene.overlay);
+        let base_count = scene.base.len() as u32;
+        let total = self.rect_list.len() as u32;
+        write_instances(
+            gpu,
+            &mut self.rects,
+            "rects",
+            bytemuck::cast_slice(&self.rect_list),
+        );
+
+        // Maps at one pixel per cell are copied from the atlas, the rest drawn.
+        let copy = copies_allowed(target, self.format, width, height);
+        self.quad_list.clear();
+        self.copies.clear();
+        for quad in &scene.maps {
+            match copy_origin(quad, width, height).filter(|_| copy) {
+                Some((x, y)) => self.copies.push((quad.layer, x, y)),
+                None => self.quad_list.push(*quad),
+            }
         }
-        if !rect_bytes.is_empty() {
-            queue.write_buffer(&self.rects, 0, rect_bytes);
-        }
-        let map_bytes: &[u8] = bytemuck::cast_slice(&scene.maps);
-        if map_bytes.len() as u64 > self.map_quads.size() {
-            self.map_quads =
-                instance_buffer(device, "map quads", (map_bytes.len() as u64).next_power_of_two());
-        }
-        if !map_bytes.is_empty() {
-            queue.write_buffer(&self.map_quads, 0, map_bytes);
-        }
+        write_instances(
+            gpu,
+            &mut self.map_quads,
+            "map quads",
+            bytemuck::cast_slice(&self.quad_list),
+        );
         self.text
             .prepare(device, queue, width, height, &scene.text)
             .map_err(|e| RenderError::Text(e.to_string()))?;
@@ -581,16 +892,22 @@ impl WallRenderer {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wall frame"),
         });
-        {
-            let [r, g, b] = scene.clear.map(|c| f64::from(c) / 255.0);
+        if !drawn.is_empty() {
+            let mode = mode_code(&frame.view, baselines.is_some());
+            let atlas_view = self
+                .atlas
+                .texture
+                .create_view(&wgpu::TextureViewDescriptor::default());
+            let colour = self.colour_pipeline(device, mode);
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("wall"),
+                label: Some("map colours"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: target,
+                    view: &atlas_view,
                     depth_slice: None,
                     resolve_target: None,
+                    // Every texel read later is written by this pass.
                     ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 }),
+                        load: wgpu::LoadOp::Load,
                         store: wgpu::StoreOp::Store,
                     },
                 })],
@@ -599,38 +916,97 @@ impl WallRenderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
+            pass.set_pipeline(&colour);
             pass.set_bind_group(0, &self.bind_group, &[]);
-            let total = rects.len() as u32;
-            if base_count > 0 {
-                pass.set_pipeline(&self.rect_pipeline);
-                pass.set_vertex_buffer(0, self.rects.slice(..));
-                pass.draw(0..6, 0..base_count);
-            }
-            if !scene.maps.is_empty() {
-                pass.set_pipeline(&self.map_pipeline);
-                pass.set_vertex_buffer(0, self.map_quads.slice(..));
-                pass.draw(0..6, 0..scene.maps.len() as u32);
-            }
-            self.text
-                .render(false, &mut pass)
-                .map_err(|e| RenderError::Text(e.to_string()))?;
-            if total > base_count {
-                pass.set_pipeline(&self.rect_pipeline);
-                pass.set_bind_group(0, &self.bind_group, &[]);
-                pass.set_vertex_buffer(0, self.rects.slice(..));
-                pass.draw(0..6, base_count..total);
-            }
-            self.text
-                .render(true, &mut pass)
-                .map_err(|e| RenderError::Text(e.to_string()))?;
+            pass.draw(0..6, 0..drawn.len() as u32);
         }
+        let wall_pass = |encoder: &mut wgpu::CommandEncoder, load: wgpu::LoadOp<wgpu::Color>| {
+            let mut pass = encoder
+                .begin_render_pass(&wgpu::RenderPassDescriptor {
+                    label: Some("wall"),
+                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                        view: target,
+                        depth_slice: None,
+                        resolve_target: None,
+                        ops: wgpu::Operations {
+                            load,
+                            store: wgpu::StoreOp::Store,
+                        },
+                    })],
+                    depth_stencil_attachment: None,
+                    timestamp_writes: None,
+                    occlusion_query_set: None,
+                    multiview_mask: None,
+                })
+                .forget_lifetime();
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            pass.set_bind_group(1, &self.atlas.bind_group, &[]);
+            pass
+        };
+        let [r, g, b] = scene.clear.map(|c| f64::from(c) / 255.0);
+        // Drawing order: base rectangles, maps, base text, overlay
+        // rectangles, overlay text. Copied maps land between the maps drawn
+        // and the text, in a pass of their own.
+        let mut pass = wall_pass(&mut encoder, wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 }));
+        if base_count > 0 {
+            pass.set_pipeline(&self.rect_pipeline);
+            pass.set_vertex_buffer(0, self.rects.slice(..));
+            pass.draw(0..6, 0..base_count);
+        }
+        if !self.quad_list.is_empty() {
+            pass.set_pipeline(&self.map_pipeline);
+            pass.set_vertex_buffer(0, self.map_quads.slice(..));
+            pass.draw(0..6, 0..self.quad_list.len() as u32);
+        }
+        if !self.copies.is_empty() {
+            drop(pass);
+            for &(slot, x, y) in &self.copies {
+                let (ax, ay) = Atlas::origin(slot);
+                encoder.copy_texture_to_texture(
+                    wgpu::TexelCopyTextureInfo {
+                        texture: &self.atlas.texture,
+                        mip_level: 0,
+                        origin: wgpu::Origin3d { x: ax, y: ay, z: 0 },
+                        aspect: wgpu::TextureAspect::All,
+                    },
+                    wgpu::TexelCopyTextureInfo {
+                        texture: target.texture(),
+                        mip_level: 0,
+                        origin: wgpu::Origin3d { x, y, z: 0 },
+                        aspect: wgpu::TextureAspect::All,
+                    },
+                    wgpu::Extent3d {
+                        width: SIDE as u32,
+                        height: SIDE as u32,
+                        depth_or_array_layers: 1,
+                    },
+                );
+            }
+            pass = wall_pass(&mut encoder, wgpu::LoadOp::Load);
+        }
+        self.text
+            .render(false, &mut pass)
+            .map_err(|e| RenderError::Text(e.to_string()))?;
+        if total > base_count {
+            pass.set_pipeline(&self.rect_pipeline);
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            pass.set_bind_group(1, &self.atlas.bind_group, &[]);
+            pass.set_vertex_buffer(0, self.rects.slice(..));
+            pass.draw(0..6, base_count..total);
+        }
+        self.text
+            .render(true, &mut pass)
+            .map_err(|e| RenderError::Text(e.to_string()))?;
+        drop(pass);
         queue.submit(Some(encoder.finish()));
         self.text.end_frame();
         Ok(())
     }
 
     /// Draws `frame` offscreen at `width` x `height` and reads it back as RGBA
-    /// (the snapshot path, and the window's `S` screenshot).
+    /// (the snapshot path, and the window's `S` screenshot). The offscreen
+    /// target and its readback buffer (8 bytes a pixel) are kept for the next
+    /// call of the same size.
     pub fn render_to_image(
         &mut self,
         gpu: &Gpu,
@@ -645,44 +1021,29 @@ impl WallRenderer {
         if width > max || height > max {
             return Err(RenderError::TooLarge { width, height, max });
         }
-        let device = &gpu.device;
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("offscreen frame"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: self.format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        self.render(gpu, frame, &view, width, height)?;
-        read_back(gpu, &texture, width, height, self.format)
+        let offscreen = match self.offscreen.take() {
+            Some(o) if (o.texture.width(), o.texture.height()) == (width, height) => o,
+            _ => Offscreen::new(&gpu.device, self.format, width, height),
+        };
+        let drawn = self
+            .render(gpu, frame, &offscreen.view, width, height)
+            .and_then(|()| read_back(gpu, &offscreen, self.format));
+        // After a failed readback the buffer may still be mapped: start afresh.
+        self.offscreen = drawn.is_ok().then_some(offscreen);
+        drawn
     }
 }
 
-/// Copies a 4-byte-per-pixel texture to memory as RGBA.
+/// Copies an offscreen frame (4 bytes a pixel, in `format`) to memory as RGBA.
 fn read_back(
     gpu: &Gpu,
-    texture: &wgpu::Texture,
-    width: u32,
-    height: u32,
+    offscreen: &Offscreen,
     format: wgpu::TextureFormat,
 ) -> Result<RgbaImage, RenderError> {
+    let (texture, buffer) = (&offscreen.texture, &offscreen.buffer);
+    let (width, height) = (texture.width(), texture.height());
     let unpadded = width * 4;
-    let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-    let padded = unpadded.div_ceil(align) * align;
-    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback"),
-        size: u64::from(padded) * u64::from(height),
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
+    let padded = offscreen.padded_row;
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -696,7 +1057,7 @@ fn read_back(
             aspect: wgpu::TextureAspect::All,
         },
         wgpu::TexelCopyBufferInfo {
-            buffer: &buffer,
+            buffer,
             layout: wgpu::TexelCopyBufferLayout {
                 offset: 0,
                 bytes_per_row: Some(padded),
@@ -767,8 +1128,9 @@ mod tests {
 
     #[test]
     fn globals_carry_the_scale_table() {
-        let g = globals(1920, 1080, &ViewState::default(), &[], None);
+        let g = globals(1920, 1080, (1024, 512), &ViewState::default(), &[], None);
         assert_eq!(g[0], [1920.0, 1080.0, 8.0, 7.0]);
+        assert_eq!(g[ATLAS_AT], [1024.0, 512.0, 0.0, 0.0]);
         assert_eq!(g[STOPS_AT + 1], [4.0, 0.0, 0.0, 1.0]);
         assert_eq!(g[DIVERGING_AT + 3][0], 0.0);
         // Within the smallest uniform binding any device offers (16 KiB).
@@ -795,17 +1157,123 @@ mod tests {
             order: super::super::CellOrder::Hilbert,
             ..ViewState::default()
         };
-        let g = globals(10, 10, &view, &[&addr, &port], None);
-        assert_eq!(g[MAPS_AT], [MODE_AUTO, 0.5, 0.0, 1.0]);
-        // Ports never follow the address curve.
-        assert_eq!(g[MAPS_AT + 3][3], 0.0);
+        let g = globals(10, 10, (1024, 256), &view, &[&addr, &port], None);
+        assert_eq!(g[MAPS_AT], [MODE_AUTO, 0.5, 0.0, 0.0]);
         let change = ViewState {
             map_view: MapView::Change,
             ..view
         };
-        let g = globals(10, 10, &change, &[&addr, &port], Some(&|i| 2 + i as u32));
+        let g = globals(
+            10,
+            10,
+            (1024, 256),
+            &change,
+            &[&addr, &port],
+            Some(&|i| 2 + i as u32),
+        );
         assert_eq!(g[MAPS_AT + 3][0], MODE_CHANGE);
         assert_eq!(g[MAPS_AT + 4][2], 3.0);
         assert_eq!(g[RANKS_AT], [1.0; 4]);
+        // The change view without baselines falls back to the scale mode.
+        let g = globals(10, 10, (1024, 256), &change, &[&addr, &port], None);
+        assert_eq!(g[MAPS_AT + 3][0], MODE_AUTO);
+    }
+
+    #[test]
+    fn curve_maps_are_uploaded_in_picture_order() {
+        let order = curve_order();
+        assert_eq!(order.len(), CELLS);
+        // Every key once: a permutation.
+        let mut seen = vec![false; CELLS];
+        for &k in order {
+            assert!(!seen[usize::from(k)], "key {k} twice");
+            seen[usize::from(k)] = true;
+        }
+        // Cell (row 3, column 200) shows the key the CPU hit test names.
+        assert_eq!(order[3 * SIDE + 200], crate::hilbert::xy2d(200, 3));
+        let values: Vec<f32> = (0..CELLS).map(|k| k as f32).collect();
+        let mut dst = vec![-1.0; CELLS];
+        stage_map(&mut dst, &values, true);
+        assert_eq!(dst[3 * SIDE + 200], f32::from(crate::hilbert::xy2d(200, 3)));
+        // Short inputs draw as far as they go, the rest as zero.
+        stage_map(&mut dst, &values[..10], false);
+        assert_eq!(&dst[8..12], &[8.0, 9.0, 0.0, 0.0]);
+        stage_map(&mut dst, &values[..10], true);
+        assert!(dst.iter().all(|&v| v < 10.0));
+    }
+
+    #[test]
+    fn maps_copied_or_drawn_give_the_same_pixels() {
+        let Ok(gpu) = Gpu::headless(AdapterChoice::Software) else {
+            eprintln!("skipped: no software adapter (install mesa-vulkan-drivers)");
+            return;
+        };
+        let format = wgpu::TextureFormat::Rgba8Unorm;
+        let mut r = WallRenderer::new(&gpu, format);
+        let values: Vec<Vec<f32>> = (0..6)
+            .map(|i| (0..CELLS).map(|k| ((k * 7 + i * 13) % 300) as f32).collect())
+            .collect();
+        let tiles = crate::maps::default_shown()
+            .iter()
+            .zip(&values)
+            .map(|(&m, v)| TileInput {
+                def: &crate::maps::MAPS[m],
+                values: v,
+                rate_pps: 0.0,
+                baseline: None,
+                scale: None,
+            })
+            .collect();
+        let frame = FrameInput {
+            tiles,
+            status: super::super::StatusInfo::default(),
+            view: ViewState {
+                order: super::super::CellOrder::Hilbert,
+                ..ViewState::default()
+            },
+        };
+        // Six maps at 1920x1080 are 256 pixels wide: all copied.
+        let copied = r.render_to_image(&gpu, &frame, 1920, 1080).expect("render");
+        assert_eq!(r.copies.len(), 6);
+        // The same frame into a target that takes no copies: all drawn.
+        let mut target = Offscreen::new(&gpu.device, format, 1920, 1080);
+        target.texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: None,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            size: target.texture.size(),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            view_formats: &[],
+        });
+        target.view = target
+            .texture
+            .create_view(&wgpu::TextureViewDescriptor::default());
+        r.render(&gpu, &frame, &target.view, 1920, 1080).expect("render");
+        assert!(r.copies.is_empty());
+        assert_eq!(r.quad_list.len(), 6);
+        let drawn = read_back(&gpu, &target, format).expect("read back");
+        assert!(copied.pixels == drawn.pixels, "copied and drawn maps differ");
+    }
+
+    #[test]
+    fn only_whole_one_to_one_maps_inside_the_target_are_copied() {
+        let quad = |x: f32, y: f32, w: f32| MapInstance {
+            rect: [x, y, w, w],
+            layer: 0,
+            _pad: [0; 3],
+        };
+        assert_eq!(copy_origin(&quad(10.0, 20.0, 256.0), 1920, 1080), Some((10, 20)));
+        assert_eq!(copy_origin(&quad(10.0, 20.0, 512.0), 1920, 1080), None);
+        assert_eq!(copy_origin(&quad(-1.0, 20.0, 256.0), 1920, 1080), None);
+        assert_eq!(copy_origin(&quad(1700.0, 20.0, 256.0), 1920, 1080), None);
+        assert_eq!(
+            copy_origin(&quad(1664.0, 824.0, 256.0), 1920, 1080),
+            Some((1664, 824))
+        );
+        assert_eq!(atlas_rows(0), 1);
+        assert_eq!(atlas_rows(6), 2);
+        assert_eq!(Atlas::origin(5), (256, 256));
     }
 }
