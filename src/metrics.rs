@@ -51,12 +51,7 @@ pub struct MetricsSources {
 
 /// Parses a `--metrics` value; a bare port binds 127.0.0.1.
 pub fn parse_metrics_addr(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(port) = text.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.parse::<SocketAddr>().map_err(|_| {
-        format!("bad --metrics address `{text}`: expected PORT or HOST:PORT, e.g. 127.0.0.1:9711")
-    })
+    crate::source::listen::parse_bind_addr("--metrics", text, "127.0.0.1:9711")
 }
 
 /// A bound metrics port: bound before root is dropped (low ports work),

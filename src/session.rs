@@ -141,7 +141,8 @@ impl SessionConfig {
         } else if let Some(addr) = &source.sensors_listen {
             let seconds = demo_seconds.filter(|_| !live_wall).map(|s| s.max(0.0));
             SourceSpec::Sensors {
-                addr: parse_listen_addr(addr).map_err(|e| anyhow!(e))?,
+                addr: crate::source::listen::parse_bind_addr("--sensors-listen", addr, "0.0.0.0:7311")
+                    .map_err(|e| anyhow!(e))?,
                 key: crate::sensor::wall_key(source)?,
                 run_for: seconds
                     .map(|s| std::time::Duration::try_from_secs_f64(s).unwrap_or(std::time::Duration::MAX)),

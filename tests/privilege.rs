@@ -3,29 +3,20 @@
 //! capture it opened keeps working. CI runs as root; elsewhere these tests
 //! say so and check only what an ordinary user can.
 
+mod proc;
+
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use proc::uid_of;
 
 fn scanwall() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scanwall"))
 }
 
-/// Real, effective and saved uid of `pid` when all three agree.
-fn uid_of(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    let ids: Vec<u32> = line
-        .split_whitespace()
-        .skip(1)
-        .take(3)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    (ids.len() == 3 && ids.iter().all(|&i| i == ids[0])).then(|| ids[0])
-}
-
 fn root() -> bool {
-    let root = uid_of(std::process::id()) == Some(0);
+    let root = uid_of("self") == Some(0);
     if !root {
         eprintln!("not root (CI runs as root): the privilege drop is not exercised here");
     }
@@ -70,7 +61,7 @@ fn live_capture_drops_root_to_nobody_and_keeps_capturing() {
         .unwrap();
     let pid = child.id();
     // Once the drop happened the uid is nobody's for the rest of the run.
-    let uid = eventually(|| uid_of(pid).filter(|&u| u != 0));
+    let uid = eventually(|| uid_of(&pid.to_string()).filter(|&u| u != 0));
     assert_eq!(uid, Some(65534), "scanwall still runs as root");
     // Packets sent after the drop are still captured (the handle was opened as root).
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -111,7 +102,7 @@ fn user_root_keeps_root_on_purpose_and_says_so() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(uid_of(child.id()), Some(0));
+    assert_eq!(uid_of(&child.id().to_string()), Some(0));
     let status = child.wait().unwrap();
     assert!(status.success());
 }
@@ -132,7 +123,7 @@ fn an_unknown_user_is_a_clear_error() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if uid_of(std::process::id()) == Some(0) {
+    if uid_of("self") == Some(0) {
         assert!(!out.status.success());
         assert!(
             stderr.contains("--user no-such-user-xyz: no such user"),

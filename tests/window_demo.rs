@@ -6,11 +6,13 @@
 //!
 //! Same requirements and skip rule as `window_e2e`.
 
+mod proc;
 mod xvfb;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use proc::uid_of;
 use scanwall::render::{LayoutKind, RgbaImage, ViewState};
 use xvfb::{SIZE, XServer, bright_pixels, screenshot_path, wait_for, within};
 
@@ -41,20 +43,6 @@ fn layout_drawn(img: &RgbaImage, view: &ViewState, tiles: usize) -> Result<(), S
         }
     }
     Ok(())
-}
-
-/// The real, effective and saved uid of process `pid` (or `self`), when all
-/// three agree.
-fn uid_of(pid: &str) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    let ids: Vec<u32> = line
-        .split_whitespace()
-        .skip(1)
-        .take(3)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    (ids.len() == 3 && ids.iter().all(|&i| i == ids[0])).then(|| ids[0])
 }
 
 /// `GET /metrics` from the wall on `port`.

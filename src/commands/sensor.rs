@@ -26,7 +26,7 @@ use crate::sensor::uplink::{Uplink, UplinkControl, UplinkState, WallAddr};
 use crate::sensor::{SensorKey, wire};
 use crate::session::{Session, SessionConfig, SourceSpec};
 use crate::source::SourceStatus;
-use crate::source::listen::parse_listen_addr;
+use crate::source::listen::parse_bind_addr;
 
 /// Shortest and longest `--interval`: walls drop a sensor silent for 30 s.
 const INTERVALS: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(10));
@@ -233,8 +233,8 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
 /// ended or `--duration` has passed; returns the listener's report (each
 /// sensor's entry and the refusals) for the JSON output.
 pub fn count_sensors(args: &CountArgs, counters: &Arc<Counters>) -> anyhow::Result<serde_json::Value> {
-    let addr =
-        parse_listen_addr(args.sensors_listen.as_deref().unwrap_or_default()).map_err(|e| anyhow!(e))?;
+    let text = args.sensors_listen.as_deref().unwrap_or_default();
+    let addr = parse_bind_addr("--sensors-listen", text, "0.0.0.0:7311").map_err(|e| anyhow!(e))?;
     if !args.local.is_empty() || args.filter.filter_expression().is_some() {
         return Err(anyhow!(
             "count --sensors-listen: --local and BPF filters apply where packets are captured; give them to `scanwall sensor`"

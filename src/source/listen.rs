@@ -33,11 +33,18 @@ const ACCEPT_POLL: Duration = Duration::from_millis(20);
 /// Parses a `--listen` value; a bare port binds 127.0.0.1 (never all interfaces
 /// unless asked).
 pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    parse_bind_addr("--listen", text, "127.0.0.1:5000")
+}
+
+/// Parses the address of any listening option (`--listen`, `--sflow`,
+/// `--metrics`, `--sensors-listen`): `PORT` binds 127.0.0.1, so nothing faces
+/// the network unless `HOST:PORT` says so. `example` goes into the error.
+pub fn parse_bind_addr(option: &str, text: &str, example: &str) -> Result<SocketAddr, String> {
     if let Ok(port) = text.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
     text.parse::<SocketAddr>()
-        .map_err(|_| format!("bad listen address `{text}`: expected PORT or HOST:PORT, e.g. 127.0.0.1:5000"))
+        .map_err(|_| format!("bad {option} address `{text}`: expected PORT or HOST:PORT, e.g. {example}"))
 }
 
 /// A bound listener, ready to serve.

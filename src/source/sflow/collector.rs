@@ -36,12 +36,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Parses an `--sflow` value; a bare port binds 127.0.0.1 (never all
 /// interfaces unless asked: `0.0.0.0:6343` or `[::]:6343`).
 pub fn parse_sflow_addr(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(port) = text.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.parse::<SocketAddr>().map_err(|_| {
-        format!("bad --sflow address `{text}`: expected PORT or HOST:PORT, e.g. 0.0.0.0:{DEFAULT_PORT}")
-    })
+    crate::source::listen::parse_bind_addr("--sflow", text, &format!("0.0.0.0:{DEFAULT_PORT}"))
 }
 
 /// A bound collector, ready to serve.
