@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test setup
 
+mod proc;
+
 use std::net::UdpSocket;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -44,12 +46,7 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 /// Live capture needs root (CI runs as root); elsewhere the live tests say so
 /// and do nothing.
 fn running_as_root() -> bool {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .unwrap()
-        .stdout
-        .starts_with(b"0");
+    let root = proc::uid_of("self") == Some(0);
     if !root {
         eprintln!("live capture needs root (CI runs as root): not run here");
     }

@@ -105,17 +105,8 @@ pub fn seeds() -> Vec<Vec<u8>> {
             },
         ]),
     ];
-    let names = [
-        "icmp",
-        "all",
-        "syn",
-        "udp",
-        "port",
-        "synport",
-        "addrport",
-        "synaddrport",
-        "len",
-    ];
+    // Every map of the catalogue, by name.
+    let names: Vec<&str> = crate::maps::MAPS.iter().map(|m| m.name).collect();
     let all: Vec<MapCells<'_>> = names.iter().map(|name| MapCells { name, cells: &few }).collect();
     seeds.push(delta(&all));
     // A stream of deltas, as a sensor sends them.
