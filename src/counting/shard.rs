@@ -1,10 +1,13 @@
 //! A shard: one capture thread's counter arrays, written by that thread alone.
 //!
-//! Every cell is an `AtomicU64` so readers may look at any time, but only the
-//! owning [`ShardWriter`] stores to it, with plain relaxed load + store (no
-//! read-modify-write, no lock, no lost increment). With decay the cell holds
-//! the bits of an `f64` sum of weights (see [`super::decay`]); without decay it
-//! holds an exact `u64` count that cannot overflow in any real run.
+//! Every cell is atomic so readers may look at any time, but only the owning
+//! [`ShardWriter`] stores to it, with plain relaxed load + store (no
+//! read-modify-write, no lock, no lost increment). With decay the cell is an
+//! `AtomicU64` holding the bits of an `f64` sum of weights (see
+//! [`super::decay`]). Without decay a count is split in two: a 32-bit cell that
+//! packets increment (half the cache footprint, which is what exact counting
+//! spends its time on) and a 64-bit total that the 32-bit cells are folded into
+//! before any of them could wrap, so counts stay exact for any run.
 //!
 //! Renormalisation (moving the epoch forward when weights grow large, or
 //! switching half-life) rescales the shard's cells; readers detect it with a
@@ -16,7 +19,7 @@
 //! sequence counter, and never touched by the `none` (exact count) path.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::*, fence};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*, fence};
 
 use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
 use crate::maps::{CELLS, MAPS, MapId, key_values};
@@ -29,14 +32,24 @@ const STRIDE: usize = CELLS + 1;
 /// One map's cells in a shard. A fixed-size array, so indexing it with a
 /// 16-bit key (or the spare cell) needs no bounds check in the hot loop.
 type Slot = [AtomicU64; STRIDE];
+/// One map's recent exact counts (see the module comment): 32 bits a cell.
+type LowSlot = [AtomicU32; STRIDE];
 
 fn zeroed_slot() -> Box<Slot> {
-    let cells: Box<[AtomicU64]> = (0..STRIDE).map(|_| AtomicU64::new(0)).collect();
+    zeroed_cells(|| AtomicU64::new(0))
+}
+
+fn zeroed_cells<T, const N: usize>(zero: impl Fn() -> T) -> Box<[T; N]> {
+    let cells: Box<[T]> = (0..N).map(|_| zero()).collect();
     match cells.try_into() {
         Ok(slot) => slot,
-        Err(_) => unreachable!("the slot was built with STRIDE cells"),
+        Err(_) => unreachable!("the slot was built with N cells"),
     }
 }
+
+/// Packets counted into the 32-bit cells before they are folded: each packet
+/// adds at most one to a cell, so no cell can pass `u32::MAX` before then.
+const FOLD_AFTER_PACKETS: u64 = u32::MAX as u64;
 
 /// Weights are rebased once they exceed 2^RENORM_EXPONENT (f64 keeps 53 bits of
 /// relative precision at any scale, so this only bounds the exponent range).
@@ -47,7 +60,10 @@ const FORGET_EXPONENT: f64 = 1100.0;
 /// Counter arrays of one writer thread, readable by anyone.
 pub struct Shard {
     maps: Box<[MapId]>,
+    /// Per map: `f64` weighted sums with decay, 64-bit exact totals without.
     slots: Box<[Box<Slot>]>,
+    /// Per map, exact counting only: the 32-bit recent counts (empty with decay).
+    low: Box<[Box<LowSlot>]>,
     map_packets: Box<[AtomicU64]>,
     packets: AtomicU64,
     skipped: [AtomicU64; SkipReason::ALL.len()],
@@ -57,7 +73,7 @@ pub struct Shard {
     first_ts: AtomicU64,
     epoch: AtomicU64,
     half_life_ns: AtomicU64,
-    /// Odd while the writer rescales the cells.
+    /// Odd while the writer rescales or folds the cells.
     sequence: AtomicU64,
     mode: DecayMode,
     /// Set by a reader to ask for a new half-life; the writer applies it.
@@ -95,6 +111,11 @@ impl Shard {
         Shard {
             maps: maps.into(),
             slots: maps.iter().map(|_| zeroed_slot()).collect(),
+            low: if decay.mode == DecayMode::None {
+                maps.iter().map(|_| zeroed_cells(|| AtomicU32::new(0))).collect()
+            } else {
+                Box::default()
+            },
             map_packets: zeros(maps.len()),
             packets: AtomicU64::new(0),
             skipped: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -129,13 +150,11 @@ impl Shard {
     /// cells), overwriting it. Returns false when the shard does not count that map.
     pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
         let Some(slot) = self.slot(map) else { return false };
-        let cells = &self.slots[slot][..CELLS];
         if self.mode == DecayMode::None {
-            for (o, c) in out.iter_mut().zip(cells) {
-                *o = c.load(Relaxed) as f32;
-            }
+            self.read_exact(slot, out, |v| v as f32);
             return true;
         }
+        let cells = &self.slots[slot][..CELLS];
         self.read_consistent(cells, out, || {
             let decay = self.decay(self.half_life_ns.load(Relaxed));
             decay.exponent(at, self.epoch.load(Relaxed))
@@ -158,16 +177,24 @@ impl Shard {
     /// and takes about a millisecond, so a reader that overlaps one simply
     /// reads again. `exponent` is evaluated inside the protected section.
     fn read_consistent(&self, cells: &[AtomicU64], out: &mut [f32], exponent: impl Fn() -> f64) {
+        self.consistently(|| {
+            let factor = (-exponent()).exp2();
+            for (o, c) in out.iter_mut().zip(cells) {
+                *o = (f64::from_bits(c.load(Relaxed)) * factor) as f32;
+            }
+        });
+    }
+
+    /// Runs `read` until no rescale or fold overlapped it (sequence counter);
+    /// `read` must overwrite what it writes, as it may run more than once.
+    fn consistently(&self, mut read: impl FnMut()) {
         loop {
             let before = self.sequence.load(Acquire);
             if before % 2 == 1 {
                 std::thread::yield_now();
                 continue;
             }
-            let factor = (-exponent()).exp2();
-            for (o, c) in out.iter_mut().zip(cells) {
-                *o = (f64::from_bits(c.load(Relaxed)) * factor) as f32;
-            }
+            read();
             fence(Acquire);
             if self.sequence.load(Relaxed) == before {
                 return;
@@ -175,17 +202,30 @@ impl Shard {
         }
     }
 
-    /// Exact totals of `map` (decay `none` only), added into `out`.
+    /// Writes the exact counts of `slot` (64-bit total plus 32-bit recent
+    /// count, decay `none` only) through `convert` into `out`.
+    fn read_exact<T>(&self, slot: usize, out: &mut [T], convert: impl Fn(u64) -> T) {
+        let (high, low) = (&self.slots[slot][..CELLS], &self.low[slot][..CELLS]);
+        self.consistently(|| {
+            for ((o, h), l) in out.iter_mut().zip(high).zip(low) {
+                *o = convert(h.load(Relaxed) + u64::from(l.load(Relaxed)));
+            }
+        });
+    }
+
+    /// Exact totals of `map` (decay `none`; rounded sums otherwise), added into `out`.
     pub(super) fn add_exact(&self, map: MapId, out: &mut [u64]) -> bool {
         let Some(slot) = self.slot(map) else { return false };
-        let cells = &self.slots[slot][..CELLS];
-        for (o, c) in out.iter_mut().zip(cells) {
-            let v = c.load(Relaxed);
-            *o += if self.mode == DecayMode::None {
-                v
-            } else {
-                f64::from_bits(v).round() as u64
-            };
+        if self.mode == DecayMode::None {
+            let mut counts = vec![0u64; CELLS];
+            self.read_exact(slot, &mut counts, |v| v);
+            for (o, c) in out.iter_mut().zip(&counts) {
+                *o += c;
+            }
+            return true;
+        }
+        for (o, c) in out.iter_mut().zip(&self.slots[slot][..CELLS]) {
+            *o += f64::from_bits(c.load(Relaxed)).round() as u64;
         }
         true
     }
@@ -216,6 +256,9 @@ pub struct ShardWriter {
     shard: Arc<Shard>,
     /// Per slot: the flags a packet needs and which key it uses, for the hot loop.
     plans: Box<[(u8, usize)]>,
+    /// The same plans grouped by the flags they need, for exact counting: the
+    /// packets a filter passes are found once for all the maps that share it.
+    filters: Box<[FilterPlan]>,
     weight: f64,
     weight_ts: u64,
     /// Writer-local copies of the shard's first and last timestamps, so that
@@ -232,6 +275,32 @@ pub struct ShardWriter {
     /// Weights per millisecond of packet time, for the cells and the baseline.
     weights: WeightCache,
     baseline_weights: WeightCache,
+    /// Exact counting: packets counted into the 32-bit cells since their last fold.
+    unfolded: u64,
+}
+
+/// Maps that count the same packets (the same required flags).
+struct FilterPlan {
+    need: u8,
+    /// Each map's slot in the shard and which of the packet's keys it uses.
+    maps: Box<[(usize, usize)]>,
+}
+
+impl FilterPlan {
+    /// `plans` (per slot: flags needed, key) grouped by flags, in first-seen order.
+    fn group(plans: &[(u8, usize)]) -> Box<[FilterPlan]> {
+        let mut groups: Vec<FilterPlan> = Vec::new();
+        for (slot, &(need, key)) in plans.iter().enumerate() {
+            match groups.iter_mut().find(|g| g.need == need) {
+                Some(g) => g.maps = g.maps.iter().copied().chain([(slot, key)]).collect(),
+                None => groups.push(FilterPlan {
+                    need,
+                    maps: Box::new([(slot, key)]),
+                }),
+            }
+        }
+        groups.into_boxed_slice()
+    }
 }
 
 /// Packets buffered before their cells are updated, map by map.
@@ -275,13 +344,14 @@ impl Pending {
 }
 
 impl Pending {
-    /// [`Pending::gather`] without weights, for exact counts.
+    /// The positions of the first `n` buffered packets that have the `need`
+    /// flags, packed at the front of `found` without a branch; returns how many.
     #[inline(always)]
-    fn gather_cells(&self, n: usize, need: u8, key: usize, cells: &mut [u16; BATCH]) -> usize {
-        let key = key & 3;
+    fn select(&self, n: usize, need: u8, found: &mut [u8; BATCH]) -> usize {
         let mut m = 0;
-        for (keys, &flags) in self.keys.iter().zip(&self.flags).take(n) {
-            cells[m] = keys[key];
+        for (i, &flags) in self.flags.iter().enumerate().take(n) {
+            // m <= i < BATCH: the mask only spares a bounds check.
+            found[m & (BATCH - 1)] = i as u8;
             m += usize::from(flags & need == need);
         }
         m
@@ -302,13 +372,14 @@ const BATCH: usize = 128;
 
 impl ShardWriter {
     pub(super) fn new(shard: Arc<Shard>) -> Self {
-        let plans = shard
+        let plans: Box<[(u8, usize)]> = shard
             .maps
             .iter()
             .map(|&m| (MAPS[m].filter.required_flags(), MAPS[m].key.index()))
             .collect();
         let half_life_ns = shard.half_life_ns.load(Relaxed);
         ShardWriter {
+            filters: FilterPlan::group(&plans),
             shard,
             plans,
             weight: 1.0,
@@ -328,6 +399,7 @@ impl ShardWriter {
             }),
             weights: WeightCache::default(),
             baseline_weights: WeightCache::default(),
+            unfolded: 0,
         }
     }
 
@@ -367,16 +439,60 @@ impl ShardWriter {
     /// at the end of a read and before waiting for input, so the picture never
     /// lags behind the packets read.
     pub fn flush(&mut self) {
-        let p = &*self.pending;
-        let n = p.len.min(BATCH);
+        let n = self.pending.len.min(BATCH);
         if n == 0 {
             return;
         }
-        let shard = &*self.shard;
-        let integer = shard.mode == DecayMode::None;
-        // Per map: first gather the counted packets' cells without a branch, then
-        // update only those. (Sending uncounted packets to a spare cell instead
-        // makes one long chain of updates to a single address: far slower.)
+        if self.shard.mode == DecayMode::None {
+            self.flush_exact(n);
+        } else {
+            self.flush_weighted(n);
+        }
+        self.pending.len = 0;
+    }
+
+    /// Exact counts: per filter, find the packets it passes without a branch
+    /// (every packet for the unfiltered maps), then increment those packets'
+    /// 32-bit cells in each map that uses the filter. (Sending uncounted
+    /// packets to a spare cell instead makes one long chain of updates to a
+    /// single address: far slower.)
+    fn flush_exact(&mut self, n: usize) {
+        if self.unfolded + n as u64 > FOLD_AFTER_PACKETS {
+            fold(&self.shard);
+            self.unfolded = 0;
+        }
+        self.unfolded += n as u64;
+        let (p, shard) = (&*self.pending, &*self.shard);
+        let mut found = [0u8; BATCH];
+        for filter in self.filters.iter() {
+            let m = if filter.need == 0 {
+                n
+            } else {
+                p.select(n, filter.need, &mut found)
+            };
+            for &(slot, key) in filter.maps.iter() {
+                let (Some(low), Some(counter)) = (shard.low.get(slot), shard.map_packets.get(slot)) else {
+                    continue;
+                };
+                let key = key & 3;
+                if filter.need == 0 {
+                    for keys in &p.keys[..n] {
+                        bump32(&low[usize::from(keys[key])]);
+                    }
+                } else {
+                    for &i in &found[..m] {
+                        bump32(&low[usize::from(p.keys[usize::from(i) & (BATCH - 1)][key])]);
+                    }
+                }
+                counter.store(counter.load(Relaxed) + m as u64, Relaxed);
+            }
+        }
+    }
+
+    /// Weighted sums: as [`ShardWriter::flush_exact`], adding each packet's
+    /// weight, for the cells and then the baseline.
+    fn flush_weighted(&mut self, n: usize) {
+        let (p, shard) = (&*self.pending, &*self.shard);
         let mut cells = [0u16; BATCH];
         let mut weights = [0f64; BATCH];
         let slots = self
@@ -385,18 +501,8 @@ impl ShardWriter {
             .zip(shard.slots.iter())
             .zip(shard.map_packets.iter());
         for ((&(need, key), slot), counter) in slots {
-            let m = if integer {
-                // Exact counts need no weights: gather the cells alone.
-                let m = p.gather_cells(n, need, key, &mut cells);
-                for &c in &cells[..m] {
-                    bump(&slot[usize::from(c)]);
-                }
-                m
-            } else {
-                let m = p.gather(n, need, key, &p.weight, &mut cells, &mut weights);
-                add_weights(slot, &cells[..m], &weights[..m]);
-                m
-            };
+            let m = p.gather(n, need, key, &p.weight, &mut cells, &mut weights);
+            add_weights(slot, &cells[..m], &weights[..m]);
             counter.store(counter.load(Relaxed) + m as u64, Relaxed);
         }
         if let Some(b) = &shard.baseline {
@@ -405,7 +511,6 @@ impl ShardWriter {
                 add_weights(slot, &cells[..m], &weights[..m]);
             }
         }
-        self.pending.len = 0;
     }
 
     /// Counts `count` identical packets seen at `ts`, as one update: for
@@ -503,13 +608,15 @@ impl ShardWriter {
         }
     }
 
-    /// Sets one cell's raw count directly, so tests can start near a boundary
-    /// (2^32) without billions of increments.
+    /// Sets one exact cell's count as if `count` packets had just been counted
+    /// into it, so tests can reach the 32-bit fold without billions of packets.
     #[cfg(test)]
-    pub(super) fn preload_for_test(&mut self, map: MapId, key: u16, count: u64) {
+    pub(super) fn preload_for_test(&mut self, map: MapId, key: u16, count: u32) {
         self.flush();
         if let Some(slot) = self.shard.slot(map) {
-            self.shard.slots[slot][usize::from(key)].store(count, Relaxed);
+            self.shard.slots[slot][usize::from(key)].store(0, Relaxed);
+            self.shard.low[slot][usize::from(key)].store(count, Relaxed);
+            self.unfolded = self.unfolded.max(u64::from(count));
         }
     }
 
@@ -603,6 +710,22 @@ fn add_weight(plans: &[(u8, usize)], slots: &[Box<Slot>], facts: &PacketFacts, k
     }
 }
 
+/// Adds every 32-bit cell into its 64-bit total and clears it, under the
+/// sequence counter (readers of exact counts read again). About a millisecond,
+/// once per 2^32 packets.
+fn fold(shard: &Shard) {
+    let seq = shard.sequence.load(Relaxed);
+    shard.sequence.store(seq + 1, Relaxed);
+    fence(Release);
+    for (high, low) in shard.slots.iter().zip(shard.low.iter()) {
+        for (h, l) in high.iter().zip(low.iter()) {
+            h.store(h.load(Relaxed) + u64::from(l.load(Relaxed)), Relaxed);
+            l.store(0, Relaxed);
+        }
+    }
+    shard.sequence.store(seq + 2, Release);
+}
+
 /// Moves the baseline's epoch forward to `ts`, rescaling its cells, under the
 /// shard's sequence counter (readers of either set of cells read again).
 fn rebase_baseline(shard: &Shard, b: &Baseline, ts: u64) {
@@ -644,6 +767,12 @@ fn rescale(shard: &Shard, slots: &[Box<Slot>], shift: f64, new_scale: impl FnOnc
     }
     new_scale();
     shard.sequence.store(seq + 2, Release);
+}
+
+/// [`bump`] of a 32-bit exact cell.
+#[inline(always)]
+fn bump32(cell: &AtomicU32) {
+    cell.store(cell.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 /// Single-writer increment: a plain load and store, never lost because only the
