@@ -231,7 +231,7 @@ impl PacketSink {
     }
 
     /// Classifies and counts one captured frame.
-    #[inline]
+    #[inline(always)]
     pub fn packet(&mut self, ts_ns: u64, wire_len: u32, data: &[u8]) {
         match self.classifier.classify(data, wire_len) {
             Ok(facts) => self.writer.add(ts_ns, &facts),

@@ -277,6 +277,8 @@ pub struct ShardWriter {
     baseline_weights: WeightCache,
     /// Exact counting: packets counted into the 32-bit cells since their last fold.
     unfolded: u64,
+    /// Exact counting (decay `none`): no weights, 32-bit cells.
+    exact: bool,
 }
 
 /// Maps that count the same packets (the same required flags).
@@ -378,6 +380,7 @@ impl ShardWriter {
             .map(|&m| (MAPS[m].filter.required_flags(), MAPS[m].key.index()))
             .collect();
         let half_life_ns = shard.half_life_ns.load(Relaxed);
+        let exact = shard.mode == DecayMode::None;
         ShardWriter {
             filters: FilterPlan::group(&plans),
             shard,
@@ -400,17 +403,23 @@ impl ShardWriter {
             weights: WeightCache::default(),
             baseline_weights: WeightCache::default(),
             unfolded: 0,
+            exact,
         }
     }
 
     /// Counts one packet seen at `ts` (ns on the packet clock). Its cells are
     /// updated with its batch; call [`ShardWriter::flush`] when input pauses.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, ts: u64, facts: &PacketFacts) {
         if ts != self.weight_ts {
-            self.advance_clock(ts);
+            if self.exact {
+                // No weights to recompute: only the clock moves.
+                self.weight_ts = ts;
+                self.observe(ts);
+            } else {
+                self.advance_clock(ts);
+            }
         }
-        bump(&self.shard.packets);
         let p = &mut *self.pending;
         let i = p.len;
         if i >= BATCH {
@@ -418,8 +427,10 @@ impl ShardWriter {
         }
         p.keys[i] = key_values(facts);
         p.flags[i] = facts.flags;
-        p.weight[i] = self.weight;
-        p.baseline_weight[i] = self.baseline_weight;
+        if !self.exact {
+            p.weight[i] = self.weight;
+            p.baseline_weight[i] = self.baseline_weight;
+        }
         p.len = i + 1;
         if p.len == BATCH {
             self.flush();
@@ -429,9 +440,6 @@ impl ShardWriter {
     #[cold]
     fn flush_then_add(&mut self, ts: u64, facts: &PacketFacts) {
         self.flush();
-        // The packet was already counted in `packets`: undo, then add normally.
-        let packets = &self.shard.packets;
-        packets.store(packets.load(Relaxed).wrapping_sub(1), Relaxed);
         self.add(ts, facts);
     }
 
@@ -443,7 +451,11 @@ impl ShardWriter {
         if n == 0 {
             return;
         }
-        if self.shard.mode == DecayMode::None {
+        // Buffered packets are published with their cells, so no reader sees
+        // a packet total ahead of the maps.
+        let packets = &self.shard.packets;
+        packets.store(packets.load(Relaxed).wrapping_add(n as u64), Relaxed);
+        if self.exact {
             self.flush_exact(n);
         } else {
             self.flush_weighted(n);
@@ -470,6 +482,8 @@ impl ShardWriter {
             } else {
                 p.select(n, filter.need, &mut found)
             };
+            // Map by map: each map's updates form one short loop whose cache
+            // misses overlap (measured faster than every map per packet).
             for &(slot, key) in filter.maps.iter() {
                 let (Some(low), Some(counter)) = (shard.low.get(slot), shard.map_packets.get(slot)) else {
                     continue;

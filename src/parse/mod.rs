@@ -123,7 +123,7 @@ impl Classifier {
 
     /// Classifies one captured frame: `data` is what was captured, `wire_len` the
     /// original length on the wire (needed for segmentation-offload zero lengths).
-    #[inline]
+    #[inline(always)]
     pub fn classify(&self, data: &[u8], wire_len: u32) -> Result<PacketFacts, SkipReason> {
         let (network, link_len) = link::network_layer(self.link, data)?;
         let datagram_on_wire = wire_len.saturating_sub(link_len as u32);

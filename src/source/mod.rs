@@ -43,6 +43,24 @@ pub trait RecordSource {
     /// The next record; `Ok(None)` at the end of the input.
     fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError>;
 
+    /// Hands up to `max` records to `each`; returns how many (0 at the end of
+    /// the input). On an error the records before it have been handed over.
+    /// Sources that can walk records faster in a batch than one call at a time
+    /// (a file in memory) override it.
+    #[inline]
+    fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, mut each: F) -> Result<usize, SourceError>
+    where
+        Self: Sized,
+    {
+        for n in 0..max {
+            match self.next_record()? {
+                Some(r) => each(r),
+                None => return Ok(n),
+            }
+        }
+        Ok(max)
+    }
+
     /// True when `next_record` may block waiting for input (a network stream):
     /// counting then flushes after every record so the picture never waits.
     fn may_wait(&self) -> bool {
@@ -255,7 +273,7 @@ pub struct PassSummary {
 ///
 /// On an error the records before it have been counted; the summary so far is
 /// returned with the error.
-pub fn pump<S: RecordSource + ?Sized>(
+pub fn pump<S: RecordSource>(
     source: &mut S,
     sink: &mut PacketSink,
     pump: &mut Pump<'_>,
@@ -288,7 +306,7 @@ pub fn pump<S: RecordSource + ?Sized>(
 }
 
 /// [`pump`] without pacing or filtering (`count`, `--speed max`): the tightest loop.
-fn pump_flat_out<S: RecordSource + ?Sized>(
+fn pump_flat_out<S: RecordSource>(
     source: &mut S,
     sink: &mut PacketSink,
     stop: &AtomicBool,
@@ -297,26 +315,23 @@ fn pump_flat_out<S: RecordSource + ?Sized>(
     let mut summary = PassSummary::default();
     let (mut first, mut last) = (None, None);
     let flush_each = source.may_wait();
-    let result = 'read: loop {
+    let result = loop {
         if stop.load(Relaxed) {
             break Ok(());
         }
-        for _ in 0..4096 {
-            match source.next_record() {
-                Ok(Some(r)) => {
-                    summary.records += 1;
-                    if first.is_none() {
-                        first = Some(r.ts_ns);
-                    }
-                    last = Some(r.ts_ns);
-                    sink.packet(r.ts_ns.saturating_add(ts_offset), r.wire_len, r.data);
-                    if flush_each {
-                        sink.flush();
-                    }
-                }
-                Ok(None) => break 'read Ok(()),
-                Err(e) => break 'read Err(e),
+        let read = source.read_records(4096, |r| {
+            summary.records += 1;
+            first.get_or_insert(r.ts_ns);
+            last = Some(r.ts_ns);
+            sink.packet(r.ts_ns.saturating_add(ts_offset), r.wire_len, r.data);
+            if flush_each {
+                sink.flush();
             }
+        });
+        match read {
+            Ok(0) => break Ok(()),
+            Ok(_) => {}
+            Err(e) => break Err(e),
         }
         sink.flush();
     };

@@ -239,54 +239,113 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
 
     #[inline]
     fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError> {
-        // The hot path of `count`: straight-line header reads, one bounds check
-        // per record for the whole record.
         let all = self.data.as_ref();
-        let at = self.pos;
-        if at >= self.end {
+        if self.pos >= self.end {
             return Ok(None);
         }
-        let Some(rh) = all
-            .get(at..at + RECORD_HEADER_LEN)
-            .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
-        else {
-            self.pos = self.end;
-            return Err(SourceError::Truncated {
-                what: self.what.clone(),
-                offset: at as u64,
-            });
-        };
-        let field = |i: usize| {
-            let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
-            if self.header.big_endian { v.swap_bytes() } else { v }
-        };
-        let incl = field(8) as usize;
-        if incl > MAX_RECORD {
-            return Err(SourceError::Corrupt {
-                what: self.what.clone(),
-                offset: at as u64,
-                len: incl,
-            });
+        match record_at(all, self.pos, self.end, &self.header, self.snaplen) {
+            Ok((record, next)) => {
+                self.pos = next;
+                Ok(Some(record))
+            }
+            Err(e) => {
+                self.pos = self.end;
+                Err(e.into_error(&self.what))
+            }
         }
-        let data_at = at + RECORD_HEADER_LEN;
-        let next = data_at + incl;
-        if next > self.end {
-            self.pos = self.end;
-            return Err(SourceError::Truncated {
-                what: self.what.clone(),
-                offset: at as u64,
-            });
+    }
+
+    /// The hot path of `count`: the data and the position stay in registers
+    /// for the whole batch, and `each` is inlined into the walk.
+    #[inline]
+    fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, mut each: F) -> Result<usize, SourceError> {
+        let all = self.data.as_ref();
+        let (end, header, snaplen) = (self.end, self.header, self.snaplen);
+        let mut pos = self.pos;
+        let mut n = 0;
+        while n < max && pos < end {
+            match record_at(all, pos, end, &header, snaplen) {
+                Ok((record, next)) => {
+                    pos = next;
+                    n += 1;
+                    each(record);
+                }
+                Err(e) => {
+                    self.pos = self.end;
+                    return Err(e.into_error(&self.what));
+                }
+            }
         }
-        self.pos = next;
-        let frac = u64::from(field(4));
-        let ts_ns = u64::from(field(0)) * 1_000_000_000 + if self.header.nanos { frac } else { frac * 1_000 };
-        let data = &all[data_at..data_at + incl.min(self.snaplen)];
-        Ok(Some(Record {
+        self.pos = pos;
+        Ok(n)
+    }
+}
+
+/// Why a record in memory cannot be read: what [`SourceError`] it becomes.
+enum RecordError {
+    Truncated(usize),
+    Corrupt(usize, usize),
+}
+
+impl RecordError {
+    #[cold]
+    fn into_error(self, what: &str) -> SourceError {
+        match self {
+            RecordError::Truncated(at) => SourceError::Truncated {
+                what: what.to_string(),
+                offset: at as u64,
+            },
+            RecordError::Corrupt(at, len) => SourceError::Corrupt {
+                what: what.to_string(),
+                offset: at as u64,
+                len,
+            },
+        }
+    }
+}
+
+/// The record at `at` (before `end`) of `all`, and where the next one starts:
+/// straight-line header reads and one bounds check for the whole record.
+#[inline(always)]
+fn record_at<'a>(
+    all: &'a [u8],
+    at: usize,
+    end: usize,
+    header: &FileHeader,
+    snaplen: usize,
+) -> Result<(Record<'a>, usize), RecordError> {
+    let Some(rh) = all
+        .get(at..at + RECORD_HEADER_LEN)
+        .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
+    else {
+        return Err(RecordError::Truncated(at));
+    };
+    let field = |i: usize| {
+        let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
+        if header.big_endian { v.swap_bytes() } else { v }
+    };
+    let incl = field(8) as usize;
+    if incl > MAX_RECORD {
+        return Err(RecordError::Corrupt(at, incl));
+    }
+    let data_at = at + RECORD_HEADER_LEN;
+    let next = data_at + incl;
+    let Some(data) = all
+        .get(data_at..data_at + incl.min(snaplen))
+        .filter(|_| next <= end)
+    else {
+        return Err(RecordError::Truncated(at));
+    };
+    let frac = u64::from(field(4));
+    let ts_ns = u64::from(field(0)) * 1_000_000_000 + if header.nanos { frac } else { frac * 1_000 };
+    Ok((
+        Record {
             ts_ns,
             wire_len: field(12),
             data,
-        }))
-    }
+        },
+        next,
+    ))
 }
 
 /// Records of a classic pcap arriving on a byte stream, with a bounded buffer.
