@@ -12,6 +12,8 @@ use scanwall::commands::generate::write_demo;
 use scanwall::counting::{Counters, Decay, FrameReader, PacketSink};
 use scanwall::maps::{MAPS, default_shown};
 use scanwall::parse::{Classifier, LocalNets};
+use scanwall::render::ScaleMode;
+use scanwall::session::FrameScales;
 use scanwall::source::RecordSource;
 use scanwall::source::pcap_format::SliceReader;
 
@@ -94,6 +96,22 @@ fn stages(c: &mut Criterion) {
     c.bench_function("frame: read 6 decayed maps from 2 shards", |b| {
         b.iter(|| black_box(reader.read(None).at_ns))
     });
+    // The wall's whole CPU work per frame before the upload: read, then every
+    // shown map's scale numbers; auto and rank also build the rank tables.
+    let mut scales = FrameScales::default();
+    let half_life = Decay::default().half_life;
+    for mode in [ScaleMode::Paper, ScaleMode::Auto] {
+        c.bench_function(
+            &format!("frame: read 6 maps and their {} scales", mode.name()),
+            |b| {
+                b.iter(|| {
+                    let frame = reader.read(None);
+                    scales.update(frame, half_life, None, mode);
+                    black_box(scales.scales().len())
+                })
+            },
+        );
+    }
 }
 
 criterion_group!(benches, stages);

@@ -18,7 +18,7 @@ use crate::counting::{Counters, Decay, FrameReader, MapFrame, PacketSink};
 use crate::duration::parse as parse_duration;
 use crate::maps::{self, MAPS, MapId};
 use crate::parse::{Classifier, LocalNets};
-use crate::render::scale::{self, AutoGain, MapScale, MapStats};
+use crate::render::scale::{self, AutoGain, MapScale, MapStats, ScaleMode};
 use crate::render::{StatusInfo, TileInput};
 use crate::source::demo::{DemoConfig, DemoTraffic};
 use crate::source::file::CaptureFile;
@@ -504,10 +504,11 @@ pub fn scaled_tiles<'a>(frame: &'a MapFrame, scales: &'a FrameScales) -> Vec<Til
 }
 
 /// The frame side's scale state: per shown map, this frame's scale numbers
-/// and the auto gain's smoothing. Updated once per frame read, for every mode
-/// at once (one pass and one histogram per map), so switching mode on the
-/// wall shows a settled picture at once and the window need not tell the
-/// feed which mode is shown.
+/// and the auto gain's smoothing. Updated once per frame read. The rank
+/// table (a log2 histogram of every cell, most of a frame's CPU time) is
+/// built only while a mode that uses it is shown (auto, rank); the auto gain
+/// starts again from its target when such a mode is switched on, so the
+/// first frame is as settled as any.
 #[derive(Debug, Default)]
 pub struct FrameScales {
     scales: Vec<MapScale>,
@@ -515,9 +516,15 @@ pub struct FrameScales {
 }
 
 impl FrameScales {
-    /// Computes the numbers for `frame`, whose short-term decay has
-    /// `half_life` and whose baseline (if any) has `baseline`.
-    pub fn update(&mut self, frame: &MapFrame, half_life: HalfLife, baseline: Option<HalfLife>) {
+    /// Computes the numbers `mode` needs for `frame`, whose short-term decay
+    /// has `half_life` and whose baseline (if any) has `baseline`.
+    pub fn update(
+        &mut self,
+        frame: &MapFrame,
+        half_life: HalfLife,
+        baseline: Option<HalfLife>,
+        mode: ScaleMode,
+    ) {
         let n = frame.values.len();
         self.scales.resize_with(n, MapScale::default);
         self.gains.resize(n, AutoGain::default());
@@ -525,13 +532,20 @@ impl FrameScales {
         let since = frame.totals.first_ts.map_or(0, |first| at.saturating_sub(first));
         let short_rate = scale::rate_per_value(half_life.as_nanos(), since);
         let baseline_rate = baseline.map_or(0.0, |b| scale::rate_per_value(b.as_nanos(), since));
+        let ranked = matches!(mode, ScaleMode::Auto | ScaleMode::Rank);
         for ((values, s), gain) in frame.values.iter().zip(&mut self.scales).zip(&mut self.gains) {
             let stats = MapStats::of(values);
-            s.fill_ranks(values, &stats);
-            s.gain = match frame.at_ns {
-                Some(at) => gain.update(s.auto_gain_target(), at),
-                None => 1.0,
-            };
+            if ranked {
+                s.fill_ranks(values, &stats);
+                s.gain = match frame.at_ns {
+                    Some(at) => gain.update(s.auto_gain_target(), at),
+                    None => 1.0,
+                };
+            } else {
+                s.max = stats.max;
+                s.gain = 1.0;
+                *gain = AutoGain::default();
+            }
             s.short_rate = short_rate;
             s.baseline_rate = baseline_rate;
         }

@@ -138,7 +138,12 @@ impl Scene {
         let mut reader = FrameReader::new(self.counters.clone(), vec![syn_map()]);
         let frame = reader.read(None);
         let mut scales = FrameScales::default();
-        scales.update(frame, self.counters.half_life(), self.counters.baseline());
+        scales.update(
+            frame,
+            self.counters.half_life(),
+            self.counters.baseline(),
+            view.scale,
+        );
         let input = FrameInput {
             tiles: scaled_tiles(frame, &scales),
             status: support::status(false),

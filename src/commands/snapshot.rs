@@ -94,7 +94,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     let frame = reader.read(at_ns);
     let counters = session.counters();
     let mut scales = FrameScales::default();
-    scales.update(frame, counters.half_life(), counters.baseline());
+    scales.update(frame, counters.half_life(), counters.baseline(), view.scale);
     let input = FrameInput {
         tiles: scaled_tiles(frame, &scales),
         status: session.status_info(frame, 0.0),

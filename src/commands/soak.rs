@@ -17,7 +17,7 @@ use crate::cli::SoakArgs;
 use crate::counting::{Counters, Decay, DecayMode, FrameReader, HalfLife};
 use crate::maps;
 use crate::parse::Classifier;
-use crate::render::{AdapterChoice, FrameInput, Gpu, StatusInfo, ViewState, WallRenderer};
+use crate::render::{AdapterChoice, FrameInput, Gpu, ScaleMode, StatusInfo, ViewState, WallRenderer};
 use crate::session::{FrameScales, scaled_tiles};
 use crate::source::demo::{DEMO_LOCAL, DemoConfig, DemoTraffic};
 use crate::source::{Pacer, Pump, RecordSource, Speed, pump};
@@ -200,7 +200,12 @@ pub fn soak(
     while started.elapsed() < duration {
         let t0 = Instant::now();
         let frame = reader.read(counters.packet_clock());
-        scales.update(frame, counters.half_life(), counters.baseline());
+        scales.update(
+            frame,
+            counters.half_life(),
+            counters.baseline(),
+            ScaleMode::default(),
+        );
         let input = FrameInput {
             tiles: scaled_tiles(frame, &scales),
             status: StatusInfo {

@@ -9,6 +9,7 @@ use super::snapshot::focus_index;
 use crate::cli::WallArgs;
 use crate::counting::{DecayMode, FrameReader, HalfLife};
 use crate::metrics::{MetricsListener, parse_metrics_addr};
+use crate::render::ScaleMode;
 use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
 use crate::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
 
@@ -19,6 +20,8 @@ pub struct SessionFeed {
     reader: FrameReader,
     scales: FrameScales,
     has_frame: bool,
+    /// The scale mode the numbers in `scales` were computed for.
+    scale: ScaleMode,
 }
 
 impl SessionFeed {
@@ -30,18 +33,25 @@ impl SessionFeed {
             reader,
             scales: FrameScales::default(),
             has_frame: false,
+            scale: ScaleMode::default(),
         }
     }
 }
 
 impl FrameFeed for SessionFeed {
-    fn frame(&mut self, frozen: bool) -> FeedFrame<'_> {
+    fn frame(&mut self, frozen: bool, scale: ScaleMode) -> FeedFrame<'_> {
         let counters = self.session.counters();
-        if !frozen || !self.has_frame {
-            let frame = self.reader.read(self.session.now());
+        if !frozen || !self.has_frame || scale != self.scale {
+            let frame = if frozen && self.has_frame {
+                // A new mode on a frozen picture: the same values, new numbers.
+                self.reader.frame()
+            } else {
+                self.reader.read(self.session.now())
+            };
             self.scales
-                .update(frame, counters.half_life(), counters.baseline());
+                .update(frame, counters.half_life(), counters.baseline(), scale);
             self.has_frame = true;
+            self.scale = scale;
         }
         let frame = self.reader.frame();
         let rate_per_value = match counters.decay().mode {

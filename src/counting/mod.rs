@@ -139,8 +139,12 @@ impl Counters {
         if !self.maps.contains(&map) || out.len() != CELLS || scratch.len() != CELLS {
             return false;
         }
+        let mut first = true;
         for shard in self.lock().iter() {
-            if shard.read_decayed(map, at, scratch) {
+            // The first shard is read straight into `out`; the others through
+            // `scratch` (a read may be retried, so it cannot add in place).
+            let into = if first { &mut *out } else { &mut *scratch };
+            if shard.read_decayed(map, at, into) && !std::mem::replace(&mut first, false) {
                 for (o, s) in out.iter_mut().zip(scratch.iter()) {
                     *o += *s;
                 }

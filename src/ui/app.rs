@@ -425,7 +425,7 @@ impl WallApp {
             tiles,
             mut status,
             rate_per_value,
-        } = self.feed.frame(self.state.view.frozen);
+        } = self.feed.frame(self.state.view.frozen, self.state.view.scale);
         self.tiles = tiles.len();
         let mut view = self.state.view.clone();
         view.notice = self.notice.clone();

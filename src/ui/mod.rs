@@ -36,10 +36,11 @@ pub struct FeedFrame<'a> {
 /// Where the window gets its data. Implemented by the counting side for the
 /// product and by tests with synthetic values.
 pub trait FrameFeed {
-    /// The values to draw now. When `frozen`, return the same values as the
-    /// last unfrozen call (the picture stands still) but a current status
-    /// (counting goes on). Must not block on capture.
-    fn frame(&mut self, frozen: bool) -> FeedFrame<'_>;
+    /// The values to draw now, with the scale numbers `scale` needs. When
+    /// `frozen`, return the same values as the last unfrozen call (the
+    /// picture stands still) but a current status (counting goes on). Must
+    /// not block on capture.
+    fn frame(&mut self, frozen: bool, scale: ScaleMode) -> FeedFrame<'_>;
 
     /// Multiplies the decay half-life by `factor` (`+` doubles, `-` halves).
     fn scale_half_life(&mut self, factor: f64);
