@@ -26,6 +26,8 @@ pub struct FrameStats {
     frames: AtomicU64,
     last_ns: AtomicU64,
     max_ns: AtomicU64,
+    /// Sum over all frames, so a scraper can take the mean over any window.
+    total_ns: AtomicU64,
 }
 
 impl FrameStats {
@@ -35,6 +37,7 @@ impl FrameStats {
         self.frames.fetch_add(1, Relaxed);
         self.last_ns.store(ns, Relaxed);
         self.max_ns.fetch_max(ns, Relaxed);
+        self.total_ns.fetch_add(ns, Relaxed);
     }
 }
 
@@ -322,6 +325,17 @@ pub fn exposition(s: &MetricsSources) -> String {
         "scanwall_frame_seconds_max {}",
         s.frames.max_ns.load(Relaxed) as f64 / 1e9
     );
+    family(
+        &mut out,
+        "scanwall_frame_cpu_seconds_total",
+        "counter",
+        "CPU time of all frames (read, scale, draw): over frames_total, the mean frame.",
+    );
+    let _ = writeln!(
+        out,
+        "scanwall_frame_cpu_seconds_total {}",
+        s.frames.total_ns.load(Relaxed) as f64 / 1e9
+    );
     out
 }
 
@@ -365,6 +379,7 @@ mod tests {
             "scanwall_peer_up{kind=\"sensor\",peer=\"evil\\\"\\n\\\\name\"} 0",
             "scanwall_frames_total 1",
             "scanwall_frame_seconds 0.0015",
+            "scanwall_frame_cpu_seconds_total 0.0015",
         ] {
             assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
         }

@@ -487,7 +487,11 @@ pub fn tiles(frame: &MapFrame) -> Vec<TileInput<'_>> {
             def: &MAPS[m],
             values,
             rate_pps,
-            baseline: frame.baselines.get(i).map(Vec::as_slice),
+            baseline: frame
+                .baselines
+                .get(i)
+                .filter(|_| frame.baselines_read)
+                .map(Vec::as_slice),
             scale: None,
         })
         .collect()

@@ -18,10 +18,8 @@ use std::process::Command;
 
 use scanwall::maps::{CELLS, MAPS};
 use scanwall::render::colour::PAPER_SCALE;
-use scanwall::render::{
-    AdapterChoice, LayoutKind, Rect, RgbaImage, ScaleMode, StatusInfo, TileInput, ViewState,
-};
-use scanwall::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
+use scanwall::render::{AdapterChoice, LayoutKind, Rect, RgbaImage, StatusInfo, TileInput, ViewState};
+use scanwall::ui::{FeedFrame, FrameFeed, FrameNeeds, WallOptions, run_wall};
 use xvfb::{SIZE, XServer, bright_pixels, screenshot_path, wait_for, within};
 
 const CHILD: &str = "SCANWALL_E2E_CHILD";
@@ -35,7 +33,7 @@ struct Synthetic {
 }
 
 impl FrameFeed for Synthetic {
-    fn frame(&mut self, _frozen: bool, _scale: ScaleMode) -> FeedFrame<'_> {
+    fn frame(&mut self, _frozen: bool, _needs: FrameNeeds) -> FeedFrame<'_> {
         let order = [0usize, 1, 2, 3, 4, 8];
         FeedFrame {
             tiles: self

@@ -11,7 +11,7 @@ use crate::counting::{DecayMode, FrameReader, HalfLife};
 use crate::metrics::{MetricsListener, parse_metrics_addr};
 use crate::render::ScaleMode;
 use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
-use crate::ui::{FeedFrame, FrameFeed, WallOptions, run_wall};
+use crate::ui::{FeedFrame, FrameFeed, FrameNeeds, WallOptions, run_wall};
 
 /// Feeds the window from a running session: reads the counters once per frame
 /// and never waits on capture.
@@ -22,7 +22,13 @@ pub struct SessionFeed {
     has_frame: bool,
     /// The scale mode the numbers in `scales` were computed for.
     scale: ScaleMode,
+    /// Frames since the baselines were last read.
+    frames_since_baselines: u32,
 }
+
+/// Baselines are read again after this many frames while shown (see
+/// [`crate::counting::MapFrame::baselines_read`]).
+const BASELINE_EVERY_FRAMES: u32 = 15;
 
 impl SessionFeed {
     /// A feed of `session`'s shown maps.
@@ -34,24 +40,37 @@ impl SessionFeed {
             scales: FrameScales::default(),
             has_frame: false,
             scale: ScaleMode::default(),
+            frames_since_baselines: u32::MAX,
         }
     }
 }
 
 impl FrameFeed for SessionFeed {
-    fn frame(&mut self, frozen: bool, scale: ScaleMode) -> FeedFrame<'_> {
+    fn frame(&mut self, frozen: bool, needs: FrameNeeds) -> FeedFrame<'_> {
         let counters = self.session.counters();
-        if !frozen || !self.has_frame || scale != self.scale {
-            let frame = if frozen && self.has_frame {
+        self.frames_since_baselines = self.frames_since_baselines.saturating_add(1);
+        let stale = self.frames_since_baselines > BASELINE_EVERY_FRAMES;
+        let missing_baselines = needs.baselines && !self.reader.frame().baselines_read;
+        if !frozen || !self.has_frame || missing_baselines || needs.scale != self.scale {
+            let frame = if !frozen || !self.has_frame {
+                let baselines = needs.baselines && (stale || missing_baselines);
+                if baselines {
+                    self.frames_since_baselines = 0;
+                }
+                self.reader.read_with(self.session.now(), baselines)
+            } else if missing_baselines {
+                // Baselines asked for on a frozen picture: read again at its
+                // own packet time.
+                let at = self.reader.frame().at_ns;
+                self.reader.read_with(at, true)
+            } else {
                 // A new mode on a frozen picture: the same values, new numbers.
                 self.reader.frame()
-            } else {
-                self.reader.read(self.session.now())
             };
             self.scales
-                .update(frame, counters.half_life(), counters.baseline(), scale);
+                .update(frame, counters.half_life(), counters.baseline(), needs.scale);
             self.has_frame = true;
-            self.scale = scale;
+            self.scale = needs.scale;
         }
         let frame = self.reader.frame();
         let rate_per_value = match counters.decay().mode {

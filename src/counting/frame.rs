@@ -19,6 +19,11 @@ pub struct MapFrame {
     /// The slow baseline of each shown map, aligned with `values`; empty when
     /// the counters keep no baseline.
     pub baselines: Vec<Vec<f32>>,
+    /// Whether `baselines` hold values read with this frame or an earlier
+    /// one. The wall reads them (as much work as the values) only every few
+    /// frames, and only while something on screen shows them; a baseline's
+    /// half-life is minutes, so that changes nothing visible.
+    pub baselines_read: bool,
     /// Packets/s counted into each shown map, on the packet clock.
     pub rates_pps: Vec<f64>,
     /// Packets/s handed to counting (counted or skipped).
@@ -66,8 +71,15 @@ impl FrameReader {
         &self.counters
     }
 
-    /// Reads the shown maps at packet time `at` (default: the packet clock).
+    /// Reads the shown maps and their baselines at packet time `at`
+    /// (default: the packet clock).
     pub fn read(&mut self, at: Option<u64>) -> &MapFrame {
+        self.read_with(at, true)
+    }
+
+    /// [`FrameReader::read`], reading the baselines only when `baselines`
+    /// (otherwise they keep their last read).
+    pub fn read_with(&mut self, at: Option<u64>, baselines: bool) -> &MapFrame {
         let totals = self.counters.totals();
         let at = at.or(totals.last_ts);
         self.frame.at_ns = at;
@@ -79,7 +91,15 @@ impl FrameReader {
                 None => out.fill(0.0),
             }
         }
-        for (map, out) in self.frame.maps.iter().zip(self.frame.baselines.iter_mut()) {
+        self.frame.baselines_read |= baselines;
+        let read_baselines = if baselines { self.frame.baselines.len() } else { 0 };
+        for (map, out) in self
+            .frame
+            .maps
+            .iter()
+            .zip(self.frame.baselines.iter_mut())
+            .take(read_baselines)
+        {
             match at {
                 Some(at) => {
                     self.counters.read_baseline(*map, at, out, &mut self.scratch);

@@ -15,8 +15,8 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::keys::{Action, lookup};
 use super::scheduler::{Scheduler, Topic};
 use super::state::{Effect, WallState};
-use super::{FeedFrame, FrameFeed, Observer, WallEvent, WallOptions, screenshot_name};
-use crate::render::{FrameInput, Gpu, Hover, TileInput, ViewState, WallRenderer};
+use super::{FeedFrame, FrameFeed, FrameNeeds, Observer, WallEvent, WallOptions, screenshot_name};
+use crate::render::{FrameInput, Gpu, Hover, MapView, TileInput, ViewState, WallRenderer};
 
 /// How long a notice (e.g. "screenshot saved") stays on screen.
 const NOTICE_FOR: Duration = Duration::from_secs(3);
@@ -425,7 +425,13 @@ impl WallApp {
             tiles,
             mut status,
             rate_per_value,
-        } = self.feed.frame(self.state.view.frozen, self.state.view.scale);
+        } = self.feed.frame(
+            self.state.view.frozen,
+            FrameNeeds {
+                scale: self.state.view.scale,
+                baselines: self.state.view.map_view == MapView::Change || self.cursor.is_some(),
+            },
+        );
         self.tiles = tiles.len();
         let mut view = self.state.view.clone();
         view.notice = self.notice.clone();

@@ -35,12 +35,23 @@ pub struct FeedFrame<'a> {
 
 /// Where the window gets its data. Implemented by the counting side for the
 /// product and by tests with synthetic values.
+/// What the window will show of a frame, so the feed reads and computes no
+/// more than that (reading baselines and building rank tables are most of a
+/// frame's CPU time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameNeeds {
+    /// The scale mode drawn (auto and rank need the rank tables).
+    pub scale: ScaleMode,
+    /// Whether baselines are shown: the change view, or the pointer's readout.
+    pub baselines: bool,
+}
+
 pub trait FrameFeed {
-    /// The values to draw now, with the scale numbers `scale` needs. When
-    /// `frozen`, return the same values as the last unfrozen call (the
-    /// picture stands still) but a current status (counting goes on). Must
-    /// not block on capture.
-    fn frame(&mut self, frozen: bool, scale: ScaleMode) -> FeedFrame<'_>;
+    /// The values to draw now, with what `needs` asks for. When `frozen`,
+    /// return the same values as the last unfrozen call (the picture stands
+    /// still) but a current status (counting goes on). Must not block on
+    /// capture.
+    fn frame(&mut self, frozen: bool, needs: FrameNeeds) -> FeedFrame<'_>;
 
     /// Multiplies the decay half-life by `factor` (`+` doubles, `-` halves).
     fn scale_half_life(&mut self, factor: f64);
