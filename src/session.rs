@@ -676,6 +676,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rank_tables_are_built_only_for_the_modes_that_use_them() {
+        use crate::counting::{Counters, Decay, FrameReader, HalfLife};
+        use crate::render::scale::AUTO_MEDIAN_AT;
+        let syn = crate::maps::by_name("syn").expect("syn");
+        let counters = Counters::new(vec![syn], Decay::NONE);
+        let mut w = counters.writer();
+        let facts = crate::parse::PacketFacts {
+            flags: crate::parse::PacketFacts::TCP
+                | crate::parse::PacketFacts::L4_PRESENT
+                | crate::parse::PacketFacts::SYN_ONLY,
+            ..Default::default()
+        };
+        for key in 0..100u16 {
+            for _ in 0..=key {
+                w.add(
+                    1_000_000_000,
+                    &crate::parse::PacketFacts {
+                        dst_low16: key,
+                        ..facts
+                    },
+                );
+            }
+        }
+        w.flush();
+        let mut reader = FrameReader::new(counters.clone(), vec![syn]);
+        let frame = reader.read(None);
+        let mut scales = FrameScales::default();
+        let h = HalfLife::parse("10s").expect("half-life");
+        scales.update(frame, h, None, ScaleMode::Paper);
+        let paper = scales.scales()[0].clone();
+        assert_eq!(paper.max, 100.0);
+        assert_eq!((paper.rank_lo, paper.rank_hi, paper.gain), (0.0, 0.0, 1.0));
+        scales.update(frame, h, None, ScaleMode::Auto);
+        let auto = scales.scales()[0].clone();
+        assert_eq!((auto.rank_lo, auto.rank_hi), (0.0, 100f32.log2()));
+        // The first auto frame takes its target as is: the median (about 50)
+        // goes to the middle stop.
+        assert!(
+            (auto.gain - AUTO_MEDIAN_AT / auto.value_at_rank(0.5)).abs() < 1e-3,
+            "{}",
+            auto.gain
+        );
+        scales.update(frame, h, None, ScaleMode::Rank);
+        assert_eq!(scales.scales()[0].rank_cdf, auto.rank_cdf);
+    }
+
+    #[test]
     fn packet_time_is_utc() {
         assert_eq!(
             format_packet_time(DemoConfig::FIXED_START_NS),

@@ -256,6 +256,33 @@ mod baseline {
     }
 
     #[test]
+    fn frames_read_baselines_only_when_asked_and_keep_the_last() {
+        let syn_map = crate::maps::by_name("syn").unwrap();
+        let counters = Counters::with_baseline(
+            vec![syn_map],
+            Decay::default(),
+            Some(HalfLife::parse("10m").unwrap()),
+        );
+        let mut w = counters.writer();
+        add(&mut w, 1_000 * S, &syn(5));
+        let mut reader = FrameReader::new(counters.clone(), vec![syn_map]);
+        let frame = reader.read_with(None, false);
+        assert!(!frame.baselines_read);
+        assert_eq!(frame.baselines[0][5], 0.0);
+        assert!((frame.values[0][5] - 1.0).abs() < 1e-4);
+        let frame = reader.read_with(None, true);
+        assert!(frame.baselines_read);
+        assert!((frame.baselines[0][5] - 1.0).abs() < 1e-4);
+        // More packets: values follow at once, the baseline keeps its last read.
+        add(&mut w, 1_000 * S, &syn(5));
+        let frame = reader.read_with(None, false);
+        assert!((frame.values[0][5] - 2.0).abs() < 1e-4);
+        assert!(frame.baselines_read);
+        assert!((frame.baselines[0][5] - 1.0).abs() < 1e-4);
+        assert!((reader.read(None).baselines[0][5] - 2.0).abs() < 1e-4);
+    }
+
+    #[test]
     fn baseline_survives_rebases_exactly() {
         let syn_map = crate::maps::by_name("syn").unwrap();
         let h = HalfLife::parse("1s").unwrap();
