@@ -296,46 +296,38 @@ pub fn exposition(s: &MetricsSources) -> String {
             }
         }
     }
-    family(
-        &mut out,
-        "scanwall_frames_total",
-        "counter",
-        "Frames drawn by the wall.",
-    );
-    let _ = writeln!(out, "scanwall_frames_total {}", s.frames.frames.load(Relaxed));
-    family(
-        &mut out,
-        "scanwall_frame_seconds",
-        "gauge",
-        "CPU time of the latest frame (read, scale, draw).",
-    );
-    let _ = writeln!(
-        out,
-        "scanwall_frame_seconds {}",
-        s.frames.last_ns.load(Relaxed) as f64 / 1e9
-    );
-    family(
-        &mut out,
-        "scanwall_frame_seconds_max",
-        "gauge",
-        "CPU time of the slowest frame so far.",
-    );
-    let _ = writeln!(
-        out,
-        "scanwall_frame_seconds_max {}",
-        s.frames.max_ns.load(Relaxed) as f64 / 1e9
-    );
-    family(
-        &mut out,
-        "scanwall_frame_cpu_seconds_total",
-        "counter",
-        "CPU time of all frames (read, scale, draw): over frames_total, the mean frame.",
-    );
-    let _ = writeln!(
-        out,
-        "scanwall_frame_cpu_seconds_total {}",
-        s.frames.total_ns.load(Relaxed) as f64 / 1e9
-    );
+    let f = &s.frames;
+    let seconds = |ns: &AtomicU64| ns.load(Relaxed) as f64 / 1e9;
+    let frame_fields: [(&str, &str, &str, f64); 4] = [
+        (
+            "scanwall_frames_total",
+            "counter",
+            "Frames drawn by the wall.",
+            f.frames.load(Relaxed) as f64,
+        ),
+        (
+            "scanwall_frame_seconds",
+            "gauge",
+            "CPU time of the latest frame (read, scale, draw).",
+            seconds(&f.last_ns),
+        ),
+        (
+            "scanwall_frame_seconds_max",
+            "gauge",
+            "CPU time of the slowest frame so far.",
+            seconds(&f.max_ns),
+        ),
+        (
+            "scanwall_frame_cpu_seconds_total",
+            "counter",
+            "CPU time of all frames (read, scale, draw): over frames_total, the mean frame.",
+            seconds(&f.total_ns),
+        ),
+    ];
+    for (name, kind, help, value) in frame_fields {
+        family(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
     out
 }
 

@@ -234,14 +234,20 @@ mod baseline {
         super::syn_to(dst, 22)
     }
 
-    #[test]
-    fn baseline_decays_with_its_own_half_life() {
+    /// Counters of the SYN map with decay and a 10-minute baseline.
+    fn syn_with_baseline() -> (crate::maps::MapId, Arc<Counters>) {
         let syn_map = crate::maps::by_name("syn").unwrap();
         let counters = Counters::with_baseline(
             vec![syn_map],
             Decay::default(),
             Some(HalfLife::parse("10m").unwrap()),
         );
+        (syn_map, counters)
+    }
+
+    #[test]
+    fn baseline_decays_with_its_own_half_life() {
+        let (syn_map, counters) = syn_with_baseline();
         let mut w = counters.writer();
         add(&mut w, 1_000 * S, &syn(5));
         w.add_repeated(1_000 * S, &syn(5), 7);
@@ -257,12 +263,7 @@ mod baseline {
 
     #[test]
     fn frames_read_baselines_only_when_asked_and_keep_the_last() {
-        let syn_map = crate::maps::by_name("syn").unwrap();
-        let counters = Counters::with_baseline(
-            vec![syn_map],
-            Decay::default(),
-            Some(HalfLife::parse("10m").unwrap()),
-        );
+        let (syn_map, counters) = syn_with_baseline();
         let mut w = counters.writer();
         add(&mut w, 1_000 * S, &syn(5));
         let mut reader = FrameReader::new(counters.clone(), vec![syn_map]);
