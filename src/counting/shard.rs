@@ -320,32 +320,43 @@ struct Pending {
 }
 
 impl Pending {
-    /// The cells (by `key`) and weights (from `weight`) of the first `n`
-    /// buffered packets that have the `need` flags, packed at the front of
-    /// `cells` and `weights` without a branch; returns how many.
+    /// Adds to `slot` the `weight` of each packet at a position in `found`,
+    /// in the cell its `key` picks (single writer: load, add, store).
     #[inline(always)]
-    fn gather(
-        &self,
-        n: usize,
-        need: u8,
-        key: usize,
-        weight: &[f64; BATCH],
-        cells: &mut [u16; BATCH],
-        weights: &mut [f64; BATCH],
-    ) -> usize {
+    fn add_weights(&self, slot: &Slot, found: &[u8], key: usize, weight: &[f64; BATCH]) {
         let key = key & 3;
-        let mut m = 0;
-        let packets = self.keys.iter().zip(&self.flags).zip(weight).take(n);
-        for ((keys, &flags), &w) in packets {
-            cells[m] = keys[key];
-            weights[m] = w;
-            m += usize::from(flags & need == need);
+        for &i in found {
+            let i = usize::from(i) & (BATCH - 1);
+            let cell = &slot[usize::from(self.keys[i][key])];
+            cell.store(
+                (f64::from_bits(cell.load(Relaxed)) + weight[i]).to_bits(),
+                Relaxed,
+            );
         }
-        m
     }
 }
 
 impl Pending {
+    /// [`Pending::add_weights`] of the packets' weights to `slot` and of their
+    /// baseline weights to `base`, in one pass.
+    #[inline(always)]
+    fn add_weights_twice(&self, slot: &Slot, base: &Slot, found: &[u8], key: usize) {
+        let key = key & 3;
+        for &i in found {
+            let i = usize::from(i) & (BATCH - 1);
+            let at = usize::from(self.keys[i][key]);
+            let (cell, b) = (&slot[at], &base[at]);
+            cell.store(
+                (f64::from_bits(cell.load(Relaxed)) + self.weight[i]).to_bits(),
+                Relaxed,
+            );
+            b.store(
+                (f64::from_bits(b.load(Relaxed)) + self.baseline_weight[i]).to_bits(),
+                Relaxed,
+            );
+        }
+    }
+
     /// The positions of the first `n` buffered packets that have the `need`
     /// flags, packed at the front of `found` without a branch; returns how many.
     #[inline(always)]
@@ -357,15 +368,6 @@ impl Pending {
             m += usize::from(flags & need == need);
         }
         m
-    }
-}
-
-/// Adds each weight to its cell of `slot` (single writer: load, add, store).
-#[inline(always)]
-fn add_weights(slot: &Slot, cells: &[u16], weights: &[f64]) {
-    for (&c, &w) in cells.iter().zip(weights) {
-        let cell = &slot[usize::from(c)];
-        cell.store((f64::from_bits(cell.load(Relaxed)) + w).to_bits(), Relaxed);
     }
 }
 
@@ -504,25 +506,24 @@ impl ShardWriter {
     }
 
     /// Weighted sums: as [`ShardWriter::flush_exact`], adding each packet's
-    /// weight, for the cells and then the baseline.
+    /// weight, to the cells and then to the baseline with the same packets.
     fn flush_weighted(&mut self, n: usize) {
         let (p, shard) = (&*self.pending, &*self.shard);
-        let mut cells = [0u16; BATCH];
-        let mut weights = [0f64; BATCH];
-        let slots = self
-            .plans
-            .iter()
-            .zip(shard.slots.iter())
-            .zip(shard.map_packets.iter());
-        for ((&(need, key), slot), counter) in slots {
-            let m = p.gather(n, need, key, &p.weight, &mut cells, &mut weights);
-            add_weights(slot, &cells[..m], &weights[..m]);
-            counter.store(counter.load(Relaxed) + m as u64, Relaxed);
-        }
-        if let Some(b) = &shard.baseline {
-            for (&(need, key), slot) in self.plans.iter().zip(b.slots.iter()) {
-                let m = p.gather(n, need, key, &p.baseline_weight, &mut cells, &mut weights);
-                add_weights(slot, &cells[..m], &weights[..m]);
+        let mut found = [0u8; BATCH];
+        for filter in self.filters.iter() {
+            let m = p.select(n, filter.need, &mut found);
+            let found = &found[..m];
+            for &(slot, key) in filter.maps.iter() {
+                let (Some(cells), Some(counter)) = (shard.slots.get(slot), shard.map_packets.get(slot))
+                else {
+                    continue;
+                };
+                counter.store(counter.load(Relaxed) + m as u64, Relaxed);
+                match shard.baseline.as_ref().and_then(|b| b.slots.get(slot)) {
+                    // The same cell of both: one pass, one key lookup.
+                    Some(base) => p.add_weights_twice(cells, base, found, key),
+                    None => p.add_weights(cells, found, key, &p.weight),
+                }
             }
         }
     }
