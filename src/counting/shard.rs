@@ -33,7 +33,7 @@ const STRIDE: usize = CELLS + 1;
 /// 16-bit key (or the spare cell) needs no bounds check in the hot loop.
 type Slot = [AtomicU64; STRIDE];
 /// One map's recent exact counts (see the module comment): 32 bits a cell.
-type LowSlot = [AtomicU32; STRIDE];
+type LowSlot = [AtomicU32; CELLS];
 
 fn zeroed_slot() -> Box<Slot> {
     zeroed_cells(|| AtomicU64::new(0))
@@ -256,8 +256,8 @@ pub struct ShardWriter {
     shard: Arc<Shard>,
     /// Per slot: the flags a packet needs and which key it uses, for the hot loop.
     plans: Box<[(u8, usize)]>,
-    /// The same plans grouped by the flags they need, for exact counting: the
-    /// packets a filter passes are found once for all the maps that share it.
+    /// The same plans grouped by the flags they need: the packets a filter
+    /// passes are found once for all the maps that share it.
     filters: Box<[FilterPlan]>,
     weight: f64,
     weight_ts: u64,
@@ -334,9 +334,7 @@ impl Pending {
             );
         }
     }
-}
 
-impl Pending {
     /// [`Pending::add_weights`] of the packets' weights to `slot` and of their
     /// baseline weights to `base`, in one pass.
     #[inline(always)]
