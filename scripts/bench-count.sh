@@ -15,16 +15,8 @@ cc -O2 -pthread -o "$work/count-ref" benches/reference/count.c
 ./target/release/scanwall generate -o "$work/scan.pcap" --packets "$packets" --rate 14880000
 cat "$work/scan.pcap" > /dev/null   # into the page cache
 
-# Median wall-clock seconds of three runs of a command.
-median() {
-  local times=()
-  for _ in 1 2 3; do
-    local t0 t1
-    t0=$(date +%s.%N); "$@" > /dev/null 2>&1; t1=$(date +%s.%N)
-    times+=("$(echo "$t1 - $t0" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
-}
+# The median of three runs: `median COMMAND...`.
+source scripts/bench-lib.sh
 
 c1=$(median "$work/count-ref" "$work/scan.pcap" 1)
 printf '%-44s %8s %8s\n' "reader of $packets packets" "Mpps" "x C-1"

@@ -39,16 +39,8 @@ sensor_into_wall() {
   wait "$wall"
 }
 
-# Median wall-clock seconds of three runs of a command.
-median() {
-  local times=()
-  for _ in 1 2 3; do
-    local t0 t1
-    t0=$(date +%s.%N); "$@" > /dev/null 2>&1; t1=$(date +%s.%N)
-    times+=("$(echo "$t1 - $t0" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
-}
+# The median of three runs: `median COMMAND...`.
+source scripts/bench-lib.sh
 
 printf '%-52s %8s\n' "counting $packets packets (9 maps)" "Mpps"
 row() { printf '%-52s %8.2f\n' "$1" "$(echo "$packets / $2 / 1000000" | bc -l)"; }
