@@ -14,10 +14,12 @@
 
 #![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
 
+mod stderr_lines;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use scanwall::craft::ether;
@@ -58,16 +60,7 @@ impl Listener {
             let _ = stdout.read_to_end(&mut out);
             out
         }));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = stderr_lines::follow(child.stderr.take().unwrap());
         let mut l = Listener {
             child,
             stdout,
@@ -88,28 +81,14 @@ impl Listener {
 
     /// Waits for a standard-error line matching `pred`; fails with the log so far.
     fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        if let Some(l) = self.log.iter().find(|l| pred(l)) {
-            return l.clone();
+        if let Some(line) = stderr_lines::wait_for(&self.lines, &mut self.log, PATIENCE, pred) {
+            return line;
         }
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "no line for {what}; standard error so far:\n{}",
-                        self.log.join("\n")
-                    );
-                }
-            }
-        }
+        let _ = self.child.kill();
+        panic!(
+            "no line for {what}; standard error so far:\n{}",
+            self.log.join("\n")
+        );
     }
 
     /// Waits until `n` lines match `pred`.

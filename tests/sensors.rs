@@ -13,12 +13,14 @@
 
 #![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod stderr_lines;
+
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use scanwall::sensor::auth::{SensorKey, respond};
@@ -97,16 +99,7 @@ impl Proc {
             let _ = out.read_to_string(&mut s);
             s
         }));
-        let err = child.stderr.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = stderr_lines::follow(child.stderr.take().unwrap());
         Proc {
             child,
             stdout,
@@ -153,29 +146,15 @@ impl Proc {
 
     /// Waits for a standard-error line matching `pred`; fails with the log so far.
     fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        if let Some(l) = self.log.iter().find(|l| pred(l)) {
-            return l.clone();
+        if let Some(line) = stderr_lines::wait_for(&self.lines, &mut self.log, PATIENCE, pred) {
+            return line;
         }
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "{}: no line for {what}; standard error so far:\n{}",
-                        self.what,
-                        self.log.join("\n")
-                    );
-                }
-            }
-        }
+        let _ = self.child.kill();
+        panic!(
+            "{}: no line for {what}; standard error so far:\n{}",
+            self.what,
+            self.log.join("\n")
+        );
     }
 
     /// Waits until `n` standard-error lines match `pred`.

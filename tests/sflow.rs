@@ -14,10 +14,12 @@
 
 #![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
 
-use std::io::{BufRead, BufReader, Read};
+mod stderr_lines;
+
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use scanwall::craft::{ether, ipv4, ipv6_to, tcp, udp};
@@ -69,16 +71,7 @@ impl Collector {
             let _ = stdout.read_to_end(&mut out);
             out
         });
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = stderr_lines::follow(child.stderr.take().unwrap());
         let mut c = Collector {
             child,
             stdout,
@@ -86,19 +79,11 @@ impl Collector {
             log: Vec::new(),
             port: 0,
         };
-        let deadline = Instant::now() + PATIENCE;
-        let line = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match c.lines.recv_timeout(left) {
-                Ok(line) if line.contains("sFlow collector on 127.0.0.1:") => break line,
-                Ok(line) => c.log.push(line),
-                Err(_) => {
-                    let _ = c.child.kill();
-                    panic!("no listening line; standard error:\n{}", c.log.join("\n"));
-                }
-            }
+        let listening = |l: &str| l.contains("sFlow collector on 127.0.0.1:");
+        let Some(line) = stderr_lines::wait_for(&c.lines, &mut c.log, PATIENCE, listening) else {
+            let _ = c.child.kill();
+            panic!("no listening line; standard error:\n{}", c.log.join("\n"));
         };
-        c.log.push(line.clone());
         c.port = line
             .split("127.0.0.1:")
             .nth(1)
