@@ -130,6 +130,26 @@ impl Proc {
         p
     }
 
+    /// `sensor -r -` of every map, named `name`, sending to 127.0.0.1:`port`
+    /// with `key`: the test writes the capture to its standard input.
+    fn stdin_sensor(port: u16, key: &Path, name: &str) -> Proc {
+        let to = format!("127.0.0.1:{port}");
+        let args = [
+            "sensor",
+            "-r",
+            "-",
+            "--maps",
+            ALL_MAPS,
+            "--to",
+            &to,
+            "--key-file",
+            key.to_str().unwrap(),
+            "--name",
+            name,
+        ];
+        Proc::start("sensor", &args, true)
+    }
+
     /// The wall's port, from its listening line.
     fn port(&self) -> u16 {
         let line = self
@@ -529,21 +549,7 @@ fn a_sensor_started_before_its_wall_connects_later_and_sends_nothing_stale() {
         .local_addr()
         .unwrap()
         .port();
-    let to = format!("127.0.0.1:{port}");
-    let args = [
-        "sensor",
-        "-r",
-        "-",
-        "--maps",
-        ALL_MAPS,
-        "--to",
-        &to,
-        "--key-file",
-        key.to_str().unwrap(),
-        "--name",
-        "early",
-    ];
-    let mut sensor = Proc::start("sensor", &args, true);
+    let mut sensor = Proc::stdin_sensor(port, &key, "early");
     let mut stdin = sensor.stdin();
     // Traffic A, counted while there is no wall.
     stdin.write_all(&a).unwrap();
@@ -726,21 +732,7 @@ fn a_wall_that_comes_back_gets_nothing_stale() {
     );
     first.wait_for("the listening line", |l| l.contains("listening for sensors on"));
     let port = first.port();
-    let to = format!("127.0.0.1:{port}");
-    let args = [
-        "sensor",
-        "-r",
-        "-",
-        "--maps",
-        ALL_MAPS,
-        "--to",
-        &to,
-        "--key-file",
-        key.to_str().unwrap(),
-        "--name",
-        "steady",
-    ];
-    let mut sensor = Proc::start("sensor", &args, true);
+    let mut sensor = Proc::stdin_sensor(port, &key, "steady");
     let mut stdin = sensor.stdin();
     stdin.write_all(&a[..24]).unwrap();
     stdin.flush().unwrap();
