@@ -488,6 +488,9 @@ impl ShardWriter {
                 let (Some(low), Some(counter)) = (shard.low.get(slot), shard.map_packets.get(slot)) else {
                     continue;
                 };
+                // The cells' address, held once: read through the box, it
+                // would be loaded again after every store to a cell.
+                let low: &LowSlot = low;
                 let key = key & 3;
                 if filter.need == 0 {
                     for keys in &p.keys[..n] {
