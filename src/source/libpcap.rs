@@ -245,14 +245,44 @@ impl LiveCapture {
             sink.flush();
             if Instant::now() >= next_stats {
                 next_stats = Instant::now() + STATS_EVERY;
-                if let Ok(s) = self.capture.stats() {
-                    status.received.store(base.0 + u64::from(s.received), Relaxed);
-                    status.kernel_drops.store(base.1 + u64::from(s.dropped), Relaxed);
-                    status
-                        .interface_drops
-                        .store(base.2 + u64::from(s.if_dropped), Relaxed);
-                }
+                self.publish_stats(status, base);
             }
+        }
+        // Stopping: count what the kernel already holds (waiting one read
+        // timeout, after which it hands over a part-filled batch too), then
+        // read the statistics once more, so the received and dropped totals a
+        // run ends with are those of the packets it counted, not a second old.
+        let drain_until = Instant::now() + Duration::from_millis(READ_TIMEOUT_MS as u64 + 20);
+        let mut drained = 0u32;
+        loop {
+            match self.capture.next_packet() {
+                Ok(p) => {
+                    sink.packet(ts_ns(p.header), p.header.len, p.data);
+                    drained = drained.wrapping_add(1);
+                    // Traffic that goes on arriving does not hold the stop up.
+                    if drained.is_multiple_of(CHECK_EVERY_PACKETS) && Instant::now() >= drain_until {
+                        break;
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) if Instant::now() < drain_until => {
+                    std::thread::sleep(IDLE_WAIT)
+                }
+                Err(_) => break,
+            }
+        }
+        sink.flush();
+        self.publish_stats(status, base);
+    }
+
+    /// Publishes libpcap's received and dropped totals to `status`, added to
+    /// `base` (the totals of handles this capture had before it was reopened).
+    fn publish_stats(&mut self, status: &SourceStatus, base: (u64, u64, u64)) {
+        if let Ok(s) = self.capture.stats() {
+            status.received.store(base.0 + u64::from(s.received), Relaxed);
+            status.kernel_drops.store(base.1 + u64::from(s.dropped), Relaxed);
+            status
+                .interface_drops
+                .store(base.2 + u64::from(s.if_dropped), Relaxed);
         }
     }
 }
