@@ -278,3 +278,65 @@ fn bad_input_is_one_clear_line() {
         "link type 147",
     );
 }
+
+/// A file of 8 MiB or more is counted a part per thread; the parts' bounds
+/// are found by walking the records while the first part is already being
+/// counted. Any number of threads must give the one-thread counts, output and
+/// error, for a whole file, one cut short, and one with a damaged record.
+#[test]
+fn a_large_file_counts_the_same_on_any_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.pcap");
+    let p = path.to_str().unwrap();
+    let made = scanwall(&["generate", "-o", p, "--packets", "300000"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let whole = std::fs::read(&path).unwrap();
+    assert!(
+        whole.len() > 12 << 20,
+        "too small to be split: {} bytes",
+        whole.len()
+    );
+    let count = |threads: &str| {
+        let out = scanwall(&["count", "-r", p, "--threads", threads, "--format", "json"]);
+        (
+            out.status.code(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let same_on_every_thread_count = |exit: i32| {
+        let one = count("1");
+        assert_eq!(one.0, Some(exit), "{}", one.2);
+        for threads in ["2", "3", "5"] {
+            assert_eq!(count(threads), one, "{threads} threads");
+        }
+        one
+    };
+    let all = same_on_every_thread_count(0);
+    let doc: serde_json::Value = serde_json::from_slice(&all.1).unwrap();
+    assert_eq!(doc["packets"], 300_000);
+
+    // Cut short in the last part.
+    std::fs::write(&path, &whole[..whole.len() * 9 / 10]).unwrap();
+    let cut = same_on_every_thread_count(1);
+    assert!(cut.2.contains("cut short"), "{}", cut.2);
+
+    // A record claiming an impossible length a fifth of the way in: the
+    // records before it are counted, then the count fails there.
+    let mut damaged = whole.clone();
+    let mut at = 24;
+    while at < whole.len() / 5 {
+        let incl = u32::from_le_bytes(whole[at + 8..at + 12].try_into().unwrap());
+        at += 16 + incl as usize;
+    }
+    damaged[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&path, &damaged).unwrap();
+    let bad = same_on_every_thread_count(1);
+    assert!(
+        bad.2.contains(&format!("corrupt record at byte {at}")),
+        "{}",
+        bad.2
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&bad.1).unwrap();
+    assert!(doc["packets"].as_u64().unwrap() < 300_000 / 5 + 1000, "{doc}");
+}

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 use anyhow::Context;
 
@@ -12,13 +12,15 @@ use crate::cli::{CountArgs, CountFormat};
 use crate::counting::{Counters, Decay, PacketSink, Totals};
 use crate::duration::parse as parse_duration;
 use crate::maps::{MAPS, MapId};
-use crate::parse::{Classifier, LocalNets, SkipReason};
+use crate::parse::{Classifier, LinkType, LocalNets, SkipReason};
 use crate::source::file::{CaptureFile, SharedMap};
 use crate::source::libpcap::{LiveCapture, LiveOptions};
 use crate::source::listen::{StreamListener, parse_listen_addr};
 use crate::source::pcap_format::{SliceReader, StreamReader};
 use crate::source::sflow::{SflowCollector, SflowReport, parse_sflow_addr};
-use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
+use crate::source::{
+    Pacer, Pump, Record, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump,
+};
 
 /// Exact totals of one run of `count`.
 pub struct CountReport {
@@ -270,25 +272,109 @@ impl CountJob<'_> {
         pump(&mut source, &mut sink, &mut p).1
     }
 
-    /// Splits a memory-mapped classic pcap at record boundaries and counts the
-    /// parts on `threads` threads; the first error (in file order) wins.
+    /// Counts a memory-mapped classic pcap on `threads` threads, each a part
+    /// of about equal size that starts and ends on a record boundary; the
+    /// first error (in file order) wins.
+    ///
+    /// Only walking the records finds the boundaries, and that walk would
+    /// delay every thread: so the first part's thread starts at once, and this
+    /// thread walks ahead of it, telling it how many records it may count so
+    /// far, and starts each next part's thread where the walk reaches it.
     fn count_parallel(&self, file: SliceReader<SharedMap>, threads: usize) -> Result<(), SourceError> {
-        let bytes = file.header_len_and_size().1;
-        if threads < 2 || bytes < PARALLEL_MIN_BYTES {
+        let (start, end) = file.header_len_and_size();
+        if threads < 2 || end < PARALLEL_MIN_BYTES {
             return self.count(file);
         }
-        let parts = file.split(threads);
+        let share = (end - start) / threads;
+        let limits: Vec<PartLimit> = (0..threads).map(|_| PartLimit::default()).collect();
         let results: Vec<Result<(), SourceError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = parts
-                .into_iter()
-                .map(|range| {
-                    let part = file.part(range);
-                    scope.spawn(move || self.count(part))
-                })
-                .collect();
+            let mut handles = Vec::new();
+            let mut begin = start;
+            for (k, limit) in limits.iter().enumerate() {
+                let part = LimitedPart {
+                    inner: file.part(begin..end),
+                    limit,
+                    taken: 0,
+                };
+                handles.push(scope.spawn(move || self.count(part)));
+                // The last part runs to the end of the file.
+                let target = if k + 1 == threads {
+                    end
+                } else {
+                    start + (k + 1) * share
+                };
+                let (next, records) = if k + 1 == threads {
+                    (end, u64::MAX)
+                } else {
+                    file.walk_to(begin, target, |n| limit.known.store(n, Release))
+                };
+                limit.known.store(records, Release);
+                limit.last.store(true, Release);
+                begin = next;
+            }
             handles.into_iter().map(|h| h.join().unwrap_or(Ok(()))).collect()
         });
         results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
+}
+
+/// How many records of a part its thread may count: as many as the walk has
+/// found so far, final once the walk reaches the next part.
+#[derive(Default)]
+struct PartLimit {
+    known: AtomicU64,
+    last: AtomicBool,
+}
+
+/// A part of a file whose end the walk is still finding (see
+/// [`CountJob::count_parallel`]): reads no record the walk has not passed.
+struct LimitedPart<'a, S> {
+    inner: S,
+    limit: &'a PartLimit,
+    taken: u64,
+}
+
+impl<S> LimitedPart<'_, S> {
+    /// How many of the next `max` records may be read; 0 when the part has
+    /// no more. Waits in the rare case that counting catches up with the walk.
+    fn allowed(&self, max: usize) -> usize {
+        loop {
+            // `last` first: once it is set, `known` is final.
+            let last = self.limit.last.load(Acquire);
+            let known = self.limit.known.load(Acquire);
+            if known > self.taken {
+                return usize::try_from(known - self.taken).unwrap_or(usize::MAX).min(max);
+            }
+            if last {
+                return 0;
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl<S: RecordSource> RecordSource for LimitedPart<'_, S> {
+    fn link(&self) -> LinkType {
+        self.inner.link()
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError> {
+        if self.allowed(1) == 0 {
+            return Ok(None);
+        }
+        self.taken += 1;
+        self.inner.next_record()
+    }
+
+    #[inline]
+    fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, each: F) -> Result<usize, SourceError> {
+        let allowed = self.allowed(max);
+        if allowed == 0 {
+            return Ok(0);
+        }
+        let read = self.inner.read_records(allowed, each)?;
+        self.taken += read as u64;
+        Ok(read)
     }
 }
 

@@ -140,6 +140,9 @@ fn link_of(h: &FileHeader, what: &str) -> Result<LinkType, SourceError> {
     })
 }
 
+/// How often [`SliceReader::walk_to`] reports its progress, in records.
+pub const WALK_PROGRESS_EVERY: u64 = 4096;
+
 /// Records of a classic pcap held in memory (a memory-mapped file).
 pub struct SliceReader<D: AsRef<[u8]>> {
     data: D,
@@ -176,31 +179,26 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
         self.pos = self.start;
     }
 
-    /// Byte ranges of about equal size that start and end on record
-    /// boundaries, so `parts` threads can each walk one. Finding the boundaries
-    /// walks the record headers once (a read of one cache line per record).
-    pub fn split(&self, parts: usize) -> Vec<std::ops::Range<usize>> {
+    /// Walks the records from byte `from` to the first record boundary at or
+    /// past `target`, or to the first record that cannot be read (damaged, or
+    /// cut short: the reader of the part starting there reports it). Returns
+    /// that position and the records walked; `walked(n)` is called every
+    /// [`WALK_PROGRESS_EVERY`] records, so a thread counting those records
+    /// can start before the walk ends.
+    pub fn walk_to(&self, from: usize, target: usize, mut walked: impl FnMut(u64)) -> (usize, u64) {
         let all = self.data.as_ref();
-        let parts = parts.max(1);
-        let share = (self.end - self.start) / parts;
-        let mut bounds = vec![self.start];
-        let mut pos = self.start;
-        for k in 1..parts {
-            let target = self.start + k * share;
-            while pos < target {
-                match step(&self.header, &all[pos..self.end]) {
-                    Step::Record { size, .. } => pos += size,
-                    Step::NeedMore | Step::Corrupt(_) => break,
-                }
+        let (mut pos, mut records) = (from.clamp(self.start, self.end), 0u64);
+        while pos < target.min(self.end) {
+            match step(&self.header, &all[pos..self.end]) {
+                Step::Record { size, .. } => pos += size,
+                Step::NeedMore | Step::Corrupt(_) => break,
             }
-            bounds.push(pos);
+            records += 1;
+            if records % WALK_PROGRESS_EVERY == 0 {
+                walked(records);
+            }
         }
-        bounds.push(self.end);
-        bounds
-            .windows(2)
-            .map(|w| w[0]..w[1])
-            .filter(|r| !r.is_empty())
-            .collect()
+        (pos, records)
     }
 
     /// Where the records start and where the data ends, in bytes.
@@ -210,7 +208,8 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
 }
 
 impl<D: AsRef<[u8]> + Clone> SliceReader<D> {
-    /// A reader of the records in `range` (from [`SliceReader::split`]) of the same data.
+    /// A reader of the records in `range` (which starts at a record boundary:
+    /// see [`SliceReader::walk_to`]) of the same data.
     pub fn part(&self, range: std::ops::Range<usize>) -> Self {
         let end = range.end.min(self.end);
         let start = range.start.clamp(self.start, end);
