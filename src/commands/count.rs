@@ -298,15 +298,10 @@ impl CountJob<'_> {
                 };
                 handles.push(scope.spawn(move || self.count(part)));
                 // The last part runs to the end of the file.
-                let target = if k + 1 == threads {
-                    end
-                } else {
-                    start + (k + 1) * share
-                };
                 let (next, records) = if k + 1 == threads {
                     (end, u64::MAX)
                 } else {
-                    file.walk_to(begin, target, |n| limit.known.store(n, Release))
+                    file.walk_to(begin, start + (k + 1) * share, |n| limit.known.store(n, Release))
                 };
                 limit.known.store(records, Release);
                 limit.last.store(true, Release);
