@@ -130,14 +130,18 @@ impl Proc {
         p
     }
 
-    /// `sensor -r -` of every map, named `name`, sending to 127.0.0.1:`port`
-    /// with `key`: the test writes the capture to its standard input.
-    fn stdin_sensor(port: u16, key: &Path, name: &str) -> Proc {
+    /// A sensor of every map, named `name`, sending to 127.0.0.1:`port` with
+    /// `key`: replaying `file` flat out, or, without one, reading `-r -` from
+    /// the standard input the test writes the capture to.
+    fn sensor(name: &'static str, file: Option<&Path>, port: u16, key: &Path) -> Proc {
         let to = format!("127.0.0.1:{port}");
-        let args = [
-            "sensor",
-            "-r",
-            "-",
+        let read: Vec<&str> = match file {
+            Some(f) => vec!["-r", f.to_str().unwrap(), "--speed", "max"],
+            None => vec!["-r", "-"],
+        };
+        let mut args = vec!["sensor"];
+        args.extend(read);
+        args.extend([
             "--maps",
             ALL_MAPS,
             "--to",
@@ -146,8 +150,8 @@ impl Proc {
             key.to_str().unwrap(),
             "--name",
             name,
-        ];
-        Proc::start("sensor", &args, true)
+        ]);
+        Proc::start(name, &args, file.is_none())
     }
 
     /// The wall's port, from its listening line.
@@ -222,27 +226,6 @@ impl Drop for Proc {
     }
 }
 
-/// A sensor replaying `file` flat out to the wall on `port`.
-fn replay_sensor(name: &'static str, file: &Path, port: u16, key: &Path) -> Proc {
-    let to = format!("127.0.0.1:{port}");
-    let args = [
-        "sensor",
-        "-r",
-        file.to_str().unwrap(),
-        "--speed",
-        "max",
-        "--maps",
-        ALL_MAPS,
-        "--to",
-        &to,
-        "--key-file",
-        key.to_str().unwrap(),
-        "--name",
-        name,
-    ];
-    Proc::start(name, &args, false)
-}
-
 fn assert_success(what: &str, status: std::process::ExitStatus, err: &str) {
     assert!(status.success(), "{what} failed ({status}):\n{err}");
 }
@@ -253,7 +236,7 @@ fn a_replayed_capture_reaches_the_wall_exactly() {
     let key = key_file(dir.path(), "key", "a shared secret for the test");
     let file = capture(dir.path(), "x.pcap", 30_000, 7);
     let wall = Proc::wall(0, &key, 1, "csv");
-    let sensor = replay_sensor("edge-1", &file, wall.port(), &key);
+    let sensor = Proc::sensor("edge-1", Some(&file), wall.port(), &key);
     let (status, _, err) = sensor.finish();
     assert_success("sensor", status, &err);
     assert!(err.contains("connected to wall"), "{err}");
@@ -300,8 +283,8 @@ fn two_sensors_add_up_in_one_wall() {
     let a = capture(dir.path(), "a.pcap", 20_000, 1);
     let b = capture(dir.path(), "b.pcap", 15_000, 2);
     let wall = Proc::wall(0, &key, 2, "json");
-    let sa = replay_sensor("edge-a", &a, wall.port(), &key);
-    let sb = replay_sensor("edge-b", &b, wall.port(), &key);
+    let sa = Proc::sensor("edge-a", Some(&a), wall.port(), &key);
+    let sb = Proc::sensor("edge-b", Some(&b), wall.port(), &key);
     for s in [sa, sb] {
         let (status, _, err) = s.finish();
         assert_success("sensor", status, &err);
@@ -401,7 +384,7 @@ fn bad_peers_are_refused_logged_and_counted_while_a_good_sensor_stays_exact() {
     let names = |s: &TcpStream| format!("{}", s.local_addr().unwrap());
 
     // 1. A real sensor with the wrong key: refused, and it says so and exits non-zero.
-    let bad = replay_sensor("impostor", &file, port, &wrong);
+    let bad = Proc::sensor("impostor", Some(&file), port, &wrong);
     let (status, _, err) = bad.finish();
     assert!(!status.success(), "a refused sensor must fail:\n{err}");
     assert!(
@@ -481,7 +464,7 @@ fn bad_peers_are_refused_logged_and_counted_while_a_good_sensor_stays_exact() {
     wall.wait_for("the long hello", |l| l.contains(&long_name));
 
     // The good sensor, after all of that.
-    let good = replay_sensor("edge-1", &file, port, &key);
+    let good = Proc::sensor("edge-1", Some(&file), port, &key);
     let (status, _, err) = good.finish();
     assert_success("good sensor", status, &err);
 
@@ -549,7 +532,7 @@ fn a_sensor_started_before_its_wall_connects_later_and_sends_nothing_stale() {
         .local_addr()
         .unwrap()
         .port();
-    let mut sensor = Proc::stdin_sensor(port, &key, "early");
+    let mut sensor = Proc::sensor("early", None, port, &key);
     let mut stdin = sensor.stdin();
     // Traffic A, counted while there is no wall.
     stdin.write_all(&a).unwrap();
@@ -732,7 +715,7 @@ fn a_wall_that_comes_back_gets_nothing_stale() {
     );
     first.wait_for("the listening line", |l| l.contains("listening for sensors on"));
     let port = first.port();
-    let mut sensor = Proc::stdin_sensor(port, &key, "steady");
+    let mut sensor = Proc::sensor("steady", None, port, &key);
     let mut stdin = sensor.stdin();
     stdin.write_all(&a[..24]).unwrap();
     stdin.flush().unwrap();
