@@ -3,15 +3,30 @@
 //! wall with text, and wait for it; then the same with the image read back
 //! (the readback is extra: the window presents instead).
 //!
+//! First, where the adapter has GPU timestamps, a table of per-frame times
+//! taken frame by frame (not by criterion): the GPU's own time for the
+//! upload and draw (timestamps written before and after them), the CPU time
+//! of the call that encodes and submits them, and the wall time until the
+//! frame is done; then frames submitted back to back with one wait at the
+//! end, which is what a window that never waits gets.
+//!
 //! `cargo bench --bench render`; CI only compiles it. Every cell holds a
 //! random non-zero value, the most work the colour pass can get. Figures for
-//! lavapipe are in README, "Performance".
+//! lavapipe and an NVIDIA H200 are in README, "Performance".
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scanwall::maps::{CELLS, MAPS, default_shown};
-use scanwall::render::{AdapterChoice, FrameInput, Gpu, StatusInfo, TileInput, ViewState, WallRenderer};
+use scanwall::render::{
+    AdapterChoice, FrameInput, Gpu, StatusInfo, TIMESTAMPS, TileInput, ViewState, WallRenderer,
+};
+
+/// Frames timed one by one, per size, for the table.
+const TIMED_FRAMES: usize = 60;
+/// Frames submitted back to back, per size.
+const PIPELINED_FRAMES: u32 = 60;
 
 /// A `w` x `h` target texture of `usage` (besides being drawn into).
 fn target(gpu: &Gpu, w: u32, h: u32, usage: wgpu::TextureUsages) -> wgpu::TextureView {
@@ -30,6 +45,150 @@ fn target(gpu: &Gpu, w: u32, h: u32, usage: wgpu::TextureUsages) -> wgpu::Textur
         view_formats: &[],
     });
     texture.create_view(&wgpu::TextureViewDescriptor::default())
+}
+
+/// Waits until the GPU has done everything submitted so far.
+fn wait(gpu: &Gpu) {
+    // A lost device shows as absurd times in the table; nothing to recover.
+    drop(gpu.device.poll(wgpu::PollType::Wait {
+        submission_index: None,
+        timeout: None,
+    }));
+}
+
+/// Milliseconds between two timestamps written on the GPU around each frame.
+struct GpuClock {
+    queries: wgpu::QuerySet,
+    resolved: wgpu::Buffer,
+    readable: wgpu::Buffer,
+    ns_per_tick: f64,
+}
+
+impl GpuClock {
+    fn new(gpu: &Gpu) -> Self {
+        let buffer = |label, usage| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        GpuClock {
+            queries: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("frame timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolved: buffer(
+                "resolved timestamps",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readable: buffer(
+                "read timestamps",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
+            ns_per_tick: f64::from(gpu.queue.get_timestamp_period()),
+        }
+    }
+
+    /// Submits a command buffer that writes timestamp `index` (and, for the
+    /// last, copies both where they can be read).
+    fn stamp(&self, gpu: &Gpu, index: u32) {
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("timestamp"),
+            });
+        encoder.write_timestamp(&self.queries, index);
+        if index == 1 {
+            encoder.resolve_query_set(&self.queries, 0..2, &self.resolved, 0);
+            encoder.copy_buffer_to_buffer(&self.resolved, 0, &self.readable, 0, 16);
+        }
+        gpu.queue.submit(Some(encoder.finish()));
+    }
+
+    /// The milliseconds between the two stamps (after [`wait`]), or `None`
+    /// when they could not be read.
+    fn read_ms(&self, gpu: &Gpu) -> Option<f64> {
+        let slice = self.readable.slice(..);
+        slice.map_async(wgpu::MapMode::Read, |_| ());
+        wait(gpu);
+        let ticks: [u64; 2] = match slice.get_mapped_range() {
+            Ok(bytes) => bytemuck::pod_read_unaligned(bytes.get(..16)?),
+            Err(_) => return None,
+        };
+        self.readable.unmap();
+        Some(ticks[1].saturating_sub(ticks[0]) as f64 * self.ns_per_tick / 1e6)
+    }
+}
+
+/// Median and 95th percentile of `ms`, as table cells.
+fn spread(ms: &mut [f64]) -> String {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    format!("{:8.3} {:8.3}", at(0.5), at(0.95))
+}
+
+/// The per-frame table (see the module comment), on a device with timestamps.
+fn frame_times(frame: &FrameInput<'_>) {
+    let Ok(gpu) = Gpu::headless_with_timestamps(AdapterChoice::from_env()) else {
+        return;
+    };
+    if !gpu.device.features().contains(TIMESTAMPS) {
+        println!("{}: no GPU timestamps, per-frame table skipped", gpu.describe());
+        return;
+    }
+    let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
+    let clock = GpuClock::new(&gpu);
+    println!(
+        "per-frame times on {}, ms (median, 95th percentile of {TIMED_FRAMES} frames)",
+        gpu.describe()
+    );
+    println!(
+        "{:<10} {:>17} {:>17} {:>17} {:>14}",
+        "size", "GPU upload+draw", "CPU encode+submit", "wall until done", "back to back"
+    );
+    for (w, h) in [(1920, 1080), (3840, 2160)] {
+        // A surface without copies, as a window on a GPU gets.
+        let view = target(&gpu, w, h, wgpu::TextureUsages::empty());
+        let (mut on_gpu, mut on_cpu, mut until_done) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..TIMED_FRAMES + 5 {
+            wait(&gpu);
+            clock.stamp(&gpu, 0);
+            let start = Instant::now();
+            let drawn = renderer.render(&gpu, frame, &view, w, h);
+            let submitted = start.elapsed();
+            clock.stamp(&gpu, 1);
+            let ms = clock.read_ms(&gpu);
+            let done = start.elapsed();
+            let (Ok(()), Some(ms)) = (&drawn, ms) else {
+                println!("{w}x{h}: drawing or reading the timestamps failed: {drawn:?}");
+                return;
+            };
+            // The first frames build pipelines and fill caches.
+            if i >= 5 {
+                on_gpu.push(ms);
+                on_cpu.push(submitted.as_secs_f64() * 1e3);
+                until_done.push(done.as_secs_f64() * 1e3);
+            }
+        }
+        wait(&gpu);
+        let start = Instant::now();
+        for _ in 0..PIPELINED_FRAMES {
+            black_box(renderer.render(&gpu, frame, &view, w, h).is_ok());
+        }
+        wait(&gpu);
+        let back_to_back = start.elapsed().as_secs_f64() * 1e3 / f64::from(PIPELINED_FRAMES);
+        println!(
+            "{:<10} {} {} {} {:14.3}",
+            format!("{w}x{h}"),
+            spread(&mut on_gpu),
+            spread(&mut on_cpu),
+            spread(&mut until_done),
+            back_to_back
+        );
+    }
 }
 
 fn frame_cost(c: &mut Criterion) {
@@ -65,6 +224,7 @@ fn frame_cost(c: &mut Criterion) {
         status,
         view: ViewState::default(),
     };
+    frame_times(&frame);
     let mut draw = |name: String, view: &wgpu::TextureView, w: u32, h: u32| {
         c.bench_function(&name, |b| {
             b.iter(|| {

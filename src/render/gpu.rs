@@ -64,6 +64,11 @@ pub struct Gpu {
     lost: Arc<AtomicBool>,
 }
 
+/// The features GPU timestamps need, queries written between command buffers
+/// included (see [`Gpu::headless_with_timestamps`]).
+pub const TIMESTAMPS: wgpu::Features =
+    wgpu::Features::TIMESTAMP_QUERY.union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+
 /// Backends to try: all this platform has, or `WGPU_BACKEND` (e.g. `gl`).
 fn backends() -> wgpu::Backends {
     wgpu::Backends::all().with_env()
@@ -93,7 +98,20 @@ impl Gpu {
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         };
         let instance = wgpu::Instance::new(desc.with_env());
-        Self::open(instance, None, choice)
+        Self::open(instance, None, choice, wgpu::Features::empty())
+    }
+
+    /// [`Gpu::headless`] with GPU timestamps (queries, also between command
+    /// buffers) where the adapter has them: the render benchmark reads the
+    /// GPU's own time per frame from them, which wall-clock time hides
+    /// behind submission and waiting. Without them the device has neither.
+    pub fn headless_with_timestamps(choice: AdapterChoice) -> Result<Gpu, RenderError> {
+        let desc = wgpu::InstanceDescriptor {
+            backends: backends(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        };
+        let instance = wgpu::Instance::new(desc.with_env());
+        Self::open(instance, None, choice, TIMESTAMPS)
     }
 
     /// [`Gpu::headless`] on the given backends only, ignoring `WGPU_BACKEND`
@@ -103,7 +121,7 @@ impl Gpu {
             backends,
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         });
-        Self::open(instance, None, choice)
+        Self::open(instance, None, choice, wgpu::Features::empty())
     }
 
     /// A device that can present to `surface`, created on `instance` (which,
@@ -113,7 +131,7 @@ impl Gpu {
         surface: &wgpu::Surface<'_>,
         choice: AdapterChoice,
     ) -> Result<Gpu, RenderError> {
-        Self::open(instance, Some(surface), choice)
+        Self::open(instance, Some(surface), choice, wgpu::Features::empty())
     }
 
     /// Instance options for a window: all backends (or `WGPU_BACKEND`), with
@@ -132,12 +150,14 @@ impl Gpu {
         instance: wgpu::Instance,
         surface: Option<&wgpu::Surface<'_>>,
         choice: AdapterChoice,
+        optional: wgpu::Features,
     ) -> Result<Gpu, RenderError> {
         let adapter = pollster::block_on(pick_adapter(&instance, surface, choice))?;
+        let features = optional & adapter.features();
         let limits = wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits());
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("scanwall"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits,
             experimental_features: wgpu::ExperimentalFeatures::default(),
             memory_hints: wgpu::MemoryHints::MemoryUsage,

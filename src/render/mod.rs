@@ -19,7 +19,7 @@ mod scene;
 mod text;
 
 pub use colour::ColourMap;
-pub use gpu::{AdapterChoice, Gpu, WallRenderer};
+pub use gpu::{AdapterChoice, Gpu, TIMESTAMPS, WallRenderer};
 pub use image::RgbaImage;
 pub use layout::{Arrangement, LayoutKind, Rect, TileSlot, WallGrid};
 pub use scale::{CellOrder, MapScale, MapView, ScaleMode};
