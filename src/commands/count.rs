@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use anyhow::Context;
 
@@ -12,15 +12,13 @@ use crate::cli::{CountArgs, CountFormat};
 use crate::counting::{Counters, Decay, PacketSink, Totals};
 use crate::duration::parse as parse_duration;
 use crate::maps::{MAPS, MapId};
-use crate::parse::{Classifier, LinkType, LocalNets, SkipReason};
+use crate::parse::{Classifier, LocalNets, SkipReason};
 use crate::source::file::{CaptureFile, SharedMap};
 use crate::source::libpcap::{LiveCapture, LiveOptions};
 use crate::source::listen::{StreamListener, parse_listen_addr};
 use crate::source::pcap_format::{SliceReader, StreamReader};
 use crate::source::sflow::{SflowCollector, SflowReport, parse_sflow_addr};
-use crate::source::{
-    Pacer, Pump, Record, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump,
-};
+use crate::source::{Pacer, Pump, RecordFilter, RecordSource, SourceError, SourceStatus, Speed, pump};
 
 /// Exact totals of one run of `count`.
 pub struct CountReport {
@@ -273,105 +271,75 @@ impl CountJob<'_> {
     }
 
     /// Counts a memory-mapped classic pcap on `threads` threads, each a part
-    /// of about equal size that starts and ends on a record boundary; the
-    /// first error (in file order) wins.
+    /// of about equal size, with the counts and error a one-thread read gives.
     ///
-    /// Only walking the records finds the boundaries, and that walk would
-    /// delay every thread: so the first part's thread starts at once, and this
-    /// thread walks ahead of it, telling it how many records it may count so
-    /// far, and starts each next part's thread where the walk reaches it.
+    /// Only walking the records from the first finds where a part may start,
+    /// and that walk would hold every thread back. So each part starts where
+    /// records seem to begin near its share ([`SliceReader::guess_boundary`]),
+    /// and [`CountJob::count_parts`] keeps its counts only once the part
+    /// before has ended exactly there.
     fn count_parallel(&self, file: SliceReader<SharedMap>, threads: usize) -> Result<(), SourceError> {
         let (start, end) = file.header_len_and_size();
         if threads < 2 || end < PARALLEL_MIN_BYTES {
             return self.count(file);
         }
         let share = (end - start) / threads;
-        let limits: Vec<PartLimit> = (0..threads).map(|_| PartLimit::default()).collect();
-        let results: Vec<Result<(), SourceError>> = std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            let mut begin = start;
-            for (k, limit) in limits.iter().enumerate() {
-                let part = LimitedPart {
-                    inner: file.part(begin..end),
-                    limit,
-                    taken: 0,
-                };
-                handles.push(scope.spawn(move || self.count(part)));
-                // The last part runs to the end of the file.
-                let (next, records) = if k + 1 == threads {
-                    (end, u64::MAX)
-                } else {
-                    file.walk_to(begin, start + (k + 1) * share, |n| limit.known.store(n, Release))
-                };
-                limit.known.store(records, Release);
-                limit.last.store(true, Release);
-                begin = next;
+        let mut starts = vec![start];
+        for k in 1..threads {
+            match file.guess_boundary(start + k * share) {
+                Some(at) if starts.last().is_some_and(|&last| at > last) && at < end => starts.push(at),
+                _ => {}
             }
-            handles.into_iter().map(|h| h.join().unwrap_or(Ok(()))).collect()
+        }
+        self.count_parts(&file, &starts)
+    }
+
+    /// Counts the parts of `file` that begin at `starts` (the first at the
+    /// first record, each next one a guess), a thread each, into counters of
+    /// their own; adopts them in file order while each part before ended
+    /// exactly where the next begins, which confirms that guess. From the
+    /// first part that did not (a wrong guess, or a damaged record), the rest
+    /// of the file is read again on this thread, as one thread would read it.
+    fn count_parts(&self, file: &SliceReader<SharedMap>, starts: &[usize]) -> Result<(), SourceError> {
+        let (_, end) = file.header_len_and_size();
+        let ends = starts.iter().skip(1).copied().chain([end]);
+        let ranges: Vec<std::ops::Range<usize>> = starts.iter().zip(ends).map(|(&s, e)| s..e).collect();
+        let parts: Vec<Option<CountedPart>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|range| {
+                    let part = file.part(range.clone());
+                    scope.spawn(move || {
+                        let counters = self.counters.empty_like();
+                        let job = CountJob {
+                            counters: &counters,
+                            locals: self.locals,
+                            filter: self.filter.clone(),
+                        };
+                        let result = job.count(part);
+                        (counters, result)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().ok()).collect()
         });
-        results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
-    }
-}
-
-/// How many records of a part its thread may count: as many as the walk has
-/// found so far, final once the walk reaches the next part.
-#[derive(Default)]
-struct PartLimit {
-    known: AtomicU64,
-    last: AtomicBool,
-}
-
-/// A part of a file whose end the walk is still finding (see
-/// [`CountJob::count_parallel`]): reads no record the walk has not passed.
-struct LimitedPart<'a, S> {
-    inner: S,
-    limit: &'a PartLimit,
-    taken: u64,
-}
-
-impl<S> LimitedPart<'_, S> {
-    /// How many of the next `max` records may be read; 0 when the part has
-    /// no more. Waits in the rare case that counting catches up with the walk.
-    fn allowed(&self, max: usize) -> usize {
-        loop {
-            // `last` first: once it is set, `known` is final.
-            let last = self.limit.last.load(Acquire);
-            let known = self.limit.known.load(Acquire);
-            if known > self.taken {
-                return usize::try_from(known - self.taken).unwrap_or(usize::MAX).min(max);
+        let last = ranges.len().saturating_sub(1);
+        for (k, (part, range)) in parts.into_iter().zip(&ranges).enumerate() {
+            match part {
+                // The last part ends where the file does: its error is the file's.
+                Some((counters, result)) if result.is_ok() || k == last => {
+                    self.counters.adopt(&counters);
+                    result?;
+                }
+                _ => return self.count(file.part(range.start..end)),
             }
-            if last {
-                return 0;
-            }
-            std::thread::yield_now();
         }
+        Ok(())
     }
 }
 
-impl<S: RecordSource> RecordSource for LimitedPart<'_, S> {
-    fn link(&self) -> LinkType {
-        self.inner.link()
-    }
-
-    fn next_record(&mut self) -> Result<Option<Record<'_>>, SourceError> {
-        if self.allowed(1) == 0 {
-            return Ok(None);
-        }
-        self.taken += 1;
-        self.inner.next_record()
-    }
-
-    #[inline]
-    fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, each: F) -> Result<usize, SourceError> {
-        let allowed = self.allowed(max);
-        if allowed == 0 {
-            return Ok(0);
-        }
-        let read = self.inner.read_records(allowed, each)?;
-        self.taken += read as u64;
-        Ok(read)
-    }
-}
+/// A part of a file counted apart: its counters and how its read ended.
+type CountedPart = (Arc<Counters>, Result<(), SourceError>);
 
 /// Collects the exact totals of every counted map.
 pub fn report(counters: &Counters) -> CountReport {
@@ -466,4 +434,93 @@ pub fn to_json(report: &CountReport) -> String {
         );
     }
     format!("{doc}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::craft;
+    use crate::source::file::Mapped;
+    use crate::source::pcap_format::{FILE_HEADER_LEN, PcapWriter, RECORD_HEADER_LEN};
+
+    /// TCP SYNs and UDP packets to varied hosts and ports, as Ethernet frames.
+    fn frames(n: u16) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                let l4 = if i % 3 == 0 {
+                    craft::udp(i)
+                } else {
+                    craft::tcp(i.wrapping_mul(7), 0x02)
+                };
+                let proto = if i % 3 == 0 { 17 } else { 6 };
+                craft::ether(0x0800, &[], &craft::ipv4(proto, i.to_be_bytes(), &l4, None, 0, 5))
+            })
+            .collect()
+    }
+
+    /// `frames` as a classic pcap, and where each record starts.
+    fn capture(frames: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
+        let mut w = PcapWriter::new(Vec::new(), crate::parse::LinkType::Ethernet, 65535).expect("header");
+        let mut starts = vec![FILE_HEADER_LEN];
+        for (i, f) in frames.iter().enumerate() {
+            w.write(i as u64 * 1000, f.len() as u32, f).expect("record");
+            starts.push(starts[starts.len() - 1] + RECORD_HEADER_LEN + f.len());
+        }
+        (w.finish().expect("finish"), starts)
+    }
+
+    /// A reader of `bytes` as `count -r` reads a file.
+    fn reader(bytes: Vec<u8>) -> SliceReader<SharedMap> {
+        SliceReader::new(SharedMap(Arc::new(Mapped::Bytes(bytes))), "t").expect("pcap")
+    }
+
+    /// The JSON report and error of counting `file` in parts beginning at `starts`.
+    fn counted(file: &SliceReader<SharedMap>, starts: &[usize]) -> (String, Option<String>) {
+        let counters = Counters::new((0..MAPS.len()).collect(), Decay::NONE);
+        let locals = LocalNets::default();
+        let job = CountJob {
+            counters: &counters,
+            locals: &locals,
+            filter: None,
+        };
+        let result = job.count_parts(file, starts);
+        (to_json(&report(&counters)), result.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn parts_that_begin_at_wrong_guesses_count_as_one_thread_does() {
+        let (bytes, at) = capture(&frames(600));
+        let file = reader(bytes);
+        let one = counted(&file, &at[..1]);
+        assert!(one.0.contains("\"packets\":600"), "{}", one.0);
+        assert_eq!(one.1, None);
+        // True boundaries, a start inside a record, one inside a record's
+        // header, and several wrong ones in a row.
+        for starts in [
+            vec![at[0], at[200], at[400]],
+            vec![at[0], at[200] + 30, at[400]],
+            vec![at[0], at[200], at[400] + 5],
+            vec![at[0], at[100] + 1, at[300] + 17, at[500] + 9],
+        ] {
+            assert_eq!(counted(&file, &starts), one, "{starts:?}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_gives_the_error_and_counts_of_one_thread() {
+        let (mut bytes, at) = capture(&frames(600));
+        // Record 250 claims more bytes than any record may have.
+        bytes[at[250] + 8..at[250] + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let file = reader(bytes);
+        let one = counted(&file, &at[..1]);
+        assert!(one.0.contains("\"packets\":250"), "{}", one.0);
+        assert!(one.1.is_some());
+        for starts in [
+            vec![at[0], at[200], at[400]],
+            vec![at[0], at[300]],
+            vec![at[0], at[100], at[251]],
+        ] {
+            assert_eq!(counted(&file, &starts), one, "{starts:?}");
+        }
+    }
 }

@@ -100,6 +100,20 @@ impl Counters {
             .push(writer);
     }
 
+    /// Empty counters of the same maps and decay, to count into apart and
+    /// then [`Counters::adopt`] or drop (`count` reads a file's parts so).
+    pub fn empty_like(&self) -> Arc<Counters> {
+        Counters::with_baseline(self.maps.clone(), self.decay, self.baseline)
+    }
+
+    /// Takes over every shard of `other`, made by [`Counters::empty_like`]
+    /// from these: its counts become part of these, as they are.
+    pub fn adopt(&self, other: &Counters) {
+        debug_assert!(other.maps == self.maps && other.decay.mode == self.decay.mode);
+        let shards = std::mem::take(&mut *other.lock());
+        self.lock().extend(shards);
+    }
+
     /// The maps being counted.
     pub fn maps(&self) -> &[MapId] {
         &self.maps

@@ -140,8 +140,13 @@ fn link_of(h: &FileHeader, what: &str) -> Result<LinkType, SourceError> {
     })
 }
 
-/// How often [`SliceReader::walk_to`] reports its progress, in records.
-pub const WALK_PROGRESS_EVERY: u64 = 4096;
+/// Plausible records in a row that [`SliceReader::guess_boundary`] wants
+/// before it takes a position for a record boundary.
+pub const RESYNC_CONFIRM: usize = 16;
+
+/// How far past its start [`SliceReader::guess_boundary`] looks: more than
+/// any record, so in a file of whole records a boundary is always in reach.
+pub const RESYNC_SEARCH: usize = 2 * (RECORD_HEADER_LEN + MAX_RECORD);
 
 /// Records of a classic pcap held in memory (a memory-mapped file).
 pub struct SliceReader<D: AsRef<[u8]>> {
@@ -179,26 +184,57 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
         self.pos = self.start;
     }
 
-    /// Walks the records from byte `from` to the first record boundary at or
-    /// past `target`, or to the first record that cannot be read (damaged, or
-    /// cut short: the reader of the part starting there reports it). Returns
-    /// that position and the records walked; `walked(n)` is called every
-    /// [`WALK_PROGRESS_EVERY`] records, so a thread counting those records
-    /// can start before the walk ends.
-    pub fn walk_to(&self, from: usize, target: usize, mut walked: impl FnMut(u64)) -> (usize, u64) {
+    /// The first position at or after `from` where records seem to begin:
+    /// [`RESYNC_CONFIRM`] plausible record headers in a row follow from it, or
+    /// fewer that end exactly at the end of the data. Only a guess: bytes
+    /// inside a packet can look like records, so a reader of the part
+    /// starting there must have it confirmed by the part before ending
+    /// exactly there. `None` when nothing within [`RESYNC_SEARCH`] bytes
+    /// looks so (a damaged file, or the end of the data).
+    pub fn guess_boundary(&self, from: usize) -> Option<usize> {
         let all = self.data.as_ref();
-        let (mut pos, mut records) = (from.clamp(self.start, self.end), 0u64);
-        while pos < target.min(self.end) {
-            match step(&self.header, &all[pos..self.end]) {
-                Step::Record { size, .. } => pos += size,
-                Step::NeedMore | Step::Corrupt(_) => break,
+        let from = from.clamp(self.start, self.end);
+        let last = from.saturating_add(RESYNC_SEARCH).min(self.end);
+        (from..last).find(|&at| self.plausible_run(all, at))
+    }
+
+    /// Whether [`RESYNC_CONFIRM`] plausible records follow from `at` (or
+    /// fewer, ending exactly at the end of the data).
+    fn plausible_run(&self, all: &[u8], mut at: usize) -> bool {
+        let frac_limit = if self.header.nanos {
+            1_000_000_000
+        } else {
+            1_000_000
+        };
+        let mut previous_secs = None;
+        for _ in 0..RESYNC_CONFIRM {
+            if at == self.end {
+                return true;
             }
-            records += 1;
-            if records % WALK_PROGRESS_EVERY == 0 {
-                walked(records);
+            let Some(rh) = all
+                .get(at..at + RECORD_HEADER_LEN)
+                .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
+            else {
+                return false;
+            };
+            let field = |i: usize| {
+                let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
+                if self.header.big_endian { v.swap_bytes() } else { v }
+            };
+            let (secs, frac, incl, wire) = (field(0), field(4), field(8) as usize, field(12) as usize);
+            // As a writer would have made it: a fraction of a second, some
+            // bytes (a run of zeros is no run of records), no more than the
+            // snapshot length, no more than were on the wire, and within a
+            // day of the record before (a header read a few bytes off takes
+            // its time from other fields, or from packet bytes).
+            let near = previous_secs.is_none_or(|p: u32| p.abs_diff(secs) <= 86_400);
+            if frac >= frac_limit || incl == 0 || incl > self.snaplen || incl > wire || !near {
+                return false;
             }
+            previous_secs = Some(secs);
+            at += RECORD_HEADER_LEN + incl;
         }
-        (pos, records)
+        at <= self.end
     }
 
     /// Where the records start and where the data ends, in bytes.
@@ -208,8 +244,9 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
 }
 
 impl<D: AsRef<[u8]> + Clone> SliceReader<D> {
-    /// A reader of the records in `range` (which starts at a record boundary:
-    /// see [`SliceReader::walk_to`]) of the same data.
+    /// A reader of the records in `range` of the same data. It reads the
+    /// records that start at `range.start` (see [`SliceReader::guess_boundary`])
+    /// and reports the one that would cross `range.end` as cut short.
     pub fn part(&self, range: std::ops::Range<usize>) -> Self {
         let end = range.end.min(self.end);
         let start = range.start.clamp(self.start, end);
@@ -531,6 +568,61 @@ mod tests {
                 Err(e) => return (out, Some(e)),
             }
         }
+    }
+
+    #[test]
+    fn a_guessed_boundary_is_the_next_record_from_anywhere_in_a_whole_file() {
+        // Random packet bytes and lengths, and times as a capture has them.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let data: Vec<Vec<u8>> = (0..200)
+            .map(|_| (0..rng.usize(40..300)).map(|_| rng.u8(..)).collect())
+            .collect();
+        let records: Vec<(u64, &[u8])> = data
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (1_700_000_000_000_000_000 + i as u64 * 1_234_567, &d[..]))
+            .collect();
+        let bytes = file(&records);
+        let mut starts = vec![FILE_HEADER_LEN];
+        for d in &data {
+            starts.push(starts[starts.len() - 1] + RECORD_HEADER_LEN + d.len());
+        }
+        let reader = SliceReader::new(&bytes[..], "t").expect("header");
+        for from in FILE_HEADER_LEN..bytes.len() {
+            let next = starts
+                .iter()
+                .copied()
+                .find(|&s| s >= from)
+                .filter(|&s| s < bytes.len());
+            assert_eq!(reader.guess_boundary(from), next, "from {from}");
+        }
+    }
+
+    #[test]
+    fn record_headers_inside_a_packet_fool_the_guess() {
+        // A packet whose bytes are themselves 16 plausible one-byte records.
+        let mut inner = Vec::new();
+        for i in 0..RESYNC_CONFIRM as u32 {
+            for v in [7, i, 1, 60] {
+                inner.extend_from_slice(&v.to_le_bytes());
+            }
+            inner.push(0xab);
+        }
+        let zeros = vec![0u8; 600];
+        let bytes = file(&[(1, &[1u8; 50][..]), (2, &zeros), (3, &inner), (4, &[2u8; 50][..])]);
+        let reader = SliceReader::new(&bytes[..], "t").expect("header");
+        let second = FILE_HEADER_LEN + RECORD_HEADER_LEN + 50;
+        let third = second + RECORD_HEADER_LEN + zeros.len();
+        // Zeros are no records: the guess from inside them is the true next one.
+        assert_eq!(reader.guess_boundary(second + RECORD_HEADER_LEN), Some(third));
+        // From inside the third record the guess is its payload: a wrong one,
+        // which the record before, read from a true boundary, will not end at.
+        let fake = third + RECORD_HEADER_LEN;
+        assert_eq!(reader.guess_boundary(fake - 3), Some(fake));
+        let mut before = reader.part(FILE_HEADER_LEN..fake);
+        let (got, err) = collect(&mut before);
+        assert_eq!(got.len(), 2);
+        assert!(matches!(err, Some(SourceError::Truncated { .. })), "{err:?}");
     }
 
     #[test]
