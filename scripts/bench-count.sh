@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Counting throughput, side by side with the references of the performance issue,
 # on one generated capture held in the page cache:
-#   cat > /dev/null, the hand-written C reader (benches/reference/count.c, 1 and 2
-#   threads), tcpdump -r FILE -w /dev/null, and scanwall count (1 and 2 threads).
-# Usage: scripts/bench-count.sh [PACKETS]   (default 20000000; needs tcpdump and cc)
+#   cat > /dev/null, the hand-written C reader (benches/reference/count.c: its 6
+#   maps, and built with -DNINE_MAPS scanwall's 9), tcpdump -r FILE -w /dev/null,
+#   and scanwall count, on each number of threads in $THREADS (default "1 2").
+# Usage: [THREADS="1 2 4 8"] scripts/bench-count.sh [PACKETS]
+#   (default 20000000 packets; needs tcpdump and cc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packets="${1:-20000000}"
@@ -12,6 +14,7 @@ trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet
 cc -O2 -pthread -o "$work/count-ref" benches/reference/count.c
+cc -O2 -pthread -DNINE_MAPS -o "$work/count-ref-9" benches/reference/count.c
 ./target/release/scanwall generate -o "$work/scan.pcap" --packets "$packets" --rate 14880000
 cat "$work/scan.pcap" > /dev/null   # into the page cache
 
@@ -22,11 +25,15 @@ c1=$(median "$work/count-ref" "$work/scan.pcap" 1)
 printf '%-44s %8s %8s\n' "reader of $packets packets" "Mpps" "x C-1"
 row() { printf '%-44s %8.1f %8.2f\n' "$1" "$(echo "$packets / $2 / 1000000" | bc -l)" "$(echo "$c1 / $2" | bc -l)"; }
 row "cat > /dev/null" "$(median cat "$work/scan.pcap")"
-row "C reference, 1 thread (6 maps)" "$c1"
-row "C reference, 2 threads (6 maps)" "$(median "$work/count-ref" "$work/scan.pcap" 2)"
+threads="${THREADS:-1 2}"
+for n in $threads; do
+  row "C reference, $n thread(s) (6 maps)" "$(median "$work/count-ref" "$work/scan.pcap" "$n")"
+done
+row "C reference, 1 thread (9 maps)" "$(median "$work/count-ref-9" "$work/scan.pcap" 1)"
 if command -v tcpdump > /dev/null; then
   row "tcpdump -r -w /dev/null" "$(median tcpdump -r "$work/scan.pcap" -w /dev/null)"
 fi
-row "scanwall count, 1 thread (9 maps)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 1)"
-row "scanwall count, 2 threads (9 maps)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 2)"
+for n in $threads; do
+  row "scanwall count, $n thread(s) (9 maps)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads "$n")"
+done
 row "scanwall count, 1 thread (6 maps as C)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 1 --maps all,syn,udp,icmp,port,len)"

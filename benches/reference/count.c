@@ -3,6 +3,9 @@
  * (all/syn/udp/icmp by destination low 16 bits, destination port, length),
  * on one thread or up to 64 (the file split at record boundaries; each part's
  * thread starts as soon as its end is found).
+ * With -DNINE_MAPS it also fills scanwall's other three (destination port,
+ * and port low byte x address low byte, of all TCP/UDP and of SYN-only), so
+ * it does as much counting as `scanwall count` with its nine maps.
  * Build: cc -O2 -pthread -o count-ref count.c
  * Run:   ./count-ref FILE [THREADS]    prints packets and seconds. */
 #include <fcntl.h>
@@ -25,6 +28,14 @@ static void *walk(void *arg) {
     struct job *j = arg;
     uint32_t *all = j->h, *syn = all + 65536, *udp = syn + 65536, *icmp = udp + 65536,
              *port = icmp + 65536, *len = port + 65536;
+#ifdef NINE_MAPS
+    uint32_t *synport = len + 65536, *addrport = synport + 65536, *synaddrport = addrport + 65536;
+#define PORT_MAPS(l4, dst) (port[be16(l4 + 2)]++, addrport[(l4)[3] << 8 | ((dst) & 255)]++)
+#define SYN_MAPS(l4, dst) (syn[dst]++, synport[be16(l4 + 2)]++, synaddrport[(l4)[3] << 8 | ((dst) & 255)]++)
+#else
+#define PORT_MAPS(l4, dst) (port[be16(l4 + 2)]++)
+#define SYN_MAPS(l4, dst) (syn[dst]++)
+#endif
     const uint8_t *p = j->p;
     while (p + 16 <= j->end) {
         uint32_t incl; memcpy(&incl, p + 8, 4);
@@ -44,11 +55,11 @@ static void *walk(void *arg) {
         int first = (be16(ip + 6) & 0x1fff) == 0;
         switch (ip[9]) {
         case 1: icmp[dst]++; break;
-        case 17: udp[dst]++; if (first && rest >= 8) port[be16(l4 + 2)]++; break;
+        case 17: udp[dst]++; if (first && rest >= 8) PORT_MAPS(l4, dst); break;
         case 6:
             if (first && rest >= 20) {
-                port[be16(l4 + 2)]++;
-                if ((l4[13] & 0x3f) == 0x02) syn[dst]++;
+                PORT_MAPS(l4, dst);
+                if ((l4[13] & 0x3f) == 0x02) SYN_MAPS(l4, dst);
             }
             break;
         }
@@ -74,7 +85,7 @@ int main(int argc, char **argv) {
         const uint8_t *start = at, *goal = m + st.st_size / threads * (i + 1);
         if (i == threads - 1) at = end; /* the last part needs no walk to find its end */
         while (at < goal && at + 16 <= end) { uint32_t incl; memcpy(&incl, at + 8, 4); at += 16 + incl; }
-        jobs[i] = (struct job){ start, at, 0, calloc(6 * 65536, 4) };
+        jobs[i] = (struct job){ start, at, 0, calloc(9 * 65536, 4) };
         if (i > 0) pthread_create(&tids[i], NULL, walk, &jobs[i]);
     }
     walk(&jobs[0]);
