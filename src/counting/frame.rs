@@ -39,7 +39,6 @@ pub struct MapFrame {
 pub struct FrameReader {
     counters: Arc<Counters>,
     frame: MapFrame,
-    scratch: Vec<f32>,
     rate_base: Option<(u64, Totals)>,
 }
 
@@ -61,7 +60,6 @@ impl FrameReader {
                 rates_pps: vec![0.0; n],
                 ..MapFrame::default()
             },
-            scratch: vec![0.0; CELLS],
             rate_base: None,
         }
     }
@@ -86,7 +84,7 @@ impl FrameReader {
         for (map, out) in self.frame.maps.iter().zip(self.frame.values.iter_mut()) {
             match at {
                 Some(at) => {
-                    self.counters.read_map(*map, at, out, &mut self.scratch);
+                    self.counters.read_map(*map, at, out);
                 }
                 None => out.fill(0.0),
             }
@@ -102,7 +100,7 @@ impl FrameReader {
         {
             match at {
                 Some(at) => {
-                    self.counters.read_baseline(*map, at, out, &mut self.scratch);
+                    self.counters.read_baseline(*map, at, out);
                 }
                 None => out.fill(0.0),
             }

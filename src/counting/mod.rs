@@ -18,7 +18,7 @@ pub use shard::ShardWriter;
 
 use crate::maps::{CELLS, MapId};
 use crate::parse::{Classifier, SkipReason};
-use shard::Shard;
+use shard::{Shard, ShardRead};
 
 /// All shards of one run, and the maps and decay they share.
 pub struct Counters {
@@ -146,47 +146,50 @@ impl Counters {
     }
 
     /// The current value of every cell of `map` at packet time `at`, summed over
-    /// shards into `out` (65,536 cells); `scratch` is a buffer of the same size.
-    /// Returns false (and leaves zeros) when `map` is not counted.
-    pub fn read_map(&self, map: MapId, at: u64, out: &mut [f32], scratch: &mut [f32]) -> bool {
-        out.fill(0.0);
-        if !self.maps.contains(&map) || out.len() != CELLS || scratch.len() != CELLS {
+    /// shards into `out` (65,536 cells). Returns false (and leaves zeros) when
+    /// `map` is not counted.
+    pub fn read_map(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
+        if !self.maps.contains(&map) || out.len() != CELLS {
+            out.fill(0.0);
             return false;
         }
-        let mut first = true;
-        for shard in self.lock().iter() {
-            // The first shard is read straight into `out`; the others through
-            // `scratch` (a read may be retried, so it cannot add in place).
-            let into = if first { &mut *out } else { &mut *scratch };
-            if shard.read_decayed(map, at, into) && !std::mem::replace(&mut first, false) {
-                for (o, s) in out.iter_mut().zip(scratch.iter()) {
-                    *o += *s;
-                }
-            }
-        }
+        self.sum_shards(out, |shard, out, add| shard.read_decayed(map, at, out, add));
         true
     }
 
     /// The baseline of every cell of `map` at packet time `at`, summed over
     /// shards into `out`, like [`Counters::read_map`]. Returns false (and
     /// leaves zeros) without a baseline or when `map` is not counted.
-    pub fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32], scratch: &mut [f32]) -> bool {
-        out.fill(0.0);
-        if self.baseline.is_none()
-            || !self.maps.contains(&map)
-            || out.len() != CELLS
-            || scratch.len() != CELLS
-        {
+    pub fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
+        if self.baseline.is_none() || !self.maps.contains(&map) || out.len() != CELLS {
+            out.fill(0.0);
             return false;
         }
-        for shard in self.lock().iter() {
-            if shard.has_baseline() && shard.read_baseline(map, at, scratch) {
-                for (o, s) in out.iter_mut().zip(scratch.iter()) {
-                    *o += *s;
+        self.sum_shards(out, |shard, out, add| shard.read_baseline(map, at, out, add));
+        true
+    }
+
+    /// Sums `read` of every shard into `out`: the first shard that counts the
+    /// map writes it, the others add to it, so each cell is written once per
+    /// shard and not also zeroed or staged (the frame's read is bound by
+    /// memory traffic). An add that overlapped a rescale or fold (hours
+    /// apart) starts the whole sum again. Zeros when no shard counts the map.
+    fn sum_shards(&self, out: &mut [f32], read: impl Fn(&Shard, &mut [f32], bool) -> ShardRead) {
+        let shards = self.lock();
+        'again: loop {
+            let mut written = false;
+            for shard in shards.iter() {
+                match read(shard, out, written) {
+                    ShardRead::Done => written = true,
+                    ShardRead::NotCounted => {}
+                    ShardRead::Overlapped => continue 'again,
                 }
             }
+            if !written {
+                out.fill(0.0);
+            }
+            return;
         }
-        true
     }
 
     /// Exact undecayed totals of every cell of `map` (for `count`); `None` when

@@ -18,6 +18,7 @@
 //! own epoch. They are allocated only when asked for, rebased under the same
 //! sequence counter, and never touched by the `none` (exact count) path.
 
+use std::ops::AddAssign;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*, fence};
 
@@ -34,6 +35,17 @@ const STRIDE: usize = CELLS + 1;
 type Slot = [AtomicU64; STRIDE];
 /// One map's recent exact counts (see the module comment): 32 bits a cell.
 type LowSlot = [AtomicU32; CELLS];
+
+/// How one shard's read of a map into a frame went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ShardRead {
+    /// The shard does not count it (or keeps no baseline).
+    NotCounted,
+    /// Written or added, consistent.
+    Done,
+    /// An add that a rescale or fold overlapped: what it added is not to be trusted.
+    Overlapped,
+}
 
 fn zeroed_slot() -> Box<Slot> {
     zeroed_cells(|| AtomicU64::new(0))
@@ -130,11 +142,6 @@ impl Shard {
         }
     }
 
-    /// Whether this shard keeps a baseline.
-    pub(super) fn has_baseline(&self) -> bool {
-        self.baseline.is_some()
-    }
-
     fn slot(&self, map: MapId) -> Option<usize> {
         self.maps.iter().position(|&m| m == map)
     }
@@ -146,48 +153,62 @@ impl Shard {
         }
     }
 
-    /// Writes this shard's value of `map` at packet time `at` into `out` (65,536
-    /// cells), overwriting it. Returns false when the shard does not count that map.
-    pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
-        let Some(slot) = self.slot(map) else { return false };
+    /// Writes this shard's value of every cell of `map` at packet time `at`
+    /// into `out` (65,536 cells), or with `add` adds it to what is there.
+    /// An overwrite that overlaps a rescale or fold is simply read again; an
+    /// add cannot be, and says [`ShardRead::Overlapped`] instead.
+    pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32], add: bool) -> ShardRead {
+        let Some(slot) = self.slot(map) else {
+            return ShardRead::NotCounted;
+        };
         if self.mode == DecayMode::None {
-            self.read_exact(slot, out, |v| v as f32);
-            return true;
+            return self.read_exact(slot, out, add, |v| v as f32);
         }
         let cells = &self.slots[slot][..CELLS];
-        self.read_consistent(cells, out, || {
+        self.read_consistent(cells, out, add, || {
             let decay = self.decay(self.half_life_ns.load(Relaxed));
             decay.exponent(at, self.epoch.load(Relaxed))
-        });
-        true
+        })
     }
 
-    /// Writes this shard's baseline of `map` at packet time `at` into `out`.
-    /// Returns false when the shard has no baseline or does not count the map.
-    pub(super) fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
+    /// [`Shard::read_decayed`] of this shard's baseline of `map`; not counted
+    /// when the shard has no baseline.
+    pub(super) fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32], add: bool) -> ShardRead {
         let (Some(slot), Some(b)) = (self.slot(map), &self.baseline) else {
-            return false;
+            return ShardRead::NotCounted;
         };
         let cells = &b.slots[slot][..CELLS];
-        self.read_consistent(cells, out, || b.decay.exponent(at, b.epoch.load(Relaxed)));
-        true
+        self.read_consistent(cells, out, add, || b.decay.exponent(at, b.epoch.load(Relaxed)))
     }
 
-    /// Sequence-counter read of weighted sums: a rescale is rare (hours apart)
-    /// and takes about a millisecond, so a reader that overlaps one simply
-    /// reads again. `exponent` is evaluated inside the protected section.
-    fn read_consistent(&self, cells: &[AtomicU64], out: &mut [f32], exponent: impl Fn() -> f64) {
-        self.consistently(|| {
+    /// Sequence-counter read of weighted sums, written into `out` or added
+    /// (see [`Shard::consistently`]). `exponent` is evaluated inside the
+    /// protected section.
+    fn read_consistent(
+        &self,
+        cells: &[AtomicU64],
+        out: &mut [f32],
+        add: bool,
+        exponent: impl Fn() -> f64,
+    ) -> ShardRead {
+        self.consistently(add, || {
             let factor = (-exponent()).exp2();
-            for (o, c) in out.iter_mut().zip(cells) {
-                *o = (f64::from_bits(c.load(Relaxed)) * factor) as f32;
+            let value = |c: &AtomicU64| (f64::from_bits(c.load(Relaxed)) * factor) as f32;
+            // Two loops, so each vectorises without a branch per cell.
+            if add {
+                out.iter_mut().zip(cells).for_each(|(o, c)| *o += value(c));
+            } else {
+                out.iter_mut().zip(cells).for_each(|(o, c)| *o = value(c));
             }
-        });
+        })
     }
 
-    /// Runs `read` until no rescale or fold overlapped it (sequence counter);
-    /// `read` must overwrite what it writes, as it may run more than once.
-    fn consistently(&self, mut read: impl FnMut()) {
+    /// Runs `read` until no rescale or fold overlapped it (sequence counter):
+    /// a rescale is rare (hours apart) and takes about a millisecond, so a
+    /// reader that overlaps one reads again. With `once`, for a read that adds
+    /// into what it writes and so cannot run again, runs it a single time and
+    /// says whether it was overlapped.
+    fn consistently(&self, once: bool, mut read: impl FnMut()) -> ShardRead {
         loop {
             let before = self.sequence.load(Acquire);
             if before % 2 == 1 {
@@ -197,20 +218,33 @@ impl Shard {
             read();
             fence(Acquire);
             if self.sequence.load(Relaxed) == before {
-                return;
+                return ShardRead::Done;
+            }
+            if once {
+                return ShardRead::Overlapped;
             }
         }
     }
 
-    /// Writes the exact counts of `slot` (64-bit total plus 32-bit recent
-    /// count, decay `none` only) through `convert` into `out`.
-    fn read_exact<T>(&self, slot: usize, out: &mut [T], convert: impl Fn(u64) -> T) {
+    /// Writes (or with `add` adds) the exact counts of `slot` (64-bit total
+    /// plus 32-bit recent count, decay `none` only) through `convert` into `out`.
+    fn read_exact<T: Copy + AddAssign>(
+        &self,
+        slot: usize,
+        out: &mut [T],
+        add: bool,
+        convert: impl Fn(u64) -> T,
+    ) -> ShardRead {
         let (high, low) = (&self.slots[slot][..CELLS], &self.low[slot][..CELLS]);
-        self.consistently(|| {
-            for ((o, h), l) in out.iter_mut().zip(high).zip(low) {
-                *o = convert(h.load(Relaxed) + u64::from(l.load(Relaxed)));
+        self.consistently(add, || {
+            let cells = out.iter_mut().zip(high).zip(low);
+            let value = |h: &AtomicU64, l: &AtomicU32| convert(h.load(Relaxed) + u64::from(l.load(Relaxed)));
+            if add {
+                cells.for_each(|((o, h), l)| *o += value(h, l));
+            } else {
+                cells.for_each(|((o, h), l)| *o = value(h, l));
             }
-        });
+        })
     }
 
     /// Exact totals of `map` (decay `none`; rounded sums otherwise), added into `out`.
@@ -218,7 +252,7 @@ impl Shard {
         let Some(slot) = self.slot(map) else { return false };
         if self.mode == DecayMode::None {
             let mut counts = vec![0u64; CELLS];
-            self.read_exact(slot, &mut counts, |v| v);
+            self.read_exact(slot, &mut counts, false, |v| v);
             for (o, c) in out.iter_mut().zip(&counts) {
                 *o += c;
             }

@@ -26,8 +26,7 @@ fn add(w: &mut ShardWriter, ts: u64, facts: &PacketFacts) {
 
 fn value(c: &Counters, map: &str, key: u16, at: u64) -> f32 {
     let mut out = vec![0.0; CELLS];
-    let mut scratch = vec![0.0; CELLS];
-    assert!(c.read_map(by_name(map).unwrap(), at, &mut out, &mut scratch));
+    assert!(c.read_map(by_name(map).unwrap(), at, &mut out));
     out[usize::from(key)]
 }
 
@@ -253,10 +252,10 @@ mod baseline {
         w.add_repeated(1_000 * S, &syn(5), 7);
         // Ten minutes later: the 10 s decay has forgotten, the baseline halved.
         w.skip(1_600 * S, crate::parse::SkipReason::Filtered);
-        let (mut out, mut scratch) = (vec![0.0; CELLS], vec![0.0; CELLS]);
-        assert!(counters.read_baseline(syn_map, 1_600 * S, &mut out, &mut scratch));
+        let mut out = vec![0.0; CELLS];
+        assert!(counters.read_baseline(syn_map, 1_600 * S, &mut out));
         assert!((out[5] - 4.0).abs() < 1e-4, "{}", out[5]);
-        counters.read_map(syn_map, 1_600 * S, &mut out, &mut scratch);
+        counters.read_map(syn_map, 1_600 * S, &mut out);
         assert!(out[5] < 1e-15);
         assert_eq!(counters.totals().per_map, [8]);
     }
@@ -300,12 +299,12 @@ mod baseline {
         for t in 0..=200u64 {
             add(&mut w, t * S, &syn(1));
         }
-        let (mut out, mut scratch) = (vec![0.0; CELLS], vec![0.0; CELLS]);
-        counters.read_baseline(syn_map, 200 * S, &mut out, &mut scratch);
+        let mut out = vec![0.0; CELLS];
+        counters.read_baseline(syn_map, 200 * S, &mut out);
         // Geometric sum of 2^(-k/2), k = 0..=200.
         let want: f64 = (0..=200).map(|k| (-(k as f64) / 2.0).exp2()).sum();
         assert!((f64::from(out[1]) - want).abs() < 1e-4, "{} vs {want}", out[1]);
-        counters.read_map(syn_map, 200 * S, &mut out, &mut scratch);
+        counters.read_map(syn_map, 200 * S, &mut out);
         let want: f64 = (0..=200).map(|k| (-(k as f64)).exp2()).sum();
         assert!((f64::from(out[1]) - want).abs() < 1e-4, "{} vs {want}", out[1]);
     }
@@ -358,9 +357,47 @@ fn merged_cell_counts_equal_counting_the_packets_here() {
         );
     }
     let (mut a, mut b) = (vec![0.0; CELLS], vec![0.0; CELLS]);
-    let mut scratch = vec![0.0; CELLS];
-    assert!(local.read_baseline(syn, T0, &mut a, &mut scratch));
-    assert!(merged.read_baseline(syn, T0, &mut b, &mut scratch));
+    assert!(local.read_baseline(syn, T0, &mut a));
+    assert!(merged.read_baseline(syn, T0, &mut b));
     assert_eq!(a[7], b[7]);
     assert_eq!(local.totals(), merged.totals());
+}
+
+#[test]
+fn a_frame_read_sums_shards_in_place_and_starts_again_when_overlapped() {
+    let c = Counters::new((0..9).collect(), exp(10 * S));
+    let (mut a, mut b, mut idle) = (c.writer(), c.writer(), c.writer());
+    add(&mut a, T0, &syn_to(0x0102, 80));
+    add(&mut b, T0, &syn_to(0x0102, 443));
+    add(&mut b, T0, &syn_to(0x0304, 443));
+    add(&mut idle, T0, &syn_to(0x0506, 22));
+    let syn = by_name("syn").unwrap();
+    // 10 s later: a half-life on, each packet weighs a half.
+    let at = T0 + 10 * S;
+    let mut out = vec![7.0; CELLS];
+    assert!(c.read_map(syn, at, &mut out));
+    let close = |x: f32, want: f32| (x - want).abs() < 1e-4;
+    assert!(close(out[0x0102], 1.0) && close(out[0x0304], 0.5) && close(out[0x0506], 0.5));
+    assert_eq!(out.iter().filter(|&&v| v != 0.0).count(), 3, "stale values left");
+    // An add that a rescale overlapped (here: the second shard's, once) must
+    // not leave what it added: the whole sum is read again.
+    let overlaps = std::cell::Cell::new(1);
+    let mut again = vec![0.0; CELLS];
+    c.sum_shards(&mut again, |shard, out, add| {
+        let read = shard.read_decayed(syn, at, out, add);
+        if add && overlaps.replace(0) == 1 {
+            // What a torn read might have added.
+            out.iter_mut().for_each(|v| *v += 100.0);
+            return ShardRead::Overlapped;
+        }
+        read
+    });
+    assert_eq!(overlaps.get(), 0);
+    assert_eq!(again, out);
+    // A map no shard counts reads as zeros.
+    let only_len = Counters::new(vec![by_name("len").unwrap()], exp(10 * S));
+    let mut w = only_len.writer();
+    add(&mut w, T0, &syn_to(0x0102, 80));
+    assert!(!only_len.read_map(syn, at, &mut out));
+    assert!(out.iter().all(|&v| v == 0.0));
 }
