@@ -140,6 +140,9 @@ fn link_of(h: &FileHeader, what: &str) -> Result<LinkType, SourceError> {
     })
 }
 
+/// Seconds in a day, for the time checks of [`SliceReader::guess_boundary`].
+const DAY_SECS: u32 = 86_400;
+
 /// Plausible records in a row that [`SliceReader::guess_boundary`] wants
 /// before it takes a position for a record boundary.
 pub const RESYNC_CONFIRM: usize = 16;
@@ -195,12 +198,21 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
         let all = self.data.as_ref();
         let from = from.clamp(self.start, self.end);
         let last = from.saturating_add(RESYNC_SEARCH).min(self.end);
-        (from..last).find(|&at| self.plausible_run(all, at))
+        let first_secs = self.secs_at(all, self.start)?;
+        (from..last).find(|&at| self.plausible_run(all, at, first_secs))
+    }
+
+    /// The seconds of the record header at `at`, if one fits there.
+    fn secs_at(&self, all: &[u8], at: usize) -> Option<u32> {
+        let b = all.get(at..at + 4)?;
+        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        Some(if self.header.big_endian { v.swap_bytes() } else { v })
     }
 
     /// Whether [`RESYNC_CONFIRM`] plausible records follow from `at` (or
-    /// fewer, ending exactly at the end of the data).
-    fn plausible_run(&self, all: &[u8], mut at: usize) -> bool {
+    /// fewer, ending exactly at the end of the data) in a file whose first
+    /// record was taken at `first_secs`.
+    fn plausible_run(&self, all: &[u8], mut at: usize, first_secs: u32) -> bool {
         let frac_limit = if self.header.nanos {
             1_000_000_000
         } else {
@@ -224,10 +236,12 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
             let (secs, frac, incl, wire) = (field(0), field(4), field(8) as usize, field(12) as usize);
             // As a writer would have made it: a fraction of a second, some
             // bytes (a run of zeros is no run of records), no more than the
-            // snapshot length, no more than were on the wire, and within a
-            // day of the record before (a header read a few bytes off takes
-            // its time from other fields, or from packet bytes).
-            let near = previous_secs.is_none_or(|p: u32| p.abs_diff(secs) <= 86_400);
+            // snapshot length, no more than were on the wire, within a day of
+            // the record before and a year of the file's first (a header read
+            // a few bytes off takes its time from another field, or from
+            // packet bytes).
+            let near = previous_secs.is_none_or(|p: u32| p.abs_diff(secs) <= DAY_SECS)
+                && first_secs.abs_diff(secs) <= 366 * DAY_SECS;
             if frac >= frac_limit || incl == 0 || incl > self.snaplen || incl > wire || !near {
                 return false;
             }
