@@ -93,12 +93,7 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 impl Gpu {
     /// A device for offscreen rendering, no window or display needed.
     pub fn headless(choice: AdapterChoice) -> Result<Gpu, RenderError> {
-        let desc = wgpu::InstanceDescriptor {
-            backends: backends(),
-            ..wgpu::InstanceDescriptor::new_without_display_handle()
-        };
-        let instance = wgpu::Instance::new(desc.with_env());
-        Self::open(instance, None, choice, wgpu::Features::empty())
+        Self::headless_with(choice, wgpu::Features::empty())
     }
 
     /// [`Gpu::headless`] with GPU timestamps (queries, also between command
@@ -106,12 +101,17 @@ impl Gpu {
     /// GPU's own time per frame from them, which wall-clock time hides
     /// behind submission and waiting. Without them the device has neither.
     pub fn headless_with_timestamps(choice: AdapterChoice) -> Result<Gpu, RenderError> {
+        Self::headless_with(choice, TIMESTAMPS)
+    }
+
+    /// A headless device with the `optional` features the adapter has.
+    fn headless_with(choice: AdapterChoice, optional: wgpu::Features) -> Result<Gpu, RenderError> {
         let desc = wgpu::InstanceDescriptor {
             backends: backends(),
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         };
         let instance = wgpu::Instance::new(desc.with_env());
-        Self::open(instance, None, choice, TIMESTAMPS)
+        Self::open(instance, None, choice, optional)
     }
 
     /// [`Gpu::headless`] on the given backends only, ignoring `WGPU_BACKEND`

@@ -101,6 +101,13 @@ enum Step {
     Corrupt(usize),
 }
 
+/// The 32-bit field at byte `i` of a record header, in the file's byte order.
+#[inline(always)]
+fn header_field(h: &FileHeader, rh: &[u8; RECORD_HEADER_LEN], i: usize) -> u32 {
+    let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
+    if h.big_endian { v.swap_bytes() } else { v }
+}
+
 #[inline(always)]
 fn step(h: &FileHeader, b: &[u8]) -> Step {
     let Some(rh) = b
@@ -109,10 +116,7 @@ fn step(h: &FileHeader, b: &[u8]) -> Step {
     else {
         return Step::NeedMore;
     };
-    let field = |at: usize| {
-        let v = u32::from_le_bytes([rh[at], rh[at + 1], rh[at + 2], rh[at + 3]]);
-        if h.big_endian { v.swap_bytes() } else { v }
-    };
+    let field = |at: usize| header_field(h, rh, at);
     let incl = field(8) as usize;
     if incl > MAX_RECORD {
         return Step::Corrupt(incl);
@@ -229,10 +233,7 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
             else {
                 return false;
             };
-            let field = |i: usize| {
-                let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
-                if self.header.big_endian { v.swap_bytes() } else { v }
-            };
+            let field = |i: usize| header_field(&self.header, rh, i);
             let (secs, frac, incl, wire) = (field(0), field(4), field(8) as usize, field(12) as usize);
             // As a writer would have made it: a fraction of a second, some
             // bytes (a run of zeros is no run of records), no more than the
@@ -370,10 +371,7 @@ fn record_at<'a>(
     else {
         return Err(RecordError::Truncated(at));
     };
-    let field = |i: usize| {
-        let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
-        if header.big_endian { v.swap_bytes() } else { v }
-    };
+    let field = |i: usize| header_field(header, rh, i);
     let incl = field(8) as usize;
     if incl > MAX_RECORD {
         return Err(RecordError::Corrupt(at, incl));
