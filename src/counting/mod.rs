@@ -169,12 +169,16 @@ impl Counters {
         true
     }
 
-    /// Sums `read` of every shard into `out`: the first shard that counts the
-    /// map writes it, the others add to it, so each cell is written once per
-    /// shard and not also zeroed or staged (the frame's read is bound by
-    /// memory traffic). An add that overlapped a rescale or fold (hours
+    /// Sums `read` of every shard into `out` (a frame's cells, or `count`'s
+    /// totals): the first shard that counts the map writes it, the others add
+    /// to it, so each cell is written once per shard and not also zeroed or
+    /// staged (the frame's read is bound by memory traffic). An add that overlapped a rescale or fold (hours
     /// apart) starts the whole sum again. Zeros when no shard counts the map.
-    fn sum_shards(&self, out: &mut [f32], read: impl Fn(&Shard, &mut [f32], bool) -> ShardRead) {
+    fn sum_shards<T: Copy + Default>(
+        &self,
+        out: &mut [T],
+        read: impl Fn(&Shard, &mut [T], bool) -> ShardRead,
+    ) {
         let shards = self.lock();
         'again: loop {
             let mut written = false;
@@ -186,7 +190,7 @@ impl Counters {
                 }
             }
             if !written {
-                out.fill(0.0);
+                out.fill(T::default());
             }
             return;
         }
@@ -199,9 +203,7 @@ impl Counters {
             return None;
         }
         let mut out = vec![0u64; CELLS];
-        for shard in self.lock().iter() {
-            shard.add_exact(map, &mut out);
-        }
+        self.sum_shards(&mut out, |shard, out, add| shard.read_totals(map, out, add));
         Some(out)
     }
 

@@ -247,21 +247,23 @@ impl Shard {
         })
     }
 
-    /// Exact totals of `map` (decay `none`; rounded sums otherwise), added into `out`.
-    pub(super) fn add_exact(&self, map: MapId, out: &mut [u64]) -> bool {
-        let Some(slot) = self.slot(map) else { return false };
+    /// Exact totals of `map` (decay `none`; rounded sums otherwise), written
+    /// into `out` or with `add` added, as [`Shard::read_decayed`] does.
+    pub(super) fn read_totals(&self, map: MapId, out: &mut [u64], add: bool) -> ShardRead {
+        let Some(slot) = self.slot(map) else {
+            return ShardRead::NotCounted;
+        };
         if self.mode == DecayMode::None {
-            let mut counts = vec![0u64; CELLS];
-            self.read_exact(slot, &mut counts, false, |v| v);
-            for (o, c) in out.iter_mut().zip(&counts) {
-                *o += c;
-            }
-            return true;
+            return self.read_exact(slot, out, add, |v| v);
         }
-        for (o, c) in out.iter_mut().zip(&self.slots[slot][..CELLS]) {
-            *o += f64::from_bits(c.load(Relaxed)).round() as u64;
+        let rounded = |c: &AtomicU64| f64::from_bits(c.load(Relaxed)).round() as u64;
+        let cells = out.iter_mut().zip(&self.slots[slot][..CELLS]);
+        if add {
+            cells.for_each(|(o, c)| *o += rounded(c));
+        } else {
+            cells.for_each(|(o, c)| *o = rounded(c));
         }
-        true
+        ShardRead::Done
     }
 
     pub(super) fn packets(&self) -> u64 {
