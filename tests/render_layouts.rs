@@ -4,7 +4,9 @@
 mod support;
 
 use scanwall::render::colour::PAPER_SCALE;
-use scanwall::render::{HelpLine, Hover, LayoutKind, Rect, RgbaImage, ViewState, WallGrid};
+use scanwall::render::{
+    CellOrder, HelpLine, Hover, LayoutKind, MapView, Rect, RgbaImage, ViewState, WallGrid,
+};
 use support::*;
 
 /// Tile i filled with stop i+1 (blue, cyan, yellow, red, magenta, purple).
@@ -93,6 +95,63 @@ fn grid_layouts_place_every_map_in_its_slot() {
         // Row-major: the first `cols` maps share a row, left to right.
         assert!(xs[..cols].windows(2).all(|p| p[0] < p[1]));
         assert!(arr.slots[cols].map.y > arr.slots[0].map.y);
+    }
+}
+
+/// The maps' staging memory is reused from frame to frame (one belt chunk
+/// a frame, two in the change view): every frame shows its own values in
+/// every tile, in row and curve order, never a layer left from before.
+#[test]
+fn each_frame_shows_its_own_values_while_staging_is_reused() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let (w, h) = (1920, 1080);
+    for k in 0..8 {
+        let values: Vec<Vec<f32>> = (0..6)
+            .map(|i| filled(PAPER_SCALE[1 + (i + k) % 6].value))
+            .collect();
+        let mut tiles = tiles(&values);
+        let order = if k % 2 == 1 {
+            CellOrder::Hilbert
+        } else {
+            CellOrder::Row
+        };
+        if k == 3 {
+            // Twelve layers: the maps and their baselines.
+            for t in &mut tiles {
+                t.baseline = Some(t.values);
+            }
+            let view = ViewState {
+                map_view: MapView::Change,
+                order,
+                ..ViewState::default()
+            };
+            r.render_to_image(&gpu, &frame(tiles, view), w, h)
+                .expect("render");
+            continue;
+        }
+        let view = ViewState {
+            order,
+            ..ViewState::default()
+        };
+        let img = r
+            .render_to_image(&gpu, &frame(tiles, view.clone()), w, h)
+            .expect("render");
+        for slot in &view.arrange(6, w, h).slots {
+            let (m, want) = (slot.map, tile_colour(slot.tile + k));
+            for (x, y) in [
+                (m.x, m.y),
+                (m.right() - 1, m.bottom() - 1),
+                (m.x + m.w / 2, m.y + m.h / 2),
+            ] {
+                assert_eq!(
+                    rgb(&img, x, y),
+                    want,
+                    "frame {k}: tile {} at ({x},{y})",
+                    slot.tile
+                );
+            }
+        }
     }
 }
 

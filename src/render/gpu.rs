@@ -350,9 +350,11 @@ pub struct WallRenderer {
     atlas: Atlas,
     rects: wgpu::Buffer,
     map_quads: wgpu::Buffer,
-    /// Reused every frame: the values as uploaded, the rectangles and map
+    /// Reused every frame: a map permuted for upload, the rectangles and map
     /// quads as drawn, the maps copied instead of drawn.
     staging: Vec<f32>,
+    /// Staging memory for the maps' upload, reused once the GPU has copied it.
+    upload: wgpu::util::StagingBelt,
     rect_list: Vec<RectInstance>,
     quad_list: Vec<MapInstance>,
     copies: Vec<(u32, u32, u32)>,
@@ -733,6 +735,8 @@ impl WallRenderer {
             layers,
             atlas,
             staging: Vec::new(),
+            // Six maps' cells a chunk: one frame of the wall's usual upload.
+            upload: wgpu::util::StagingBelt::new(device.clone(), (6 * CELLS * 4) as u64),
             rect_list: Vec::new(),
             quad_list: Vec::new(),
             copies: Vec::new(),
@@ -837,31 +841,10 @@ impl WallRenderer {
             self.layers = needed;
             self.bind_group = bind_group(device, &self.layout, &self.globals, &self.maps);
         }
-        if !shown.is_empty() {
-            self.staging.resize(shown.len() * CELLS, 0.0);
-            for (dst, (src, curve)) in self.staging.chunks_exact_mut(CELLS).zip(&shown) {
-                stage_map(dst, src, *curve);
-            }
-            queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.maps,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d::ZERO,
-                    aspect: wgpu::TextureAspect::All,
-                },
-                bytemuck::cast_slice(&self.staging[..shown.len() * CELLS]),
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some((SIDE * 4) as u32),
-                    rows_per_image: Some(SIDE as u32),
-                },
-                wgpu::Extent3d {
-                    width: SIDE as u32,
-                    height: SIDE as u32,
-                    depth_or_array_layers: shown.len() as u32,
-                },
-            );
-        }
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wall frame"),
+        });
+        self.upload_maps(&mut encoder, &shown)?;
         let rows = atlas_rows(drawn.len());
         if rows != self.atlas.rows {
             self.atlas = Atlas::new(device, &self.atlas_layout, self.format, rows);
@@ -909,9 +892,6 @@ impl WallRenderer {
             .prepare(device, queue, width, height, &scene.text)
             .map_err(|e| RenderError::Text(e.to_string()))?;
 
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wall frame"),
-        });
         if !drawn.is_empty() {
             let mode = mode_code(&frame.view, baselines.is_some());
             let atlas_view = self
@@ -1018,8 +998,67 @@ impl WallRenderer {
             .render(true, &mut pass)
             .map_err(|e| RenderError::Text(e.to_string()))?;
         drop(pass);
+        // The belt's buffers come back for reuse once this frame is done.
+        self.upload.finish_and_recall_on_submit(&encoder);
         queue.submit(Some(encoder.finish()));
         self.text.end_frame();
+        Ok(())
+    }
+
+    /// Records the upload of `shown` (values, and whether each follows the
+    /// curve) into the map layers, in order. The values are written once, into
+    /// staging memory the belt reuses from frame to frame: `write_texture`
+    /// allocated fresh staging memory every frame (page faults, and freeing
+    /// it after) and needed the layers gathered into one buffer first.
+    fn upload_maps(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        shown: &[(&[f32], bool)],
+    ) -> Result<(), RenderError> {
+        const LAYER: wgpu::BufferSize = wgpu::BufferSize::new((CELLS * 4) as u64).expect("a layer has cells");
+        const ALIGN: wgpu::BufferSize =
+            wgpu::BufferSize::new(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as u64).expect("a non-zero alignment");
+        for (layer, &(values, curve)) in shown.iter().enumerate() {
+            // A whole map in row order is copied from the frame as it is; a
+            // map along the curve (or a short one) is permuted first.
+            let cells: &[f32] = if curve || values.len() != CELLS {
+                self.staging.resize(CELLS, 0.0);
+                stage_map(&mut self.staging, values, curve);
+                &self.staging
+            } else {
+                values
+            };
+            let slice = self.upload.allocate(LAYER, ALIGN);
+            slice
+                .get_mapped_range_mut()
+                .map_err(|e| RenderError::Upload(e.to_string()))?
+                .copy_from_slice(bytemuck::cast_slice(cells));
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer: slice.buffer(),
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: slice.offset(),
+                        bytes_per_row: Some((SIDE * 4) as u32),
+                        rows_per_image: Some(SIDE as u32),
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.maps,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: 0,
+                        z: layer as u32,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width: SIDE as u32,
+                    height: SIDE as u32,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
         Ok(())
     }
 

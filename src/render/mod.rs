@@ -204,6 +204,9 @@ pub enum RenderError {
     /// Text could not be prepared (glyph atlas full).
     #[error("text rendering failed: {0}")]
     Text(String),
+    /// The maps' staging memory could not be written.
+    #[error("uploading the maps to the GPU failed: {0}")]
+    Upload(String),
     /// Reading the image back from the GPU failed.
     #[error("reading the frame back from the GPU failed: {0}")]
     Readback(String),
