@@ -18,7 +18,7 @@ pub use shard::ShardWriter;
 
 use crate::maps::{CELLS, MapId};
 use crate::parse::{Classifier, SkipReason};
-use shard::{Shard, ShardRead};
+use shard::{OpenSums, Shard, ShardRead};
 
 /// All shards of one run, and the maps and decay they share.
 pub struct Counters {
@@ -153,7 +153,11 @@ impl Counters {
             out.fill(0.0);
             return false;
         }
-        self.sum_shards(out, |shard, out, add| shard.read_decayed(map, at, out, add));
+        if self.decay.mode == DecayMode::None {
+            self.sum_shards(out, |shard, out, add| shard.read_exact_counts(map, out, add));
+        } else {
+            self.sum_decayed(out, |shard| shard.open_sums(map, false, at));
+        }
         true
     }
 
@@ -165,15 +169,38 @@ impl Counters {
             out.fill(0.0);
             return false;
         }
-        self.sum_shards(out, |shard, out, add| shard.read_baseline(map, at, out, add));
+        self.sum_decayed(out, |shard| shard.open_sums(map, true, at));
         true
     }
 
-    /// Sums `read` of every shard into `out` (a frame's cells, or `count`'s
-    /// totals): the first shard that counts the map writes it, the others add
-    /// to it, so each cell is written once per shard and not also zeroed or
-    /// staged (the frame's read is bound by memory traffic). An add that overlapped a rescale or fold (hours
-    /// apart) starts the whole sum again. Zeros when no shard counts the map.
+    /// Sums the weighted sums that `open` opens in each shard into `out`,
+    /// two shards a pass ([`shard::read_sums`]): the first pass writes each
+    /// cell, the others add to it. A pass that a rescale overlapped (hours
+    /// apart) starts the whole sum again. Zeros when no shard has the sums.
+    fn sum_decayed(&self, out: &mut [f32], open: impl for<'s> Fn(&'s Shard) -> Option<OpenSums<'s>>) {
+        let shards = self.lock();
+        'again: loop {
+            let mut written = false;
+            let mut opened = shards.iter().filter_map(|s| open(s));
+            while let Some(first) = opened.next() {
+                let second = opened.next();
+                if !shard::read_sums(out, written, &first, second.as_ref()) {
+                    continue 'again;
+                }
+                written = true;
+            }
+            if !written {
+                out.fill(0.0);
+            }
+            return;
+        }
+    }
+
+    /// Sums `read` of every shard into `out` (exact counts: a frame's cells
+    /// without decay, or `count`'s totals): the first shard that counts the
+    /// map writes it, the others add to it, so no cell is also zeroed or
+    /// staged. An add that overlapped a fold starts the whole sum again.
+    /// Zeros when no shard counts the map.
     fn sum_shards<T: Copy + Default>(
         &self,
         out: &mut [T],

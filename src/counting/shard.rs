@@ -47,6 +47,52 @@ pub(super) enum ShardRead {
     Overlapped,
 }
 
+/// One shard's weighted sums of one map, opened for a frame's read by
+/// [`Shard::open_sums`]: the cells, the factor that decays them to the frame's
+/// packet time, and the sequence count the read is checked against after.
+pub(super) struct OpenSums<'a> {
+    sequence: &'a AtomicU64,
+    pub(super) before: u64,
+    cells: &'a [AtomicU64],
+    pub(super) factor: f64,
+}
+
+impl OpenSums<'_> {
+    /// Whether no rescale overlapped the read since the sums were opened.
+    fn unchanged(&self) -> bool {
+        fence(Acquire);
+        self.sequence.load(Relaxed) == self.before
+    }
+}
+
+/// Writes into `out` (or with `add` adds to it) the decayed values of
+/// `first`'s cells plus, in the same pass, `second`'s: reading two shards in
+/// one loop writes each frame cell once for both, where a shard at a time
+/// wrote it and then read and wrote it again (the frame's read is bound by
+/// memory traffic). Returns false when a rescale overlapped either, and what
+/// was written is not to be trusted.
+pub(super) fn read_sums(
+    out: &mut [f32],
+    add: bool,
+    first: &OpenSums<'_>,
+    second: Option<&OpenSums<'_>>,
+) -> bool {
+    let value = |c: &AtomicU64, factor: f64| f64::from_bits(c.load(Relaxed)) * factor;
+    let (fa, cells) = (first.factor, out.iter_mut().zip(first.cells));
+    // One loop per case, so none has a branch per cell.
+    match (second, add) {
+        (Some(b), false) => cells
+            .zip(b.cells)
+            .for_each(|((o, x), y)| *o = (value(x, fa) + value(y, b.factor)) as f32),
+        (Some(b), true) => cells
+            .zip(b.cells)
+            .for_each(|((o, x), y)| *o += (value(x, fa) + value(y, b.factor)) as f32),
+        (None, false) => cells.for_each(|(o, x)| *o = value(x, fa) as f32),
+        (None, true) => cells.for_each(|(o, x)| *o += value(x, fa) as f32),
+    }
+    first.unchanged() && second.is_none_or(OpenSums::unchanged)
+}
+
 fn zeroed_slot() -> Box<Slot> {
     zeroed_cells(|| AtomicU64::new(0))
 }
@@ -153,54 +199,50 @@ impl Shard {
         }
     }
 
-    /// Writes this shard's value of every cell of `map` at packet time `at`
-    /// into `out` (65,536 cells), or with `add` adds it to what is there.
-    /// An overwrite that overlaps a rescale or fold is simply read again; an
-    /// add cannot be, and says [`ShardRead::Overlapped`] instead.
-    pub(super) fn read_decayed(&self, map: MapId, at: u64, out: &mut [f32], add: bool) -> ShardRead {
-        let Some(slot) = self.slot(map) else {
-            return ShardRead::NotCounted;
-        };
-        if self.mode == DecayMode::None {
-            return self.read_exact(slot, out, add, |v| v as f32);
+    /// Writes this shard's exact counts of every cell of `map` (decay `none`)
+    /// into `out` (65,536 cells), or with `add` adds them to what is there.
+    /// An overwrite that overlaps a fold is simply read again; an add cannot
+    /// be, and says [`ShardRead::Overlapped`] instead. With decay the cells
+    /// are read through [`Shard::open_sums`].
+    pub(super) fn read_exact_counts(&self, map: MapId, out: &mut [f32], add: bool) -> ShardRead {
+        match self.slot(map) {
+            Some(slot) if self.mode == DecayMode::None => self.read_exact(slot, out, add, |v| v as f32),
+            _ => ShardRead::NotCounted,
         }
-        let cells = &self.slots[slot][..CELLS];
-        self.read_consistent(cells, out, add, || {
-            let decay = self.decay(self.half_life_ns.load(Relaxed));
-            decay.exponent(at, self.epoch.load(Relaxed))
-        })
     }
 
-    /// [`Shard::read_decayed`] of this shard's baseline of `map`; not counted
-    /// when the shard has no baseline.
-    pub(super) fn read_baseline(&self, map: MapId, at: u64, out: &mut [f32], add: bool) -> ShardRead {
-        let (Some(slot), Some(b)) = (self.slot(map), &self.baseline) else {
-            return ShardRead::NotCounted;
+    /// Opens the weighted sums of `map` (its cells, or with `baseline` its
+    /// baseline) for a frame's read at packet time `at`, once no rescale is
+    /// under way. `None` when the shard does not count the map, keeps no
+    /// baseline, or counts exactly (no weights).
+    pub(super) fn open_sums(&self, map: MapId, baseline: bool, at: u64) -> Option<OpenSums<'_>> {
+        let slot = self.slot(map)?;
+        if self.mode == DecayMode::None {
+            return None;
+        }
+        let (cells, exponent): (&Slot, &dyn Fn() -> f64) = match (baseline, &self.baseline) {
+            (false, _) => (&self.slots[slot], &|| {
+                self.decay(self.half_life_ns.load(Relaxed))
+                    .exponent(at, self.epoch.load(Relaxed))
+            }),
+            (true, Some(b)) => (&b.slots[slot], &|| b.decay.exponent(at, b.epoch.load(Relaxed))),
+            (true, None) => return None,
         };
-        let cells = &b.slots[slot][..CELLS];
-        self.read_consistent(cells, out, add, || b.decay.exponent(at, b.epoch.load(Relaxed)))
-    }
-
-    /// Sequence-counter read of weighted sums, written into `out` or added
-    /// (see [`Shard::consistently`]). `exponent` is evaluated inside the
-    /// protected section.
-    fn read_consistent(
-        &self,
-        cells: &[AtomicU64],
-        out: &mut [f32],
-        add: bool,
-        exponent: impl Fn() -> f64,
-    ) -> ShardRead {
-        self.consistently(add, || {
-            let factor = (-exponent()).exp2();
-            let value = |c: &AtomicU64| (f64::from_bits(c.load(Relaxed)) * factor) as f32;
-            // Two loops, so each vectorises without a branch per cell.
-            if add {
-                out.iter_mut().zip(cells).for_each(|(o, c)| *o += value(c));
-            } else {
-                out.iter_mut().zip(cells).for_each(|(o, c)| *o = value(c));
+        loop {
+            let before = self.sequence.load(Acquire);
+            if before % 2 == 1 {
+                std::thread::yield_now();
+                continue;
             }
-        })
+            // Inside the protected section: a rescale moves the epoch.
+            let factor = (-exponent()).exp2();
+            return Some(OpenSums {
+                sequence: &self.sequence,
+                before,
+                cells: &cells[..CELLS],
+                factor,
+            });
+        }
     }
 
     /// Runs `read` until no rescale or fold overlapped it (sequence counter):

@@ -379,18 +379,19 @@ fn a_frame_read_sums_shards_in_place_and_starts_again_when_overlapped() {
     let close = |x: f32, want: f32| (x - want).abs() < 1e-4;
     assert!(close(out[0x0102], 1.0) && close(out[0x0304], 0.5) && close(out[0x0506], 0.5));
     assert_eq!(out.iter().filter(|&&v| v != 0.0).count(), 3, "stale values left");
-    // An add that a rescale overlapped (here: the second shard's, once) must
-    // not leave what it added: the whole sum is read again.
+    // A pass that a rescale overlapped (here: the first pass, once, which
+    // also read at a torn scale) must not leave what it wrote: the whole sum
+    // is read again. Three shards: a pass of two, then one alone.
     let overlaps = std::cell::Cell::new(1);
     let mut again = vec![0.0; CELLS];
-    c.sum_shards(&mut again, |shard, out, add| {
-        let read = shard.read_decayed(syn, at, out, add);
-        if add && overlaps.replace(0) == 1 {
-            // What a torn read might have added.
-            out.iter_mut().for_each(|v| *v += 100.0);
-            return ShardRead::Overlapped;
+    c.sum_decayed(&mut again, |shard| {
+        let mut open = shard.open_sums(syn, false, at)?;
+        if overlaps.replace(0) == 1 {
+            // As a rescale during the read would: the scale torn, the sequence moved on.
+            open.factor *= 100.0;
+            open.before = open.before.wrapping_add(2);
         }
-        read
+        Some(open)
     });
     assert_eq!(overlaps.get(), 0);
     assert_eq!(again, out);
