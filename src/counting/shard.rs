@@ -290,7 +290,7 @@ impl Shard {
     }
 
     /// Exact totals of `map` (decay `none`; rounded sums otherwise), written
-    /// into `out` or with `add` added, as [`Shard::read_decayed`] does.
+    /// into `out` or with `add` added, as [`Shard::read_exact_counts`] does.
     pub(super) fn read_totals(&self, map: MapId, out: &mut [u64], add: bool) -> ShardRead {
         let Some(slot) = self.slot(map) else {
             return ShardRead::NotCounted;
