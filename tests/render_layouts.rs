@@ -155,6 +155,51 @@ fn each_frame_shows_its_own_values_while_staging_is_reused() {
     }
 }
 
+/// Text layers whose items are unchanged are kept from the frame before, not
+/// prepared again: across a run of frames in which the rates, the status line,
+/// the legend's numbers and the overlays change (and past the atlas trims
+/// every 64 frames), each frame is the same, byte for byte, as a fresh
+/// renderer draws it.
+#[test]
+fn kept_text_is_what_a_fresh_renderer_draws() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let (w, h) = (960, 540);
+    let values = distinct_tiles(6);
+    for k in 0..140u32 {
+        let mut tiles = tiles(&values);
+        // The rates change on a few frames, the status line every 10th.
+        for (i, t) in tiles.iter_mut().enumerate() {
+            t.rate_pps = f64::from(1000 * (i as u32 + 1) + (k / 7) * 3);
+        }
+        let mut view = ViewState::default();
+        if (20..30).contains(&k) {
+            view.help = vec![HelpLine {
+                keys: "H".into(),
+                action: format!("help, frame {}", k / 5),
+            }];
+        }
+        if (40..60).contains(&k) {
+            view.scale = scanwall::render::ScaleMode::Auto;
+        }
+        if (60..66).contains(&k) {
+            view.frozen = true;
+        }
+        let mut f = frame(tiles, view);
+        f.status.packets_per_sec = f64::from(30_000 + (k / 10) * 17);
+        let img = r.render_to_image(&gpu, &f, w, h).expect("render");
+        // Checked where a layer was kept and where it changed, and after trims.
+        if [0, 5, 6, 7, 21, 25, 30, 31, 45, 61, 66, 70, 127, 128, 129, 139].contains(&k) {
+            let fresh = renderer(&gpu).render_to_image(&gpu, &f, w, h).expect("render");
+            if img.pixels != fresh.pixels {
+                save(&img, "kept-text");
+                save(&fresh, "kept-text-fresh");
+                panic!("frame {k}: kept text differs from a fresh renderer's (see kept-text*.png)");
+            }
+        }
+    }
+}
+
 #[test]
 fn focus_layout_shows_the_focus_map_large() {
     let view = ViewState {

@@ -317,7 +317,8 @@ fn tile_decorations(
         f,
         TEXT_DIM,
     )
-    .anchored(Anchor::Right);
+    .anchored(Anchor::Right)
+    .live();
     rate.clip = clip;
     scene.text.push(rate);
 
@@ -418,6 +419,8 @@ pub(crate) struct LegendKey {
     pub title: String,
     pub diverging: bool,
     pub swatches: Vec<(f32, String)>,
+    /// The numbers follow the map in focus and change with it (auto, log, rank).
+    pub changing: bool,
 }
 
 /// The legend for `frame`'s view. Scale modes whose numbers change (auto,
@@ -440,6 +443,7 @@ pub(crate) fn legend_key(frame: &FrameInput<'_>, arr: &Arrangement) -> LegendKey
                 .iter()
                 .map(|s| (s.value, s.label.to_string()))
                 .collect(),
+            changing: false,
         };
     }
     let last = MAX_STOPS - 1;
@@ -489,6 +493,7 @@ pub(crate) fn legend_key(frame: &FrameInput<'_>, arr: &Arrangement) -> LegendKey
         title,
         diverging: false,
         swatches: stops.iter().zip(labels).map(|(s, l)| (s.value, l)).collect(),
+        changing: frame.view.scale != ScaleMode::Paper,
     }
 }
 
@@ -517,13 +522,17 @@ fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<
     let mut x = a.x + pad;
     let label = key.title.as_str();
     let (lw, _) = measure(label, f);
-    scene.text.push(TextItem::new(
-        label,
-        x as f32,
-        top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0,
-        f,
-        TEXT_DIM,
-    ));
+    let item = |text: &str, x: i32, colour| {
+        let item = TextItem::new(
+            text,
+            x as f32,
+            top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0,
+            f,
+            colour,
+        );
+        if key.changing { item.live() } else { item }
+    };
+    scene.text.push(item(label, x, TEXT_DIM));
     x += lw.ceil() as i32 + pad;
     let mut centres = Vec::new();
     for (value, text) in &key.swatches {
@@ -537,13 +546,7 @@ fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<
         centres.push((x + s / 2, *value));
         x += s + (f * 0.3) as i32;
         let (w, _) = measure(text, f);
-        scene.text.push(TextItem::new(
-            text.clone(),
-            x as f32,
-            top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0,
-            f,
-            TEXT,
-        ));
+        scene.text.push(item(text, x, TEXT));
         x += w.ceil() as i32 + (f * 0.9) as i32;
     }
     // The continuous scale, a thin bar under the swatches.
@@ -603,7 +606,9 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
         );
         x += w + pad / 2;
     }
-    scene.text.push(TextItem::new(text, x as f32, text_y, f, TEXT));
+    scene
+        .text
+        .push(TextItem::new(text, x as f32, text_y, f, TEXT).live());
 }
 
 /// The hover readout: the cell outlined and a box of text near the pointer.

@@ -3,9 +3,14 @@
 //! Nothing depends on system fonts: the font system is built from the TTF in
 //! `assets/fonts/`, so a wall, a CI runner and a headless server draw the
 //! same glyphs. Shaped buffers are cached by (text, size, wrap width) because
-//! most labels are the same every frame.
+//! most labels are the same every frame, and a layer of text whose items are
+//! all as they were last frame is not prepared again: glyphon's prepare walks
+//! every glyph and uploads its vertices, the largest part of a frame's CPU
+//! after the maps' upload.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use glyphon::{
     Attrs, Buffer, Cache, Color, ColorMode, Family, FontSystem, Metrics, Resolution, Shaping, SwashCache,
@@ -44,6 +49,9 @@ pub(crate) struct TextItem {
     pub clip: Option<[i32; 4]>,
     /// Drawn above the overlay panels (help, hover) rather than under them.
     pub overlay: bool,
+    /// A measurement that changes from frame to frame (rates, the status
+    /// line): prepared apart from the labels that stay, so that they can be kept.
+    pub live: bool,
 }
 
 impl TextItem {
@@ -59,6 +67,7 @@ impl TextItem {
             wrap: None,
             clip: None,
             overlay: false,
+            live: false,
         }
     }
 
@@ -73,13 +82,111 @@ impl TextItem {
         self.overlay = true;
         self
     }
+
+    /// The same item marked as a changing measurement (see [`TextItem::live`]).
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    /// Which of the [`TextSystem`]'s layers draws this item.
+    fn layer(&self) -> usize {
+        match (self.overlay, self.live) {
+            (true, _) => OVERLAY,
+            (false, false) => STEADY,
+            (false, true) => LIVE,
+        }
+    }
+
+    /// Feeds everything that decides this item's pixels to `state`.
+    fn hash_drawn(&self, state: &mut impl Hasher) {
+        self.text.hash(state);
+        (self.size.to_bits(), self.wrap.map_or(0, f32::to_bits)).hash(state);
+        (
+            self.x.to_bits(),
+            self.y.to_bits(),
+            self.colour,
+            self.anchor as u8,
+            self.clip,
+        )
+            .hash(state);
+    }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// What a shaped buffer is cached under: text, size and wrap width.
+#[derive(Clone, PartialEq, Eq)]
 struct BufKey {
     text: String,
     size_bits: u32,
     wrap_bits: u32,
+}
+
+/// A borrowed [`BufKey`], so that the cache is searched without building a
+/// `String` for every label of every frame.
+#[derive(Clone, Copy)]
+struct KeyRef<'a> {
+    text: &'a str,
+    size_bits: u32,
+    wrap_bits: u32,
+}
+
+impl<'a> KeyRef<'a> {
+    fn new(text: &'a str, size: f32, wrap: Option<f32>) -> Self {
+        KeyRef {
+            text,
+            size_bits: size.to_bits(),
+            wrap_bits: wrap.map_or(0, f32::to_bits),
+        }
+    }
+}
+
+/// The one view of a key that hashing and equality use, owned or borrowed.
+trait AsKey {
+    fn as_key(&self) -> KeyRef<'_>;
+}
+
+impl AsKey for BufKey {
+    fn as_key(&self) -> KeyRef<'_> {
+        KeyRef {
+            text: &self.text,
+            size_bits: self.size_bits,
+            wrap_bits: self.wrap_bits,
+        }
+    }
+}
+
+impl AsKey for KeyRef<'_> {
+    fn as_key(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+impl Hash for dyn AsKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let k = self.as_key();
+        (k.text, k.size_bits, k.wrap_bits).hash(state);
+    }
+}
+
+impl PartialEq for dyn AsKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.as_key(), other.as_key());
+        (a.text, a.size_bits, a.wrap_bits) == (b.text, b.size_bits, b.wrap_bits)
+    }
+}
+
+impl Eq for dyn AsKey + '_ {}
+
+impl Hash for BufKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self as &dyn AsKey).hash(state);
+    }
+}
+
+impl<'a> Borrow<dyn AsKey + 'a> for BufKey {
+    fn borrow(&self) -> &(dyn AsKey + 'a) {
+        self
+    }
 }
 
 struct Shaped {
@@ -100,14 +207,44 @@ fn font_system() -> FontSystem {
     FontSystem::new_with_locale_and_db("en-US".into(), db)
 }
 
-/// glyphon state: font system, glyph atlas and two layers of text.
+/// The buffer [`TextSystem::shape`] made for these arguments, if kept.
+fn find<'m>(
+    shaped: &'m HashMap<BufKey, Shaped>,
+    text: &str,
+    size: f32,
+    wrap: Option<f32>,
+) -> Option<&'m Shaped> {
+    shaped.get(&KeyRef::new(text, size, wrap) as &dyn AsKey)
+}
+
+/// The base layer's labels that stay from frame to frame (titles, axes, legend).
+const STEADY: usize = 0;
+/// The base layer's measurements ([`TextItem::live`]), drawn after [`STEADY`].
+const LIVE: usize = 1;
+/// Text above the overlay panels.
+const OVERLAY: usize = 2;
+
+/// Frames between trims of the glyph atlas. A trim forgets which glyphs are
+/// in use, so every layer is prepared again after it (a kept layer's glyphs
+/// could otherwise be evicted under it); between trims the glyphs of changing
+/// numbers stay cached, a bounded set.
+const TRIM_EVERY: u64 = 64;
+
+/// One glyphon renderer and what it holds.
+struct Layer {
+    renderer: TextRenderer,
+    /// A hash of the items and target size it was last prepared with; `None`
+    /// when it must be prepared (first frame, after a trim or a failure).
+    prepared: Option<u64>,
+}
+
+/// glyphon state: font system, glyph atlas and three layers of text.
 pub(crate) struct TextSystem {
     fonts: FontSystem,
     swash: SwashCache,
     atlas: TextAtlas,
     viewport: Viewport,
-    base: TextRenderer,
-    overlay: TextRenderer,
+    layers: [Layer; 3],
     shaped: HashMap<BufKey, Shaped>,
     frame: u64,
 }
@@ -119,35 +256,28 @@ impl TextSystem {
         let cache = Cache::new(device);
         let viewport = Viewport::new(device, &cache);
         let mut atlas = TextAtlas::with_color_mode(device, queue, &cache, format, ColorMode::Web);
-        let base = TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
-        let overlay = TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
+        let layers = [(); 3].map(|()| Layer {
+            renderer: TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None),
+            prepared: None,
+        });
         TextSystem {
             fonts: font_system(),
             swash: SwashCache::new(),
             atlas,
             viewport,
-            base,
-            overlay,
+            layers,
             shaped: HashMap::new(),
             frame: 0,
         }
     }
 
-    fn key(text: &str, size: f32, wrap: Option<f32>) -> BufKey {
-        BufKey {
-            text: text.to_owned(),
-            size_bits: size.to_bits(),
-            wrap_bits: wrap.map_or(0, f32::to_bits),
-        }
-    }
-
-    /// Shapes `text` (or finds it shaped) and returns its key.
-    fn shape(&mut self, text: &str, size: f32, wrap: Option<f32>) -> BufKey {
-        let key = Self::key(text, size, wrap);
+    /// Shapes `text` at `size` (wrapped at `wrap`), unless it is shaped
+    /// already, and marks it used this frame; [`find`] finds it.
+    fn shape(&mut self, text: &str, size: f32, wrap: Option<f32>) {
         let frame = self.frame;
-        if let Some(s) = self.shaped.get_mut(&key) {
+        if let Some(s) = self.shaped.get_mut(&KeyRef::new(text, size, wrap) as &dyn AsKey) {
             s.last_used = frame;
-            return key;
+            return;
         }
         let size = size.max(1.0);
         let mut buffer = Buffer::new(&mut self.fonts, Metrics::new(size, size * LINE_HEIGHT));
@@ -166,7 +296,11 @@ impl TextSystem {
             height = height.max(run.line_top + run.line_height);
         }
         self.shaped.insert(
-            key.clone(),
+            BufKey {
+                text: text.to_owned(),
+                size_bits: size.to_bits(),
+                wrap_bits: wrap.map_or(0, f32::to_bits),
+            },
             Shaped {
                 buffer,
                 width,
@@ -174,16 +308,17 @@ impl TextSystem {
                 last_used: frame,
             },
         );
-        key
     }
 
     /// Width and height `text` takes at `size` (wrapped at `wrap`, if given).
     pub fn measure(&mut self, text: &str, size: f32, wrap: Option<f32>) -> (f32, f32) {
-        let key = self.shape(text, size, wrap);
-        self.shaped.get(&key).map_or((0.0, 0.0), |s| (s.width, s.height))
+        self.shape(text, size, wrap);
+        find(&self.shaped, text, size, wrap).map_or((0.0, 0.0), |s| (s.width, s.height))
     }
 
     /// Shapes and uploads this frame's text for a `width` x `height` target.
+    /// A layer whose items are all as they were when it was last prepared
+    /// keeps what it has on the GPU.
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
@@ -193,17 +328,22 @@ impl TextSystem {
         items: &[TextItem],
     ) -> Result<(), glyphon::PrepareError> {
         self.viewport.update(queue, Resolution { width, height });
-        let keys: Vec<BufKey> = items
-            .iter()
-            .map(|i| self.shape(&i.text, i.size, i.wrap))
-            .collect();
-        for overlay in [false, true] {
+        for layer in [STEADY, LIVE, OVERLAY] {
+            let mut drawn = DefaultHasher::new();
+            (width, height).hash(&mut drawn);
+            for item in items.iter().filter(|i| i.layer() == layer) {
+                item.hash_drawn(&mut drawn);
+            }
+            let drawn = drawn.finish();
+            if self.layers[layer].prepared == Some(drawn) {
+                continue;
+            }
+            for item in items.iter().filter(|i| i.layer() == layer) {
+                self.shape(&item.text, item.size, item.wrap);
+            }
             let mut areas = Vec::new();
-            for (item, key) in items.iter().zip(&keys) {
-                if item.overlay != overlay {
-                    continue;
-                }
-                let Some(s) = self.shaped.get(key) else {
+            for item in items.iter().filter(|i| i.layer() == layer) {
+                let Some(s) = find(&self.shaped, &item.text, item.size, item.wrap) else {
                     continue;
                 };
                 let left = match item.anchor {
@@ -231,12 +371,10 @@ impl TextSystem {
                     custom_glyphs: &[],
                 });
             }
-            let renderer = if overlay {
-                &mut self.overlay
-            } else {
-                &mut self.base
-            };
-            renderer.prepare(
+            let target = &mut self.layers[layer];
+            // Until it succeeds the layer holds nothing it can be trusted with.
+            target.prepared = None;
+            target.renderer.prepare(
                 device,
                 queue,
                 &mut self.fonts,
@@ -245,25 +383,38 @@ impl TextSystem {
                 areas,
                 &mut self.swash,
             )?;
+            target.prepared = Some(drawn);
         }
         Ok(())
     }
 
-    /// Draws the base or overlay layer into `pass`.
+    /// Draws the base layer (labels, then measurements) or the overlay layer into `pass`.
     pub fn render(&self, overlay: bool, pass: &mut wgpu::RenderPass<'_>) -> Result<(), glyphon::RenderError> {
-        let renderer = if overlay { &self.overlay } else { &self.base };
-        renderer.render(&self.atlas, &self.viewport, pass)
+        let layers: &[usize] = if overlay { &[OVERLAY] } else { &[STEADY, LIVE] };
+        for &layer in layers {
+            self.layers[layer]
+                .renderer
+                .render(&self.atlas, &self.viewport, pass)?;
+        }
+        Ok(())
     }
 
     /// Frees glyphs and shaped lines no longer shown (status numbers change
-    /// every frame; a wall runs for days).
+    /// every frame; a wall runs for days): the atlas every [`TRIM_EVERY`]
+    /// frames, after which every layer is prepared again.
     pub fn end_frame(&mut self) {
-        self.atlas.trim();
+        self.frame += 1;
+        if self.frame.is_multiple_of(TRIM_EVERY) {
+            self.atlas.trim();
+            for layer in &mut self.layers {
+                layer.prepared = None;
+            }
+        }
         let frame = self.frame;
         if self.shaped.len() > 256 {
-            self.shaped.retain(|_, s| frame.saturating_sub(s.last_used) < 2);
+            self.shaped
+                .retain(|_, s| frame.saturating_sub(s.last_used) < TRIM_EVERY);
         }
-        self.frame += 1;
     }
 }
 
