@@ -400,8 +400,11 @@ impl TextSystem {
     }
 
     /// Frees glyphs and shaped lines no longer shown (status numbers change
-    /// every frame; a wall runs for days): the atlas every [`TRIM_EVERY`]
-    /// frames, after which every layer is prepared again.
+    /// every frame; a wall runs for days), every [`TRIM_EVERY`] frames: the
+    /// atlas forgets which glyphs are in use, every layer is prepared again
+    /// next frame, and lines not shaped or prepared since the last trim go.
+    /// (A kept layer's lines were last used when it was prepared, after that
+    /// trim, so they stay.)
     pub fn end_frame(&mut self) {
         self.frame += 1;
         if self.frame.is_multiple_of(TRIM_EVERY) {
@@ -409,11 +412,8 @@ impl TextSystem {
             for layer in &mut self.layers {
                 layer.prepared = None;
             }
-        }
-        let frame = self.frame;
-        if self.shaped.len() > 256 {
-            self.shaped
-                .retain(|_, s| frame.saturating_sub(s.last_used) < TRIM_EVERY);
+            let since = self.frame - TRIM_EVERY;
+            self.shaped.retain(|_, s| s.last_used >= since);
         }
     }
 }
@@ -421,6 +421,42 @@ impl TextSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::{AdapterChoice, Gpu};
+
+    /// A wall runs for days with numbers that change every frame: the shaped
+    /// lines stay bounded, and the labels' layer is prepared only after trims.
+    #[test]
+    fn changing_numbers_keep_the_labels_and_bounded_caches() {
+        let Ok(gpu) = Gpu::headless(AdapterChoice::Software) else {
+            eprintln!("skipped: no software adapter (install mesa-vulkan-drivers)");
+            return;
+        };
+        let mut text = TextSystem::new(&gpu.device, &gpu.queue, wgpu::TextureFormat::Rgba8Unorm);
+        let labels: Vec<TextItem> = (0..20)
+            .map(|i| TextItem::new(format!("label {i}"), 10.0, 20.0 * i as f32, 14.0, [255; 4]))
+            .collect();
+        let mut last_steady = None;
+        for k in 0..3 * TRIM_EVERY + 5 {
+            let mut items = labels.clone();
+            items.push(TextItem::new(format!("{k} pkt/s"), 300.0, 10.0, 14.0, [255; 4]).live());
+            let trimmed = text.layers[STEADY].prepared.is_none();
+            text.prepare(&gpu.device, &gpu.queue, 640, 480, &items)
+                .expect("prepare");
+            let steady = text.layers[STEADY].prepared;
+            assert!(steady.is_some() && text.layers[LIVE].prepared.is_some());
+            if k > 0 && !trimmed {
+                assert_eq!(steady, last_steady, "frame {k}: labels prepared again");
+            }
+            last_steady = steady;
+            assert!(
+                text.shaped.len() <= labels.len() + 2 * TRIM_EVERY as usize,
+                "{}",
+                text.shaped.len()
+            );
+            text.end_frame();
+            assert_eq!(text.layers[STEADY].prepared.is_none(), (k + 1) % TRIM_EVERY == 0);
+        }
+    }
 
     #[test]
     fn bundled_font_is_the_only_font_and_shapes_text() {
