@@ -10,18 +10,30 @@
 //! frame is done; then frames submitted back to back with one wait at the
 //! end, which is what a window that never waits gets.
 //!
+//! Then the wall's whole CPU path per frame, as the window runs it: read six
+//! decayed maps from two capture threads' shards (filled with demo traffic),
+//! compute their paper-scale numbers, then encode and submit the frame (the
+//! GPU idle at the start of each, as in the table above).
+//!
 //! `cargo bench --bench render`; CI only compiles it. Every cell holds a
 //! random non-zero value, the most work the colour pass can get. Figures for
 //! lavapipe and an NVIDIA H200 are in README, "Performance".
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use scanwall::commands::generate::write_demo;
+use scanwall::counting::{Counters, Decay, FrameReader, PacketSink};
 use scanwall::maps::{CELLS, MAPS, default_shown};
+use scanwall::parse::{Classifier, LinkType, LocalNets};
 use scanwall::render::{
-    AdapterChoice, FrameInput, Gpu, StatusInfo, TIMESTAMPS, TileInput, ViewState, WallRenderer,
+    AdapterChoice, FrameInput, Gpu, ScaleMode, StatusInfo, TIMESTAMPS, TileInput, ViewState, WallRenderer,
 };
+use scanwall::session::{FrameScales, scaled_tiles};
+use scanwall::source::RecordSource;
+use scanwall::source::pcap_format::SliceReader;
 
 /// Frames timed one by one, per size, for the table.
 const TIMED_FRAMES: usize = 60;
@@ -191,6 +203,78 @@ fn frame_times(frame: &FrameInput<'_>) {
     }
 }
 
+/// Counters of all nine maps as two capture threads leave them: each thread
+/// counted 200,000 demo packets into its own shard.
+fn demo_counters() -> Arc<Counters> {
+    let mut bytes = Vec::new();
+    write_demo(&mut bytes, 200_000, 1_000_000.0, 1).expect("generate");
+    let counters = Counters::new((0..MAPS.len()).collect(), Decay::default());
+    let classifier = Classifier::new(LinkType::Ethernet, LocalNets::default());
+    for _ in 0..2 {
+        let mut sink = PacketSink::new(classifier.clone(), counters.writer());
+        let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
+        while let Ok(Some(rec)) = r.next_record() {
+            sink.packet(rec.ts_ns, rec.wire_len, rec.data);
+        }
+        sink.flush();
+    }
+    counters
+}
+
+/// The whole CPU path per frame (see the module comment), timed frame by frame.
+fn whole_path_times(gpu: &Gpu) {
+    let counters = demo_counters();
+    let mut reader = FrameReader::new(counters.clone(), default_shown());
+    let mut scales = FrameScales::default();
+    let mut renderer = WallRenderer::new(gpu, wgpu::TextureFormat::Rgba8Unorm);
+    let status = StatusInfo {
+        source: "bench".into(),
+        half_life: "10s".into(),
+        ..StatusInfo::default()
+    };
+    println!(
+        "whole frame path on {}: six maps read from two shards, paper scale, CPU ms (median, 95th percentile of {TIMED_FRAMES} frames)",
+        gpu.describe()
+    );
+    println!(
+        "{:<10} {:>17} {:>17} {:>17}",
+        "size", "read + scale", "encode + submit", "CPU per frame"
+    );
+    for (w, h) in [(1920, 1080), (3840, 2160)] {
+        let view = target(gpu, w, h, wgpu::TextureUsages::empty());
+        let (mut read, mut draw, mut whole) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..TIMED_FRAMES + 5 {
+            wait(gpu);
+            let start = Instant::now();
+            let frame = reader.read(None);
+            scales.update(frame, Decay::default().half_life, None, ScaleMode::Paper);
+            let scaled = start.elapsed();
+            let input = FrameInput {
+                tiles: scaled_tiles(frame, &scales),
+                status: status.clone(),
+                view: ViewState::default(),
+            };
+            if let Err(e) = renderer.render(gpu, &input, &view, w, h) {
+                println!("{w}x{h}: drawing failed: {e}");
+                return;
+            }
+            let done = start.elapsed();
+            if i >= 5 {
+                read.push(scaled.as_secs_f64() * 1e3);
+                draw.push((done - scaled).as_secs_f64() * 1e3);
+                whole.push(done.as_secs_f64() * 1e3);
+            }
+        }
+        println!(
+            "{:<10} {} {} {}",
+            format!("{w}x{h}"),
+            spread(&mut read),
+            spread(&mut draw),
+            spread(&mut whole)
+        );
+    }
+}
+
 fn frame_cost(c: &mut Criterion) {
     let Ok(gpu) = Gpu::headless(AdapterChoice::from_env()) else {
         eprintln!("no GPU adapter (install mesa-vulkan-drivers): render benchmark skipped");
@@ -225,6 +309,7 @@ fn frame_cost(c: &mut Criterion) {
         view: ViewState::default(),
     };
     frame_times(&frame);
+    whole_path_times(&gpu);
     let mut draw = |name: String, view: &wgpu::TextureView, w: u32, h: u32| {
         c.bench_function(&name, |b| {
             b.iter(|| {
