@@ -15,7 +15,8 @@
 //! compute their paper-scale numbers, then encode and submit the frame (the
 //! GPU idle at the start of each, as in the table above).
 //!
-//! `cargo bench --bench render`; CI only compiles it. Every cell holds a
+//! `cargo bench --bench render`. CI runs it as a smoke test (`cargo test
+//! --benches`: each criterion benchmark once, and the tables over a few frames). Every cell holds a
 //! random non-zero value, the most work the colour pass can get. Figures for
 //! lavapipe and an NVIDIA H200 are in README, "Performance".
 
@@ -37,8 +38,17 @@ use scanwall::source::pcap_format::SliceReader;
 
 /// Frames timed one by one, per size, for the table.
 const TIMED_FRAMES: usize = 60;
-/// Frames submitted back to back, per size.
-const PIPELINED_FRAMES: u32 = 60;
+/// The same in a smoke test.
+const SMOKE_FRAMES: usize = 3;
+/// Frames to time per size, one by one and then back to back: a few when run
+/// as a test (`cargo bench` passes `--bench`).
+fn timed_frames() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        TIMED_FRAMES
+    } else {
+        SMOKE_FRAMES
+    }
+}
 
 /// A `w` x `h` target texture of `usage` (besides being drawn into).
 fn target(gpu: &Gpu, w: u32, h: u32, usage: wgpu::TextureUsages) -> wgpu::TextureView {
@@ -154,8 +164,9 @@ fn frame_times(frame: &FrameInput<'_>) {
     let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
     let clock = GpuClock::new(&gpu);
     println!(
-        "per-frame times on {}, ms (median, 95th percentile of {TIMED_FRAMES} frames)",
-        gpu.describe()
+        "per-frame times on {}, ms (median, 95th percentile of {} frames)",
+        gpu.describe(),
+        timed_frames()
     );
     println!(
         "{:<10} {:>17} {:>17} {:>17} {:>14}",
@@ -165,7 +176,7 @@ fn frame_times(frame: &FrameInput<'_>) {
         // A surface without copies, as a window on a GPU gets.
         let view = target(&gpu, w, h, wgpu::TextureUsages::empty());
         let (mut on_gpu, mut on_cpu, mut until_done) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..TIMED_FRAMES + 5 {
+        for i in 0..timed_frames() + 5 {
             wait(&gpu);
             clock.stamp(&gpu, 0);
             let start = Instant::now();
@@ -187,11 +198,12 @@ fn frame_times(frame: &FrameInput<'_>) {
         }
         wait(&gpu);
         let start = Instant::now();
-        for _ in 0..PIPELINED_FRAMES {
+        let pipelined = timed_frames() as u32;
+        for _ in 0..pipelined {
             black_box(renderer.render(&gpu, frame, &view, w, h).is_ok());
         }
         wait(&gpu);
-        let back_to_back = start.elapsed().as_secs_f64() * 1e3 / f64::from(PIPELINED_FRAMES);
+        let back_to_back = start.elapsed().as_secs_f64() * 1e3 / f64::from(pipelined);
         println!(
             "{:<10} {} {} {} {:14.3}",
             format!("{w}x{h}"),
@@ -233,8 +245,9 @@ fn whole_path_times(gpu: &Gpu) {
         ..StatusInfo::default()
     };
     println!(
-        "whole frame path on {}: six maps read from two shards, paper scale, CPU ms (median, 95th percentile of {TIMED_FRAMES} frames)",
-        gpu.describe()
+        "whole frame path on {}: six maps read from two shards, paper scale, CPU ms (median, 95th percentile of {} frames)",
+        gpu.describe(),
+        timed_frames()
     );
     println!(
         "{:<10} {:>17} {:>17} {:>17}",
@@ -243,7 +256,7 @@ fn whole_path_times(gpu: &Gpu) {
     for (w, h) in [(1920, 1080), (3840, 2160)] {
         let view = target(gpu, w, h, wgpu::TextureUsages::empty());
         let (mut read, mut draw, mut whole) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..TIMED_FRAMES + 5 {
+        for i in 0..timed_frames() + 5 {
             wait(gpu);
             let start = Instant::now();
             let frame = reader.read(None);

@@ -4,7 +4,8 @@
 //! 128-byte Ethernet header and an extended-switch record, 1 in 1000), about
 //! 1.4 KB each.
 //!
-//! `cargo bench --bench sflow`; CI only compiles it. Throughput is in flow
+//! `cargo bench --bench sflow` (CI runs each benchmark
+//! once as a smoke test, `cargo test --benches`). Throughput is in flow
 //! samples; datagrams per second are that divided by [`SAMPLES_PER_DATAGRAM`].
 
 use std::hint::black_box;

@@ -2,7 +2,8 @@
 //! cost of reading one frame. Input is generated (the demo traffic written as
 //! a classic pcap in memory), so nothing is downloaded.
 //!
-//! `cargo bench --bench throughput`; CI only compiles it.
+//! `cargo bench --bench throughput` (CI runs each benchmark
+//! once as a smoke test, `cargo test --benches`).
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -18,5 +18,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --no-fail-fast
 fi
-# Benchmarks stay working: run each once on tiny inputs.
+# Benchmarks stay working: build them as `cargo bench` does, then run each as a
+# smoke test (criterion runs every benchmark once; the custom tables and the
+# sensors bench take a few frames or one small set-up).
 cargo bench --no-run
+cargo test --benches
