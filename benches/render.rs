@@ -20,21 +20,18 @@
 //! random non-zero value, the most work the colour pass can get. Figures for
 //! lavapipe and an NVIDIA H200 are in README, "Performance".
 
+mod support;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scanwall::commands::generate::write_demo;
-use scanwall::counting::{Counters, Decay, FrameReader, PacketSink};
+use scanwall::counting::{Decay, FrameReader};
 use scanwall::maps::{CELLS, MAPS, default_shown};
-use scanwall::parse::{Classifier, LinkType, LocalNets};
 use scanwall::render::{
     AdapterChoice, FrameInput, Gpu, ScaleMode, StatusInfo, TIMESTAMPS, TileInput, ViewState, WallRenderer,
 };
 use scanwall::session::{FrameScales, scaled_tiles};
-use scanwall::source::RecordSource;
-use scanwall::source::pcap_format::SliceReader;
 
 /// Frames timed one by one, per size, for the table.
 const TIMED_FRAMES: usize = 60;
@@ -215,27 +212,9 @@ fn frame_times(frame: &FrameInput<'_>) {
     }
 }
 
-/// Counters of all nine maps as two capture threads leave them: each thread
-/// counted 200,000 demo packets into its own shard.
-fn demo_counters() -> Arc<Counters> {
-    let mut bytes = Vec::new();
-    write_demo(&mut bytes, 200_000, 1_000_000.0, 1).expect("generate");
-    let counters = Counters::new((0..MAPS.len()).collect(), Decay::default());
-    let classifier = Classifier::new(LinkType::Ethernet, LocalNets::default());
-    for _ in 0..2 {
-        let mut sink = PacketSink::new(classifier.clone(), counters.writer());
-        let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
-        while let Ok(Some(rec)) = r.next_record() {
-            sink.packet(rec.ts_ns, rec.wire_len, rec.data);
-        }
-        sink.flush();
-    }
-    counters
-}
-
 /// The whole CPU path per frame (see the module comment), timed frame by frame.
 fn whole_path_times(gpu: &Gpu) {
-    let counters = demo_counters();
+    let counters = support::two_thread_counters(&support::capture());
     let mut reader = FrameReader::new(counters.clone(), default_shown());
     let mut scales = FrameScales::default();
     let mut renderer = WallRenderer::new(gpu, wgpu::TextureFormat::Rgba8Unorm);

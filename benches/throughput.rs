@@ -5,26 +5,18 @@
 //! `cargo bench --bench throughput` (CI runs each benchmark
 //! once as a smoke test, `cargo test --benches`).
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use scanwall::commands::generate::write_demo;
 use scanwall::counting::{Counters, Decay, FrameReader, PacketSink};
 use scanwall::maps::{MAPS, default_shown};
-use scanwall::parse::{Classifier, LocalNets};
 use scanwall::render::ScaleMode;
 use scanwall::session::FrameScales;
 use scanwall::source::RecordSource;
 use scanwall::source::pcap_format::SliceReader;
-
-const PACKETS: u64 = 200_000;
-
-fn capture() -> Vec<u8> {
-    let mut bytes = Vec::new();
-    write_demo(&mut bytes, PACKETS, 1_000_000.0, 1).expect("generate");
-    bytes
-}
 
 fn counters(decay: Decay) -> Arc<Counters> {
     Counters::new((0..MAPS.len()).collect(), decay)
@@ -37,9 +29,9 @@ fn counters_with_baseline() -> Arc<Counters> {
 }
 
 fn stages(c: &mut Criterion) {
-    let bytes = capture();
+    let bytes = support::capture();
     let mut group = c.benchmark_group("count");
-    group.throughput(Throughput::Elements(PACKETS));
+    group.throughput(Throughput::Elements(support::PACKETS));
     group.bench_function("record walk", |b| {
         b.iter(|| {
             let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
@@ -50,7 +42,7 @@ fn stages(c: &mut Criterion) {
             black_box(total)
         })
     });
-    let classifier = Classifier::new(scanwall::parse::LinkType::Ethernet, LocalNets::default());
+    let classifier = support::classifier();
     group.bench_function("walk + parse", |b| {
         b.iter(|| {
             let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
@@ -84,15 +76,7 @@ fn stages(c: &mut Criterion) {
     group.finish();
 
     // Frame cost: read six decayed maps from two shards (two capture threads).
-    let counters = counters(Decay::default());
-    for _ in 0..2 {
-        let mut sink = PacketSink::new(classifier.clone(), counters.writer());
-        let mut r = SliceReader::new(&bytes[..], "bench").expect("pcap");
-        while let Ok(Some(rec)) = r.next_record() {
-            sink.packet(rec.ts_ns, rec.wire_len, rec.data);
-        }
-        sink.flush();
-    }
+    let counters = support::two_thread_counters(&bytes);
     let mut reader = FrameReader::new(counters.clone(), default_shown());
     c.bench_function("frame: read 6 decayed maps from 2 shards", |b| {
         b.iter(|| black_box(reader.read(None).at_ns))
