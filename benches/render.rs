@@ -8,7 +8,9 @@
 //! upload and draw (timestamps written before and after them), the CPU time
 //! of the call that encodes and submits them, and the wall time until the
 //! frame is done; then frames submitted back to back with one wait at the
-//! end, which is what a window that never waits gets.
+//! end, which is what a window that never waits gets. In both tables the
+//! status line's numbers change every frame, as the window's do, so its text
+//! is prepared each frame; the labels' text is kept.
 //!
 //! Then the wall's whole CPU path per frame, as the window runs it: read six
 //! decayed maps from two capture threads' shards (filled with demo traffic),
@@ -16,9 +18,10 @@
 //! GPU idle at the start of each, as in the table above).
 //!
 //! `cargo bench --bench render`. CI runs it as a smoke test (`cargo test
-//! --benches`: each criterion benchmark once, and the tables over a few frames). Every cell holds a
-//! random non-zero value, the most work the colour pass can get. Figures for
-//! lavapipe and an NVIDIA H200 are in README, "Performance".
+//! --benches`: each criterion benchmark once, and the tables over a few
+//! frames). Every cell holds a random non-zero value, the most work the
+//! colour pass can get. Figures for lavapipe and an NVIDIA H200 are in
+//! README, "Performance".
 
 mod support;
 
@@ -142,6 +145,13 @@ impl GpuClock {
     }
 }
 
+/// The status line of frame `i`: its rate and frame rate change every frame,
+/// as the window's do, so that its text is prepared again each time.
+fn next_status(status: &mut StatusInfo, i: usize) {
+    status.packets_per_sec = 31_000.0 + (i % 97) as f64 * 13.0;
+    status.frames_per_sec = 55.0 + (i % 7) as f64;
+}
+
 /// Median and 95th percentile of `ms`, as table cells.
 fn spread(ms: &mut [f64]) -> String {
     ms.sort_by(f64::total_cmp);
@@ -150,7 +160,7 @@ fn spread(ms: &mut [f64]) -> String {
 }
 
 /// The per-frame table (see the module comment), on a device with timestamps.
-fn frame_times(frame: &FrameInput<'_>) {
+fn frame_times(frame: &mut FrameInput<'_>) {
     let Ok(gpu) = Gpu::headless_with_timestamps(AdapterChoice::from_env()) else {
         return;
     };
@@ -177,6 +187,7 @@ fn frame_times(frame: &FrameInput<'_>) {
             wait(&gpu);
             clock.stamp(&gpu, 0);
             let start = Instant::now();
+            next_status(&mut frame.status, i);
             let drawn = renderer.render(&gpu, frame, &view, w, h);
             let submitted = start.elapsed();
             clock.stamp(&gpu, 1);
@@ -196,7 +207,8 @@ fn frame_times(frame: &FrameInput<'_>) {
         wait(&gpu);
         let start = Instant::now();
         let pipelined = timed_frames() as u32;
-        for _ in 0..pipelined {
+        for i in 0..pipelined {
+            next_status(&mut frame.status, i as usize);
             black_box(renderer.render(&gpu, frame, &view, w, h).is_ok());
         }
         wait(&gpu);
@@ -218,7 +230,7 @@ fn whole_path_times(gpu: &Gpu) {
     let mut reader = FrameReader::new(counters.clone(), default_shown());
     let mut scales = FrameScales::default();
     let mut renderer = WallRenderer::new(gpu, wgpu::TextureFormat::Rgba8Unorm);
-    let status = StatusInfo {
+    let mut status = StatusInfo {
         source: "bench".into(),
         half_life: "10s".into(),
         ..StatusInfo::default()
@@ -243,7 +255,10 @@ fn whole_path_times(gpu: &Gpu) {
             let scaled = start.elapsed();
             let input = FrameInput {
                 tiles: scaled_tiles(frame, &scales),
-                status: status.clone(),
+                status: {
+                    next_status(&mut status, i);
+                    status.clone()
+                },
                 view: ViewState::default(),
             };
             if let Err(e) = renderer.render(gpu, &input, &view, w, h) {
@@ -295,12 +310,12 @@ fn frame_cost(c: &mut Criterion) {
         half_life: "10s".into(),
         ..StatusInfo::default()
     };
-    let frame = FrameInput {
+    let mut frame = FrameInput {
         tiles,
         status,
         view: ViewState::default(),
     };
-    frame_times(&frame);
+    frame_times(&mut frame);
     whole_path_times(&gpu);
     let mut draw = |name: String, view: &wgpu::TextureView, w: u32, h: u32| {
         c.bench_function(&name, |b| {

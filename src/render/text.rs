@@ -101,7 +101,7 @@ impl TextItem {
     /// Feeds everything that decides this item's pixels to `state`.
     fn hash_drawn(&self, state: &mut impl Hasher) {
         self.text.hash(state);
-        (self.size.to_bits(), self.wrap.map_or(0, f32::to_bits)).hash(state);
+        (self.size.to_bits(), self.wrap.map(f32::to_bits)).hash(state);
         (
             self.x.to_bits(),
             self.y.to_bits(),
@@ -118,7 +118,7 @@ impl TextItem {
 struct BufKey {
     text: String,
     size_bits: u32,
-    wrap_bits: u32,
+    wrap_bits: Option<u32>,
 }
 
 /// A borrowed [`BufKey`], so that the cache is searched without building a
@@ -127,7 +127,7 @@ struct BufKey {
 struct KeyRef<'a> {
     text: &'a str,
     size_bits: u32,
-    wrap_bits: u32,
+    wrap_bits: Option<u32>,
 }
 
 impl<'a> KeyRef<'a> {
@@ -135,7 +135,7 @@ impl<'a> KeyRef<'a> {
         KeyRef {
             text,
             size_bits: size.to_bits(),
-            wrap_bits: wrap.map_or(0, f32::to_bits),
+            wrap_bits: wrap.map(f32::to_bits),
         }
     }
 }
@@ -226,8 +226,9 @@ const OVERLAY: usize = 2;
 
 /// Frames between trims of the glyph atlas. A trim forgets which glyphs are
 /// in use, so every layer is prepared again after it (a kept layer's glyphs
-/// could otherwise be evicted under it); between trims the glyphs of changing
-/// numbers stay cached, a bounded set.
+/// could otherwise be evicted under it). Between trims every glyph drawn
+/// stays pinned in the atlas: 64 frames of changing numbers, a bounded set.
+/// A new target size (every font size changes) or a failed prepare trims at once.
 const TRIM_EVERY: u64 = 64;
 
 /// One glyphon renderer and what it holds.
@@ -247,6 +248,8 @@ pub(crate) struct TextSystem {
     layers: [Layer; 3],
     shaped: HashMap<BufKey, Shaped>,
     frame: u64,
+    /// The target size the layers were prepared for.
+    target: Option<(u32, u32)>,
 }
 
 impl TextSystem {
@@ -268,6 +271,7 @@ impl TextSystem {
             layers,
             shaped: HashMap::new(),
             frame: 0,
+            target: None,
         }
     }
 
@@ -279,8 +283,9 @@ impl TextSystem {
             s.last_used = frame;
             return;
         }
-        let size = size.max(1.0);
-        let mut buffer = Buffer::new(&mut self.fonts, Metrics::new(size, size * LINE_HEIGHT));
+        // Kept under the size asked for, which is what lookups use.
+        let px = size.max(1.0);
+        let mut buffer = Buffer::new(&mut self.fonts, Metrics::new(px, px * LINE_HEIGHT));
         buffer.set_wrap(if wrap.is_some() { Wrap::Word } else { Wrap::None });
         buffer.set_size(wrap, None);
         buffer.set_text(
@@ -299,7 +304,7 @@ impl TextSystem {
             BufKey {
                 text: text.to_owned(),
                 size_bits: size.to_bits(),
-                wrap_bits: wrap.map_or(0, f32::to_bits),
+                wrap_bits: wrap.map(f32::to_bits),
             },
             Shaped {
                 buffer,
@@ -328,6 +333,12 @@ impl TextSystem {
         items: &[TextItem],
     ) -> Result<(), glyphon::PrepareError> {
         self.viewport.update(queue, Resolution { width, height });
+        if self.target != Some((width, height)) {
+            // Every font size follows the target's: none of the glyphs in
+            // use will be drawn again.
+            self.forget_glyphs();
+            self.target = Some((width, height));
+        }
         for layer in [STEADY, LIVE, OVERLAY] {
             let mut drawn = DefaultHasher::new();
             (width, height).hash(&mut drawn);
@@ -371,10 +382,7 @@ impl TextSystem {
                     custom_glyphs: &[],
                 });
             }
-            let target = &mut self.layers[layer];
-            // Until it succeeds the layer holds nothing it can be trusted with.
-            target.prepared = None;
-            target.renderer.prepare(
+            let prepared = self.layers[layer].renderer.prepare(
                 device,
                 queue,
                 &mut self.fonts,
@@ -382,10 +390,25 @@ impl TextSystem {
                 &self.viewport,
                 areas,
                 &mut self.swash,
-            )?;
-            target.prepared = Some(drawn);
+            );
+            if let Err(e) = prepared {
+                // A full atlas would stay full until the next trim; and the
+                // layer holds nothing it can be trusted with.
+                self.forget_glyphs();
+                return Err(e);
+            }
+            self.layers[layer].prepared = Some(drawn);
         }
         Ok(())
+    }
+
+    /// Trims the atlas (no glyph is in use any more) and so marks every
+    /// layer to be prepared again.
+    fn forget_glyphs(&mut self) {
+        self.atlas.trim();
+        for layer in &mut self.layers {
+            layer.prepared = None;
+        }
     }
 
     /// Draws the base layer (labels, then measurements) or the overlay layer into `pass`.
@@ -408,10 +431,7 @@ impl TextSystem {
     pub fn end_frame(&mut self) {
         self.frame += 1;
         if self.frame.is_multiple_of(TRIM_EVERY) {
-            self.atlas.trim();
-            for layer in &mut self.layers {
-                layer.prepared = None;
-            }
+            self.forget_glyphs();
             let since = self.frame - TRIM_EVERY;
             self.shaped.retain(|_, s| s.last_used >= since);
         }
