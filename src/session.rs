@@ -538,15 +538,14 @@ impl FrameScales {
         let baseline_rate = baseline.map_or(0.0, |b| scale::rate_per_value(b.as_nanos(), since));
         let ranked = matches!(mode, ScaleMode::Auto | ScaleMode::Rank);
         for ((values, s), gain) in frame.values.iter().zip(&mut self.scales).zip(&mut self.gains) {
-            let stats = MapStats::of(values);
             if ranked {
-                s.fill_ranks(values, &stats);
+                s.fill_ranks(values, &MapStats::of(values));
                 s.gain = match frame.at_ns {
                     Some(at) => gain.update(s.auto_gain_target(), at),
                     None => 1.0,
                 };
             } else {
-                s.max = stats.max;
+                s.max = MapStats::max_of(values);
                 s.gain = 1.0;
                 *gain = AutoGain::default();
             }
