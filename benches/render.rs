@@ -18,7 +18,7 @@
 //! GPU idle at the start of each, as in the table above).
 //!
 //! `cargo bench --bench render`. CI runs it as a smoke test (`cargo test
-//! --benches`: each criterion benchmark once, and the tables over a few
+//! --bench '*'`: each criterion benchmark once, and the tables over a few
 //! frames). Every cell holds a random non-zero value, the most work the
 //! colour pass can get. Figures for lavapipe and an NVIDIA H200 are in
 //! README, "Performance".

@@ -254,7 +254,8 @@ fn sensors_into_one_wall(n: usize, k: usize, markers: usize) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` runs this quickly.
+    // `cargo bench` passes `--bench`; the test script's smoke run
+    // (`cargo test --bench '*'`) runs this quickly.
     let quick = !std::env::args().any(|a| a == "--bench");
     merge_cost(quick);
     println!("N sensors into one wall, K changed cells per sensor per 100 ms interval, loopback");

@@ -5,7 +5,7 @@
 //! 1.4 KB each.
 //!
 //! `cargo bench --bench sflow` (CI runs each benchmark
-//! once as a smoke test, `cargo test --benches`). Throughput is in flow
+//! once as a smoke test, `cargo test --bench '*'`). Throughput is in flow
 //! samples; datagrams per second are that divided by [`SAMPLES_PER_DATAGRAM`].
 
 use std::hint::black_box;

@@ -3,7 +3,7 @@
 //! a classic pcap in memory), so nothing is downloaded.
 //!
 //! `cargo bench --bench throughput` (CI runs each benchmark
-//! once as a smoke test, `cargo test --benches`).
+//! once as a smoke test, `cargo test --bench '*'`).
 
 mod support;
 

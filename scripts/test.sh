@@ -22,4 +22,4 @@ fi
 # smoke test (criterion runs every benchmark once; the custom tables and the
 # sensors bench take a few frames or one small set-up).
 cargo bench --no-run
-cargo test --benches
+cargo test --bench '*'
