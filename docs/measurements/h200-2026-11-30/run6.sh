@@ -7,12 +7,7 @@
 # paper scale, encode and submit).
 cd "$(dirname "$0")/../../.."
 B=.devbench6
-ldconfig -p | grep -q libvulkan.so.1 || { for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; }
-export XDG_RUNTIME_DIR=/tmp/xdg; mkdir -p $XDG_RUNTIME_DIR
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[ -f $icd ] && export VK_DRIVER_FILES=$icd __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-export LD_LIBRARY_PATH=$PWD/$B/lib
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; nproc; grep -m1 'model name' /proc/cpuinfo
+source docs/measurements/h200-2026-11-30/device-env.sh
 for i in 1 2 3; do for b in old3 new3; do
   echo "== render-$b run $i"
   timeout 60 $B/render-$b --bench nothing-else 2>&1 | grep -E '^size|^1920|^3840|^per-frame|^whole'
