@@ -335,8 +335,12 @@ impl TextSystem {
         self.viewport.update(queue, Resolution { width, height });
         if self.target != Some((width, height)) {
             // Every font size follows the target's: none of the glyphs in
-            // use will be drawn again.
+            // use, and no line shaped before this frame, will be drawn again
+            // (a window being resized would otherwise pile up lines and
+            // glyphs of every size it passed through until the next trim).
             self.forget_glyphs();
+            let frame = self.frame;
+            self.shaped.retain(|_, s| s.last_used >= frame);
             self.target = Some((width, height));
         }
         for layer in [STEADY, LIVE, OVERLAY] {
@@ -476,6 +480,12 @@ mod tests {
             text.end_frame();
             assert_eq!(text.layers[STEADY].prepared.is_none(), (k + 1) % TRIM_EVERY == 0);
         }
+        // A new target size: only this frame's lines stay shaped.
+        let mut items = labels.clone();
+        items.push(TextItem::new("1 pkt/s", 300.0, 10.0, 14.0, [255; 4]).live());
+        text.prepare(&gpu.device, &gpu.queue, 800, 600, &items)
+            .expect("prepare");
+        assert_eq!(text.shaped.len(), items.len());
     }
 
     #[test]
