@@ -9,8 +9,9 @@
 //! of the call that encodes and submits them, and the wall time until the
 //! frame is done; then frames submitted back to back with one wait at the
 //! end, which is what a window that never waits gets. In both tables the
-//! status line's numbers change every frame, as the window's do, so its text
-//! is prepared each frame; the labels' text is kept.
+//! status line's numbers change every frame (the window's change about once
+//! a second, so this is its worst case), so that line is shaped and its layer
+//! of text prepared each frame; the labels' text is kept.
 //!
 //! Then the wall's whole CPU path per frame, as the window runs it: read six
 //! decayed maps from two capture threads' shards (filled with demo traffic),
@@ -145,8 +146,8 @@ impl GpuClock {
     }
 }
 
-/// The status line of frame `i`: its rate and frame rate change every frame,
-/// as the window's do, so that its text is prepared again each time.
+/// The status line of frame `i`: its rate and frame rate change every frame
+/// (the window's worst case), so that its text is prepared again each time.
 fn next_status(status: &mut StatusInfo, i: usize) {
     status.packets_per_sec = 31_000.0 + (i % 97) as f64 * 13.0;
     status.frames_per_sec = 55.0 + (i % 7) as f64;
