@@ -60,9 +60,27 @@ pub(super) struct OpenSums<'a> {
 impl OpenSums<'_> {
     /// Whether no rescale overlapped the read since the sums were opened.
     fn unchanged(&self) -> bool {
-        fence(Acquire);
-        self.sequence.load(Relaxed) == self.before
+        unchanged_since(self.sequence, self.before)
     }
+}
+
+/// The shard's sequence count once no rescale or fold is under way (even),
+/// for a read to check against with [`unchanged_since`].
+fn settled_sequence(sequence: &AtomicU64) -> u64 {
+    loop {
+        let before = sequence.load(Acquire);
+        if before.is_multiple_of(2) {
+            return before;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Whether no rescale or fold began since `sequence` read `before`: the
+/// reads made in between are consistent.
+fn unchanged_since(sequence: &AtomicU64, before: u64) -> bool {
+    fence(Acquire);
+    sequence.load(Relaxed) == before
 }
 
 /// Writes into `out` (or with `add` adds to it) the decayed values of
@@ -228,21 +246,15 @@ impl Shard {
             (true, Some(b)) => (&b.slots[slot], &|| b.decay.exponent(at, b.epoch.load(Relaxed))),
             (true, None) => return None,
         };
-        loop {
-            let before = self.sequence.load(Acquire);
-            if before % 2 == 1 {
-                std::thread::yield_now();
-                continue;
-            }
-            // Inside the protected section: a rescale moves the epoch.
-            let factor = (-exponent()).exp2();
-            return Some(OpenSums {
-                sequence: &self.sequence,
-                before,
-                cells: &cells[..CELLS],
-                factor,
-            });
-        }
+        let before = settled_sequence(&self.sequence);
+        // Inside the protected section: a rescale moves the epoch.
+        let factor = (-exponent()).exp2();
+        Some(OpenSums {
+            sequence: &self.sequence,
+            before,
+            cells: &cells[..CELLS],
+            factor,
+        })
     }
 
     /// Runs `read` until no rescale or fold overlapped it (sequence counter):
@@ -252,14 +264,9 @@ impl Shard {
     /// says whether it was overlapped.
     fn consistently(&self, once: bool, mut read: impl FnMut()) -> ShardRead {
         loop {
-            let before = self.sequence.load(Acquire);
-            if before % 2 == 1 {
-                std::thread::yield_now();
-                continue;
-            }
+            let before = settled_sequence(&self.sequence);
             read();
-            fence(Acquire);
-            if self.sequence.load(Relaxed) == before {
+            if unchanged_since(&self.sequence, before) {
                 return ShardRead::Done;
             }
             if once {
