@@ -4,23 +4,36 @@
 # (every address in 127.0.0.0/8) into the far end at several rates; scanwall and
 # then tcpdump capture the near end, and both report kernel drops. Needs root,
 # iproute2, tcpreplay and tcpdump. Nothing leaves this machine.
-# Usage: sudo scripts/bench-live.sh [PACKETS] [RATES...]
+# Usage: sudo [READER_CPU=PERCENT] [TCPDUMP_BUFFER_KIB=N] [SCANWALL=BINARY] scripts/bench-live.sh [PACKETS] [RATES...]
 #   rates in packets/s, "max" (one tcpreplay at top speed) or "max2" (two at
 #   once, the only way past one tcpreplay's ceiling here: 2 x PACKETS are sent)
+#   READER_CPU: each reader (scanwall, then tcpdump) runs in a cgroup allowed
+#   that share of one core (an integer; 10 ms periods, longer under 10 %), the senders and the kernel's
+#   receive path outside it: on a machine too small to send faster than a
+#   reader can read, this finds the rates where the readers start dropping.
+#   TCPDUMP_BUFFER_KIB: tcpdump's -B (default: tcpdump's own, 2 MiB), e.g.
+#   262144 for scanwall's 256 MiB ring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One run at a time: runs share the namespace and interface names.
+exec 9> /tmp/scanwall-bench-live.lock
+flock -n 9 || { echo "another bench-live.sh is running" >&2; exit 1; }
 packets="${1:-2000000}"; shift || true
 rates=("${@:-100000 200000 max max2}")
 ns=scanwall-bench
 near=swb-near
 far=swb-far
 work="$(mktemp -d)"
-cleanup() { ip netns del "$ns" 2>/dev/null || true; ip link del "$near" 2>/dev/null || true; rm -rf "$work"; }
+cgroup=""
+cleanup() {
+  ip netns del "$ns" 2>/dev/null || true; ip link del "$near" 2>/dev/null || true; rm -rf "$work"
+  [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true
+}
 trap cleanup EXIT
 cleanup; work="$(mktemp -d)"
 
 cargo build --release --quiet
-bin=./target/release/scanwall
+bin=${SCANWALL:-./target/release/scanwall}
 $bin generate -o "$work/scan.pcap" --packets "$packets" --rate 1000000
 
 ip netns add "$ns"
@@ -39,6 +52,31 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
+# The readers' CPU limit: a cgroup (v2 or v1's cpu controller) with a quota.
+if [ -n "${READER_CPU:-}" ]; then
+  # 10 ms periods, longer below 10 % (the kernel's least quota is 1 ms).
+  period=$(( READER_CPU >= 10 ? 10000 : 100000 / READER_CPU ))
+  quota=$(( READER_CPU >= 10 ? 100 * READER_CPU : 1000 ))
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    cgroup=/sys/fs/cgroup/scanwall-bench
+    mkdir -p "$cgroup"
+    echo "$quota $period" > "$cgroup/cpu.max"
+  else
+    cgroup=/sys/fs/cgroup/cpu/scanwall-bench
+    mkdir -p "$cgroup"
+    echo "$period" > "$cgroup/cpu.cfs_period_us"
+    echo "$quota" > "$cgroup/cpu.cfs_quota_us"
+  fi
+fi
+# Becomes a reader, in the limited cgroup when there is one (run it with &:
+# it execs, so $! is the reader's own pid and a signal to it reaches it).
+reader() {
+  [ -n "$cgroup" ] || exec "$@"
+  exec sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cgroup" "$@"
+}
+td_buffer=()
+[ -z "${TCPDUMP_BUFFER_KIB:-}" ] || td_buffer=(-B "$TCPDUMP_BUFFER_KIB")
+
 replay1() { # rate log
   # --preload-pcap: the capture is read into memory first, which about doubles
   # tcpreplay's top speed on a small VM (it reads the file per packet otherwise).
@@ -56,27 +94,45 @@ replay() { # rate; prints the packets/s tcpreplay reports (summed over senders)
   grep -Eo '[0-9.]+ pps' "$work/replays.log" | awk '{s += $1} END {if (NR) printf "%.0f pps\n", s; else print "? pps"}'
 }
 
+[ -z "$cgroup" ] || echo "each reader limited to ${READER_CPU} % of one core ($quota us every $period us)"
 printf '%-10s %-14s %-34s %-34s\n' rate "sent (pps)" "scanwall: received / dropped" "tcpdump: received / dropped"
+# Waits until a reader says its capture is open (scanwall's "capturing on",
+# tcpdump's "listening on", on standard error in the file $1): from then on
+# the kernel keeps every packet for it. A capture socket is bound before its
+# ring exists, and what arrives then is lost without being counted as a drop,
+# so the socket's appearance is not enough (a throttled reader takes seconds
+# to set up its ring).
+opened() {
+  for _ in $(seq 600); do
+    grep -qE 'capturing on|listening on' "$1" && return
+    sleep 0.1
+  done
+  echo "no capture opened on $near in 60 s: $(cat "$1")" >&2; exit 1
+}
 # How long a replay takes at a rate, plus margins for start-up.
 # (tcpreplay on a small VM reaches ~150-300k packets/s at most, so plan for 100k.)
 window() {
   local r=100000 n=$packets
   [[ "$1" != max* ]] && [ "$1" -lt "$r" ] && r=$1
   [ "$1" = max2 ] && n=$(( packets * 2 ))
-  echo $(( n / r + 12 ))   # margins: scanwall opening, tcpreplay preloading
+  # margins: tcpreplay preloading the capture (about 7 us a packet here), the rest
+  echo $(( n / r + n / 100000 + 12 ))
 }
 for rate in "${rates[@]}"; do
   secs=$(window "$rate")
-  $bin count -i "$near" --duration "${secs}s" --format json > "$work/sw.json" 2> "$work/sw.err" &
+  # Emptied here, not only by the reader's redirection, which runs after the
+  # fork: opened() must not find the line of the run before.
+  : > "$work/sw.err"; : > "$work/td.err"
+  reader $bin count -i "$near" --duration "${secs}s" --format json > "$work/sw.json" 2> "$work/sw.err" &
   sw=$!
-  sleep 3   # opening the capture (a 256 MiB ring) takes a moment
+  opened "$work/sw.err"
   sent=$(replay "$rate")
   wait "$sw"
   sw_stats=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["capture"]; print(c["received"], "/", c["kernel_drops"] + c["interface_drops"])' "$work/sw.json")
   # tcpdump on the same interface, same replay.
-  tcpdump -i "$near" -w /dev/null > /dev/null 2> "$work/td.err" &
+  reader tcpdump "${td_buffer[@]}" -i "$near" -w /dev/null > /dev/null 2> "$work/td.err" &
   td=$!
-  sleep 3
+  opened "$work/td.err"
   replay "$rate" > /dev/null
   sleep 1
   kill -INT "$td"; wait "$td" || true

@@ -171,6 +171,7 @@ fn count_on_a_live_interface_reports_capture_statistics() {
             &filter,
         ])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Send for most of the run: whenever the capture opens (within half a
@@ -185,7 +186,13 @@ fn count_on_a_live_interface_reports_capture_statistics() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Like tcpdump's "listening on": the line scripts wait for before sending.
+    assert!(
+        stderr.contains("scanwall: capturing on lo (Ethernet, 256 MiB kernel buffer) for 1900ms"),
+        "{stderr}"
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let counted = doc["maps"]["port"][port.to_string()].as_u64().unwrap_or(0);
     assert!(counted > 0 && counted <= sent, "counted {counted} of {sent}");

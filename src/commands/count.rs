@@ -139,6 +139,15 @@ fn count_live(
     }
     // Every handle is open: no packet is parsed with root's privileges.
     crate::privilege::drop_root_and_report(args.user.as_deref())?;
+    // As tcpdump's "listening on": the kernel now keeps every packet for the
+    // count (scripts wait for this line before they send).
+    for (interface, capture) in &captures {
+        eprintln!(
+            "scanwall: capturing on {interface} ({:?}, {} MiB kernel buffer) for {text}",
+            capture.link(),
+            capture.buffer_mb()
+        );
+    }
     for (interface, capture) in captures {
         let mut sink = PacketSink::new(Classifier::new(capture.link(), locals.clone()), counters.writer());
         let status = Arc::new(SourceStatus::new(interface.clone(), false));

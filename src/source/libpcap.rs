@@ -110,10 +110,13 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 const READ_TIMEOUT_MS: i32 = 100;
 /// How long the capture thread sleeps when nothing is buffered.
 const IDLE_WAIT: Duration = Duration::from_millis(2);
-/// Under load, the clock (statistics, stop) is looked at every this many packets.
-const CHECK_EVERY_PACKETS: u32 = 4096;
+/// Under load, the clock (statistics, stop) is looked at every this many
+/// packets, and one `pcap_dispatch` call counts at most this many.
+const CHECK_EVERY_PACKETS: usize = 4096;
 /// How long to wait before reopening an interface that failed.
 const REOPEN_AFTER: Duration = Duration::from_secs(1);
+/// The largest kernel buffer asked for (MiB): more is clamped to it.
+const MAX_BUFFER_MB: u32 = 4096;
 
 /// An open live capture.
 pub struct LiveCapture {
@@ -152,7 +155,7 @@ impl LiveCapture {
         let mut capture = inactive
             .promisc(options.promiscuous)
             .snaplen(options.snaplen.min(i32::MAX as u32) as i32)
-            .buffer_size((options.buffer_mb.min(4096) as i32) << 20)
+            .buffer_size((options.buffer_mb.min(MAX_BUFFER_MB) as i32) << 20)
             .timeout(READ_TIMEOUT_MS)
             .precision(Precision::Nano)
             .open()
@@ -187,6 +190,11 @@ impl LiveCapture {
         self.link
     }
 
+    /// The kernel buffer asked for, in MiB (after clamping), for the user to see.
+    pub fn buffer_mb(&self) -> u32 {
+        self.options.buffer_mb.min(MAX_BUFFER_MB)
+    }
+
     /// Captures until `stop`, counting into `sink` and publishing drop counts to
     /// `status` every second. When the interface fails (goes down, disappears)
     /// the source is marked stalled and reopened every second until it returns.
@@ -194,22 +202,21 @@ impl LiveCapture {
         let mut next_stats = Instant::now() + STATS_EVERY;
         // Statistics restart from zero on a reopened handle: keep the earlier totals.
         let mut base = (0u64, 0u64, 0u64);
-        let mut since_check = 0u32;
+        let mut since_check = 0usize;
         while !stop.load(Relaxed) {
-            match self.capture.next_packet() {
-                Ok(p) => {
-                    sink.packet(ts_ns(p.header), p.header.len, p.data);
+            match self.read_batch(sink) {
+                Ok(0) => {
+                    // Nothing buffered: show what was counted, then wait a
+                    // little (the kernel buffer holds bursts).
+                    sink.flush();
+                    std::thread::sleep(IDLE_WAIT);
+                }
+                Ok(n) => {
                     // Look at the clock only every few thousand packets under load.
-                    since_check += 1;
+                    since_check += n;
                     if since_check < CHECK_EVERY_PACKETS {
                         continue;
                     }
-                }
-                // Nothing buffered: show what was counted, then wait a little
-                // (the kernel buffer holds bursts).
-                Err(pcap::Error::TimeoutExpired) => {
-                    sink.flush();
-                    std::thread::sleep(IDLE_WAIT);
                 }
                 Err(e) => {
                     sink.flush();
@@ -252,26 +259,27 @@ impl LiveCapture {
         // timeout, after which it hands over a part-filled batch too), then
         // read the statistics once more, so the received and dropped totals a
         // run ends with are those of the packets it counted, not a second old.
+        // Traffic that goes on arriving does not hold the stop up.
         let drain_until = Instant::now() + Duration::from_millis(READ_TIMEOUT_MS as u64 + 20);
-        let mut drained = 0u32;
-        loop {
-            match self.capture.next_packet() {
-                Ok(p) => {
-                    sink.packet(ts_ns(p.header), p.header.len, p.data);
-                    drained = drained.wrapping_add(1);
-                    // Traffic that goes on arriving does not hold the stop up.
-                    if drained.is_multiple_of(CHECK_EVERY_PACKETS) && Instant::now() >= drain_until {
-                        break;
-                    }
-                }
-                Err(pcap::Error::TimeoutExpired) if Instant::now() < drain_until => {
-                    std::thread::sleep(IDLE_WAIT)
-                }
+        while Instant::now() < drain_until {
+            match self.read_batch(sink) {
+                Ok(0) => std::thread::sleep(IDLE_WAIT),
+                Ok(_) => {}
                 Err(_) => break,
             }
         }
         sink.flush();
         self.publish_stats(status, base);
+    }
+
+    /// Counts what the kernel has buffered, up to one batch, in one
+    /// `pcap_dispatch` call (a whole ring block at a time, where reading a
+    /// packet a call costs a library call and its checks per packet);
+    /// returns how many packets it counted, 0 when none were waiting.
+    fn read_batch(&mut self, sink: &mut PacketSink) -> Result<usize, pcap::Error> {
+        self.capture.dispatch(Some(CHECK_EVERY_PACKETS), |p| {
+            sink.packet(ts_ns(p.header), p.header.len, p.data)
+        })
     }
 
     /// Publishes libpcap's received and dropped totals to `status`, added to
