@@ -57,7 +57,7 @@ if [ -n "${READER_CPU:-}" ]; then
   # 10 ms periods, longer below 10 % (the kernel's least quota is 1 ms).
   period=$(( READER_CPU >= 10 ? 10000 : 100000 / READER_CPU ))
   quota=$(( READER_CPU >= 10 ? 100 * READER_CPU : 1000 ))
-  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then   # v2 (only the v1 branch has run here)
     cgroup=/sys/fs/cgroup/scanwall-bench
     mkdir -p "$cgroup"
     echo "$quota $period" > "$cgroup/cpu.max"
