@@ -10,6 +10,7 @@ SCANWALL_PACKAGES=(
   libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon0 libxkbcommon-x11-0  # winit on X11
   xvfb x11-utils xdotool imagemagick evilwm    # window tests: virtual display, keys, screenshots, WM
   pmacct                                       # sFlow test: a real exporter (pmacctd's sfprobe)
+  iproute2 tcpreplay                           # live reopen test: a veth pair in a namespace, frames sent onto it
 )
 
 missing=()

@@ -6,6 +6,12 @@
 //! `nobody` by default) before any packet is parsed or any window opens.
 //! Keeping root takes an explicit `--user root`. A process started by an
 //! ordinary user (the `setcap` route) has nothing to drop.
+//!
+//! A process with live captures keeps `cap_net_raw` and `cap_net_admin` (and
+//! nothing else) across the drop: an interface that goes away and comes back
+//! (a link flap, a re-created VLAN or veth) needs a new capture socket, and
+//! without them the capture would stay stalled until a restart. That is what
+//! the `setcap` route grants anyway.
 
 use nix::unistd::{Gid, Uid, User, getegid, geteuid, getuid, setgid, setgroups, setuid};
 
@@ -51,6 +57,16 @@ pub enum PrivilegeError {
         /// The error.
         source: nix::Error,
     },
+    /// The capture capabilities could not be kept across the switch.
+    #[error(
+        "cannot keep the capture capabilities as user {user} ({source}); run as that user with `setcap cap_net_raw,cap_net_admin=eip` on the binary instead"
+    )]
+    Capabilities {
+        /// The target user.
+        user: String,
+        /// The error.
+        source: caps::errors::CapsError,
+    },
     /// After switching, root could be regained: refuse to go on.
     #[error("dropping root to {0} did not stick (uid 0 could be regained); refusing to run")]
     NotDropped(String),
@@ -66,8 +82,9 @@ pub fn will_drop(user: Option<&str>) -> bool {
 /// root; `Some("root")` keeps it. Call after every capture handle and
 /// listening socket is open and before packets are parsed. Supplementary
 /// groups are cleared and the group is set before the user, so no root
-/// group membership survives.
-pub fn drop_root(user: Option<&str>) -> Result<Privileges, PrivilegeError> {
+/// group membership survives. With `capture`, the process keeps only the
+/// capabilities a capture needs to reopen (see the module comment).
+pub fn drop_root(user: Option<&str>, capture: bool) -> Result<Privileges, PrivilegeError> {
     if !geteuid().is_root() {
         return Ok(Privileges::NotRoot);
     }
@@ -85,9 +102,24 @@ pub fn drop_root(user: Option<&str>) -> Result<Privileges, PrivilegeError> {
         let user = name.to_string();
         move |source| PrivilegeError::Switch { user, step, source }
     };
+    let keep = |e| PrivilegeError::Capabilities {
+        user: name.to_string(),
+        source: e,
+    };
+    if capture {
+        // Permitted capabilities survive setuid only with keep-caps set.
+        caps::securebits::set_keepcaps(true).map_err(keep)?;
+    }
     setgroups(&[account.gid]).map_err(switch("setgroups"))?;
     setgid(account.gid).map_err(switch("setgid"))?;
     setuid(account.uid).map_err(switch("setuid"))?;
+    if capture {
+        let capture_caps = CAPTURE_CAPABILITIES.into_iter().collect();
+        caps::set(None, caps::CapSet::Permitted, &capture_caps).map_err(keep)?;
+        caps::set(None, caps::CapSet::Effective, &capture_caps).map_err(keep)?;
+        caps::clear(None, caps::CapSet::Inheritable).map_err(keep)?;
+        caps::securebits::set_keepcaps(false).map_err(keep)?;
+    }
     if setuid(Uid::from_raw(0)).is_ok() || getuid().is_root() || geteuid().is_root() {
         return Err(PrivilegeError::NotDropped(name.to_string()));
     }
@@ -101,11 +133,15 @@ pub fn drop_root(user: Option<&str>) -> Result<Privileges, PrivilegeError> {
     })
 }
 
+/// What a capture needs to open a socket again: the same as the `setcap` route.
+const CAPTURE_CAPABILITIES: [caps::Capability; 2] =
+    [caps::Capability::CAP_NET_RAW, caps::Capability::CAP_NET_ADMIN];
+
 /// Drops root as [`drop_root`] does. Silent when it drops (commands' output
 /// and one-line errors stay as they are; `ps` shows the user); warns on
 /// standard error when root is kept on purpose.
-pub fn drop_root_and_report(user: Option<&str>) -> anyhow::Result<()> {
-    if drop_root(user)? == Privileges::KeptRoot {
+pub fn drop_root_and_report(user: Option<&str>, capture: bool) -> anyhow::Result<()> {
+    if drop_root(user, capture)? == Privileges::KeptRoot {
         eprintln!(
             "scanwall: warning: running as root (--user root); packets are parsed with full privileges"
         );
@@ -121,12 +157,12 @@ mod tests {
     fn unknown_user_is_a_clear_error_before_anything_changes() {
         if !geteuid().is_root() {
             assert_eq!(
-                drop_root(Some("no-such-user-xyz")).ok(),
+                drop_root(Some("no-such-user-xyz"), false).ok(),
                 Some(Privileges::NotRoot)
             );
             return;
         }
-        let e = drop_root(Some("no-such-user-xyz")).expect_err("no such user");
+        let e = drop_root(Some("no-such-user-xyz"), false).expect_err("no such user");
         assert!(e.to_string().contains("no such user"), "{e}");
         assert!(geteuid().is_root(), "nothing was dropped");
     }
@@ -134,7 +170,7 @@ mod tests {
     #[test]
     fn root_is_kept_only_when_asked_by_name() {
         if geteuid().is_root() {
-            assert_eq!(drop_root(Some("root")).ok(), Some(Privileges::KeptRoot));
+            assert_eq!(drop_root(Some("root"), false).ok(), Some(Privileges::KeptRoot));
         }
     }
 }

@@ -340,7 +340,9 @@ impl Session {
                 )?;
             }
         }
-        crate::privilege::drop_root_and_report(config.user.as_deref())?;
+        // Live captures keep what they need to reopen a lost interface.
+        let capture = matches!(config.source, SourceSpec::Interfaces(_));
+        crate::privilege::drop_root_and_report(config.user.as_deref(), capture)?;
         let mut threads = Vec::new();
         for (name, body) in bodies {
             let thread = std::thread::Builder::new()

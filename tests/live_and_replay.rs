@@ -256,3 +256,110 @@ fn a_stream_source_is_stalled_without_a_sender_and_resumes_when_one_reconnects()
         );
     }
 }
+
+/// Runs a command to completion and fails the test with its output when it fails.
+fn run_ok(args: &[&str]) {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (scripts/system-packages.sh installs it)", args[0]));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A network namespace of this test's own, deleted when dropped.
+struct Namespace(String);
+
+impl Namespace {
+    fn new(name: String) -> Self {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &name])
+            .output();
+        run_ok(&["ip", "netns", "add", &name]);
+        Namespace(name)
+    }
+
+    /// `args` run inside the namespace.
+    fn run(&self, args: &[&str]) {
+        run_ok(&[&["ip", "netns", "exec", &self.0], args].concat());
+    }
+
+    /// A veth pair `a`-`b` in the namespace, up, without IPv6 (whose neighbour
+    /// discovery would add packets and addresses outside 127.0.0.0/8).
+    fn veth(&self, a: &str, b: &str) {
+        self.run(&["ip", "link", "add", a, "type", "veth", "peer", "name", b]);
+        for end in [a, b] {
+            self.run(&["sysctl", "-qw", &format!("net.ipv6.conf.{end}.disable_ipv6=1")]);
+            self.run(&["ip", "link", "set", end, "up"]);
+        }
+        // A new veth drops what is sent before its carrier is up.
+        let operstate = format!("/sys/class/net/{a}/operstate");
+        assert!(eventually(|| {
+            std::process::Command::new("ip")
+                .args(["netns", "exec", &self.0, "cat", &operstate])
+                .output()
+                .is_ok_and(|o| o.stdout.starts_with(b"up"))
+        }));
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn a_live_capture_reopens_when_its_interface_comes_back_after_root_was_dropped() {
+    if !running_as_root() {
+        return;
+    }
+    // Both ends of a veth pair in a namespace made here; the frames are a
+    // generated scan whose every address is in 127.0.0.0/8.
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("scan.pcap");
+    let frames = frames.to_str().unwrap();
+    run_ok(&[
+        env!("CARGO_BIN_EXE_scanwall"),
+        "generate",
+        "-o",
+        frames,
+        "--packets",
+        "50",
+        "--rate",
+        "1000",
+    ]);
+    let ns = Namespace::new(format!("scanwall-reopen-{}", std::process::id()));
+    ns.veth("swr0", "swr1");
+    // Started as root, so it becomes nobody once the capture is open.
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_scanwall")])
+        .args(["count", "-i", "swr0", "--duration", "7s", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let send = || ns.run(&["tcpreplay", "-q", "-i", "swr1", frames]);
+    std::thread::sleep(Duration::from_millis(1000));
+    send();
+    std::thread::sleep(Duration::from_millis(300));
+    // The interface goes away (deleting one end deletes both) and comes back:
+    // the capture fails, and reopens within a second of its return.
+    ns.run(&["ip", "link", "del", "swr0"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    ns.veth("swr0", "swr1");
+    std::thread::sleep(Duration::from_millis(2000));
+    send();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["packets"], 100, "both sends counted: {doc}");
+    // The lost handle's statistics are kept and the new one's added.
+    assert_eq!(doc["capture"]["received"], 100, "{doc}");
+}

@@ -63,6 +63,24 @@ fn live_capture_drops_root_to_nobody_and_keeps_capturing() {
     // Once the drop happened the uid is nobody's for the rest of the run.
     let uid = eventually(|| uid_of(&pid.to_string()).filter(|&u| u != 0));
     assert_eq!(uid, Some(65534), "scanwall still runs as root");
+    // Of root's capabilities it keeps only the two a capture needs to reopen
+    // (cap_net_admin is bit 12, cap_net_raw bit 13), none inheritable.
+    // (Polled: the capabilities are trimmed just after the uid changes.)
+    let sets = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let value = |set: &str| {
+            let line = status.lines().find(|l| l.starts_with(set))?;
+            line.split_whitespace().nth(1).map(str::to_string)
+        };
+        Some([value("CapPrm")?, value("CapEff")?, value("CapInh")?])
+    };
+    let want = ["0000000000003000", "0000000000003000", "0000000000000000"];
+    let seen = eventually(|| sets().filter(|s| *s == want));
+    assert!(
+        seen.is_some(),
+        "capabilities (permitted, effective, inheritable): {:?}",
+        sets()
+    );
     // Packets sent after the drop are still captured (the handle was opened as root).
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut sent = 0u64;

@@ -77,12 +77,12 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
             Ok(())
         }
         (Some(path), None) if path.as_os_str() == "-" => {
-            crate::privilege::drop_root_and_report(args.user.as_deref())?;
+            crate::privilege::drop_root_and_report(args.user.as_deref(), false)?;
             StreamReader::new(std::io::stdin().lock(), "standard input").and_then(|r| job.count(r))
         }
         (Some(path), None) => {
             let file = CaptureFile::open(path);
-            crate::privilege::drop_root_and_report(args.user.as_deref())?;
+            crate::privilege::drop_root_and_report(args.user.as_deref(), false)?;
             match file {
                 Ok(CaptureFile::Classic(file)) => job.count_parallel(file, threads(args.threads)),
                 Ok(CaptureFile::Libpcap(file)) => job.count(file),
@@ -138,7 +138,7 @@ fn count_live(
         captures.push((interface, LiveCapture::open(&options)?));
     }
     // Every handle is open: no packet is parsed with root's privileges.
-    crate::privilege::drop_root_and_report(args.user.as_deref())?;
+    crate::privilege::drop_root_and_report(args.user.as_deref(), true)?;
     // As tcpdump's "listening on": the kernel now keeps every packet for the
     // count (scripts wait for this line before they send).
     for (interface, capture) in &captures {
@@ -203,7 +203,7 @@ fn count_listen(
         .idle_timeout(idle)
         .filter(args.filter.filter_expression())
         .stop_after_streams(args.streams);
-    crate::privilege::drop_root_and_report(args.user.as_deref())?;
+    crate::privilege::drop_root_and_report(args.user.as_deref(), false)?;
     let stop = Arc::new(AtomicBool::new(false));
     let status = Arc::new(SourceStatus::new(format!("stream {addr}"), false));
     if let Some(d) = duration {
@@ -235,7 +235,7 @@ fn count_sflow(
     let collector = SflowCollector::bind(addr, counters.clone(), locals.clone())?
         .filter(args.filter.filter_expression().as_deref())?
         .stop_after(Some(duration));
-    crate::privilege::drop_root_and_report(args.user.as_deref())?;
+    crate::privilege::drop_root_and_report(args.user.as_deref(), false)?;
     let stats = collector.stats();
     let status = Arc::new(SourceStatus::new(format!("sflow {addr}"), false));
     collector.serve(status.clone(), Arc::new(AtomicBool::new(false)));

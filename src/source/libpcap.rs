@@ -220,6 +220,9 @@ impl LiveCapture {
                 }
                 Err(e) => {
                     sink.flush();
+                    // The lost handle's last totals (its socket still answers)
+                    // become the base the reopened handle's are added to.
+                    self.publish_stats(status, base);
                     status.stalled.store(true, Relaxed);
                     status.set_error(Some(format!("{}: {e}; retrying", self.options.interface)));
                     base = (
