@@ -2,7 +2,8 @@
 # Counting throughput, side by side with the references of the performance issue,
 # on one generated capture held in the page cache:
 #   cat > /dev/null, the hand-written C reader (benches/reference/count.c: its 6
-#   maps, and built with -DNINE_MAPS scanwall's 9), tcpdump -r FILE -w /dev/null,
+#   maps, built with -DNINE_MAPS scanwall's 9, and with -DPREFETCH as well the 9 with
+#   the prefetch scanwall's walk uses), tcpdump -r FILE -w /dev/null,
 #   and scanwall count, on each number of threads in $THREADS (default "1 2").
 # Usage: [THREADS="1 2 4 8"] scripts/bench-count.sh [PACKETS]
 #   (default 20000000 packets; needs tcpdump and cc)
@@ -15,6 +16,7 @@ trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
 cc -O2 -pthread -o "$work/count-ref" benches/reference/count.c
 cc -O2 -pthread -DNINE_MAPS -o "$work/count-ref-9" benches/reference/count.c
+cc -O2 -pthread -DNINE_MAPS -DPREFETCH -o "$work/count-ref-9-prefetch" benches/reference/count.c
 ./target/release/scanwall generate -o "$work/scan.pcap" --packets "$packets" --rate 14880000
 cat "$work/scan.pcap" > /dev/null   # into the page cache
 
@@ -30,6 +32,7 @@ for n in $threads; do
   row "C reference, $n thread(s) (6 maps)" "$(median "$work/count-ref" "$work/scan.pcap" "$n")"
 done
 row "C reference, 1 thread (9 maps)" "$(median "$work/count-ref-9" "$work/scan.pcap" 1)"
+row "C reference, 1 thread (9 maps, prefetch)" "$(median "$work/count-ref-9-prefetch" "$work/scan.pcap" 1)"
 if command -v tcpdump > /dev/null; then
   row "tcpdump -r -w /dev/null" "$(median tcpdump -r "$work/scan.pcap" -w /dev/null)"
 fi

@@ -18,6 +18,7 @@ pub mod hilbert;
 pub mod maps;
 pub mod metrics;
 pub mod parse;
+pub mod prefetch;
 pub mod privilege;
 pub mod render;
 pub mod sensor;

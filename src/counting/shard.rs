@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*, fence};
 use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
 use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
+use crate::prefetch::prefetch;
 
 /// Cells per map slot: the 65,536 cells plus one that absorbs the packets the
 /// map does not count, so the counting loop has no data-dependent branch.
@@ -96,20 +97,38 @@ pub(super) fn read_sums(
     second: Option<&OpenSums<'_>>,
 ) -> bool {
     let value = |c: &AtomicU64, factor: f64| f64::from_bits(c.load(Relaxed)) * factor;
-    let (fa, cells) = (first.factor, out.iter_mut().zip(first.cells));
-    // One loop per case, so none has a branch per cell.
-    match (second, add) {
-        (Some(b), false) => cells
-            .zip(b.cells)
-            .for_each(|((o, x), y)| *o = (value(x, fa) + value(y, b.factor)) as f32),
-        (Some(b), true) => cells
-            .zip(b.cells)
-            .for_each(|((o, x), y)| *o += (value(x, fa) + value(y, b.factor)) as f32),
-        (None, false) => cells.for_each(|(o, x)| *o = value(x, fa) as f32),
-        (None, true) => cells.for_each(|(o, x)| *o += value(x, fa) as f32),
+    let fa = first.factor;
+    let len = out.len().min(first.cells.len());
+    for at in (0..len).step_by(READ_BLOCK) {
+        for line in (READ_AHEAD..READ_AHEAD + READ_BLOCK).step_by(CELLS_PER_LINE) {
+            prefetch(first.cells, at + line);
+            if let Some(b) = second {
+                prefetch(b.cells, at + line);
+            }
+        }
+        let end = (at + READ_BLOCK).min(len);
+        let cells = out[at..end].iter_mut().zip(&first.cells[at..end]);
+        // One loop per case, so none has a branch per cell.
+        match (second, add) {
+            (Some(b), false) => cells
+                .zip(&b.cells[at..])
+                .for_each(|((o, x), y)| *o = (value(x, fa) + value(y, b.factor)) as f32),
+            (Some(b), true) => cells
+                .zip(&b.cells[at..])
+                .for_each(|((o, x), y)| *o += (value(x, fa) + value(y, b.factor)) as f32),
+            (None, false) => cells.for_each(|(o, x)| *o = value(x, fa) as f32),
+            (None, true) => cells.for_each(|(o, x)| *o += value(x, fa) as f32),
+        }
     }
     first.unchanged() && second.is_none_or(OpenSums::unchanged)
 }
+
+/// Cells a frame's read converts per step ([`read_sums`]), and how far
+/// ahead of them it asks for the shards' cells ([`crate::prefetch`]).
+const READ_BLOCK: usize = 64;
+const READ_AHEAD: usize = 512;
+/// 64-bit cells per 64-byte cache line.
+const CELLS_PER_LINE: usize = 8;
 
 fn zeroed_slot() -> Box<Slot> {
     zeroed_cells(|| AtomicU64::new(0))

@@ -11,6 +11,7 @@ use std::io::{self, Read};
 
 use super::{Record, RecordSource, SourceError};
 use crate::parse::LinkType;
+use crate::prefetch::prefetch;
 
 /// Length of the file header.
 pub const FILE_HEADER_LEN: usize = 24;
@@ -307,7 +308,9 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
     }
 
     /// The hot path of `count`: the data and the position stay in registers
-    /// for the whole batch, and `each` is inlined into the walk.
+    /// for the whole batch, `each` is inlined into the walk, and the bytes a
+    /// kilobyte ahead are prefetched (the walk is a chain of loads that the
+    /// hardware prefetcher did not keep up with).
     #[inline]
     fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, mut each: F) -> Result<usize, SourceError> {
         let all = self.data.as_ref();
@@ -315,6 +318,7 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
         let mut pos = self.pos;
         let mut n = 0;
         while n < max && pos < end {
+            prefetch(all, pos + PREFETCH_AHEAD);
             match record_at(all, pos, end, &header, snaplen) {
                 Ok((record, next)) => {
                     pos = next;
@@ -331,6 +335,12 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
         Ok(n)
     }
 }
+
+/// How far ahead of the record being read its bytes are asked for
+/// ([`crate::prefetch`]): about 15 records of a minimum-size scan. Measured
+/// on 10 million such records: 512 bytes ahead took 0.25-0.29 s, 1024 and
+/// 4096 0.23-0.24 s, none 0.36-0.38 s.
+const PREFETCH_AHEAD: usize = 1024;
 
 /// Why a record in memory cannot be read: what [`SourceError`] it becomes.
 enum RecordError {
