@@ -270,6 +270,56 @@ fn run_ok(args: &[&str]) {
     );
 }
 
+/// A child's standard error, line by line as it comes, so a test can wait for
+/// what the child says instead of for a fixed time.
+struct StderrLines {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    /// Where the next wait starts looking: each event is waited for once.
+    from: usize,
+}
+
+impl StderrLines {
+    fn of(child: &mut std::process::Child) -> Self {
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        StderrLines {
+            lines,
+            seen: Vec::new(),
+            from: 0,
+        }
+    }
+
+    /// Waits (up to ten seconds) for a line containing `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(at) = self.seen[self.from..].iter().position(|l| l.contains(text)) {
+                self.from += at + 1;
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("no line with {text:?} on stderr; saw: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Every line, once the child has ended.
+    fn all(mut self) -> String {
+        self.seen.extend(self.lines.iter());
+        self.seen.join("\n")
+    }
+}
+
 /// A network namespace of this test's own, deleted when dropped.
 struct Namespace(String);
 
@@ -337,26 +387,29 @@ fn a_live_capture_reopens_when_its_interface_comes_back_after_root_was_dropped()
     let ns = Namespace::new(format!("scanwall-reopen-{}", std::process::id()));
     ns.veth("swr0", "swr1");
     // Started as root, so it becomes nobody once the capture is open.
-    let child = std::process::Command::new("ip")
+    let mut child = std::process::Command::new("ip")
         .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_scanwall")])
-        .args(["count", "-i", "swr0", "--duration", "7s", "--format", "json"])
+        .args(["count", "-i", "swr0", "--duration", "8s", "--format", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = StderrLines::of(&mut child);
     let send = || ns.run(&["tcpreplay", "-q", "-i", "swr1", frames]);
-    std::thread::sleep(Duration::from_millis(1000));
+    stderr.wait_for("capturing on swr0 (");
     send();
+    // veth delivers as it sends; the kernel hands a part-filled ring block
+    // over after the capture's read timeout (100 ms): three of them.
     std::thread::sleep(Duration::from_millis(300));
     // The interface goes away (deleting one end deletes both) and comes back:
-    // the capture fails, and reopens within a second of its return.
+    // the capture fails, says so, and says when it has reopened.
     ns.run(&["ip", "link", "del", "swr0"]);
-    std::thread::sleep(Duration::from_millis(1200));
+    stderr.wait_for("reopening every second");
     ns.veth("swr0", "swr1");
-    std::thread::sleep(Duration::from_millis(2000));
+    stderr.wait_for("capturing on swr0 again");
     send();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.all();
     assert!(out.status.success(), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["packets"], 100, "both sends counted: {doc}");

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -160,8 +161,7 @@ fn count_live(
                 .context("cannot start a capture thread")?,
         );
     }
-    // The only wall-clock timer: it ends the run, it synchronises nothing.
-    std::thread::sleep(duration);
+    watch_captures(&statuses, duration);
     stop.store(true, Relaxed);
     for t in threads {
         let _ = t.join();
@@ -174,6 +174,39 @@ fn count_live(
     }
     Ok(totals)
 }
+
+/// Waits out `duration` (the only wall-clock timer: it ends the run, it
+/// synchronises nothing), saying on standard error when a capture is lost and
+/// when it is capturing again, as the wall's status line does: a count whose
+/// interface went away says so where the user (or a script) is looking.
+fn watch_captures(statuses: &[Arc<SourceStatus>], duration: Duration) {
+    let deadline = Instant::now() + duration;
+    let mut stalled = vec![false; statuses.len()];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(WATCH_EVERY));
+        for (status, was) in statuses.iter().zip(&mut stalled) {
+            let now = status.stalled.load(Relaxed);
+            if now == *was {
+                continue;
+            }
+            *was = now;
+            if now {
+                let why = status.error().unwrap_or_else(|| "capture failed".into());
+                eprintln!("scanwall: {why} (reopening every second)");
+            } else {
+                eprintln!("scanwall: capturing on {} again", status.description);
+            }
+        }
+    }
+}
+
+/// How often `count -i` looks for captures that stalled or came back (a
+/// lost capture is retried once a second).
+const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// `count --listen`: serves pcap stream senders (bad ones are closed and
 /// logged, as on the wall) until `--streams` connections have closed or

@@ -223,8 +223,9 @@ impl LiveCapture {
                     // The lost handle's last totals (its socket still answers)
                     // become the base the reopened handle's are added to.
                     self.publish_stats(status, base);
-                    status.stalled.store(true, Relaxed);
+                    // The reason first: whoever sees the stall reads it.
                     status.set_error(Some(format!("{}: {e}; retrying", self.options.interface)));
+                    status.stalled.store(true, Relaxed);
                     base = (
                         status.received.load(Relaxed),
                         status.kernel_drops.load(Relaxed),
