@@ -204,9 +204,10 @@ fn watch_captures(statuses: &[Arc<SourceStatus>], duration: Duration) {
     }
 }
 
-/// How often `count -i` looks for captures that stalled or came back (a
-/// lost capture is retried once a second).
-const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// How often `count -i` looks for captures that stalled or came back: a lost
+/// capture is retried once a second, and the main thread of a count whose
+/// CPU is limited should wake as seldom as it can.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
 
 /// `count --listen`: serves pcap stream senders (bad ones are closed and
 /// logged, as on the wall) until `--streams` connections have closed or
