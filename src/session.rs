@@ -539,7 +539,15 @@ impl FrameScales {
         let short_rate = scale::rate_per_value(half_life.as_nanos(), since);
         let baseline_rate = baseline.map_or(0.0, |b| scale::rate_per_value(b.as_nanos(), since));
         let ranked = matches!(mode, ScaleMode::Auto | ScaleMode::Rank);
-        for ((values, s), gain) in frame.values.iter().zip(&mut self.scales).zip(&mut self.gains) {
+        // Peaks found by the read, when the frame has them for every map.
+        let peaks = Some(&frame.peaks).filter(|p| p.len() == n);
+        for (i, ((values, s), gain)) in frame
+            .values
+            .iter()
+            .zip(&mut self.scales)
+            .zip(&mut self.gains)
+            .enumerate()
+        {
             if ranked {
                 s.fill_ranks(values, &MapStats::of(values));
                 s.gain = match frame.at_ns {
@@ -547,7 +555,7 @@ impl FrameScales {
                     None => 1.0,
                 };
             } else {
-                s.max = MapStats::max_of(values);
+                s.max = peaks.map_or_else(|| MapStats::max_of(values), |p| p[i]);
                 s.gain = 1.0;
                 *gain = AutoGain::default();
             }

@@ -16,6 +16,9 @@ pub struct MapFrame {
     pub maps: Vec<MapId>,
     /// 65,536 decayed values per shown map (row-major: key >> 8 is the row).
     pub values: Vec<Vec<f32>>,
+    /// The largest of each shown map's `values` ([`peak`]), found while they
+    /// were read: all the paper scale needs, without reading 6 maps again.
+    pub peaks: Vec<f32>,
     /// The slow baseline of each shown map, aligned with `values`; empty when
     /// the counters keep no baseline.
     pub baselines: Vec<Vec<f32>>,
@@ -32,6 +35,24 @@ pub struct MapFrame {
     pub at_ns: Option<u64>,
     /// Exact totals at the time of reading.
     pub totals: Totals,
+}
+
+/// The largest of `values` (0 when none is positive; NaN never wins): a map's
+/// peak, which the paper scale divides by. Eight lanes, so it vectorises.
+pub fn peak(values: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut max = [0f32; LANES];
+    let blocks = values.chunks_exact(LANES);
+    let rest = blocks.remainder();
+    for block in blocks {
+        for (m, &v) in max.iter_mut().zip(block) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    for &v in rest {
+        max[0] = if v > max[0] { v } else { max[0] };
+    }
+    max.into_iter().fold(0.0, f32::max)
 }
 
 /// Reads [`MapFrame`]s from [`Counters`], keeping the buffers and rate state
@@ -56,6 +77,7 @@ impl FrameReader {
             frame: MapFrame {
                 maps: shown,
                 values: vec![vec![0.0; CELLS]; n],
+                peaks: vec![0.0; n],
                 baselines,
                 rates_pps: vec![0.0; n],
                 ..MapFrame::default()
@@ -81,13 +103,15 @@ impl FrameReader {
         let totals = self.counters.totals();
         let at = at.or(totals.last_ts);
         self.frame.at_ns = at;
-        for (map, out) in self.frame.maps.iter().zip(self.frame.values.iter_mut()) {
-            match at {
-                Some(at) => {
-                    self.counters.read_map(*map, at, out);
+        let maps = self.frame.maps.iter().zip(&mut self.frame.values);
+        for ((map, out), peak) in maps.zip(&mut self.frame.peaks) {
+            *peak = match at {
+                Some(at) => self.counters.read_map(*map, at, out).unwrap_or(0.0),
+                None => {
+                    out.fill(0.0);
+                    0.0
                 }
-                None => out.fill(0.0),
-            }
+            };
         }
         self.frame.baselines_read |= baselines;
         let read_baselines = if baselines { self.frame.baselines.len() } else { 0 };

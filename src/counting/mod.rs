@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use decay::{Decay, DecayMode, HalfLife};
-pub use frame::{FrameReader, MapFrame};
+pub use frame::{FrameReader, MapFrame, peak};
 pub use shard::ShardWriter;
 
 use crate::maps::{CELLS, MapId};
@@ -146,19 +146,19 @@ impl Counters {
     }
 
     /// The current value of every cell of `map` at packet time `at`, summed over
-    /// shards into `out` (65,536 cells). Returns false (and leaves zeros) when
-    /// `map` is not counted.
-    pub fn read_map(&self, map: MapId, at: u64, out: &mut [f32]) -> bool {
+    /// shards into `out` (65,536 cells), and the largest of them ([`peak`]).
+    /// `None` (and zeros) when `map` is not counted.
+    pub fn read_map(&self, map: MapId, at: u64, out: &mut [f32]) -> Option<f32> {
         if !self.maps.contains(&map) || out.len() != CELLS {
             out.fill(0.0);
-            return false;
+            return None;
         }
         if self.decay.mode == DecayMode::None {
             self.sum_shards(out, |shard, out, add| shard.read_exact_counts(map, out, add));
+            Some(peak(out))
         } else {
-            self.sum_decayed(out, |shard| shard.open_sums(map, false, at));
+            Some(self.sum_decayed(out, |shard| shard.open_sums(map, false, at)))
         }
-        true
     }
 
     /// The baseline of every cell of `map` at packet time `at`, summed over
@@ -177,22 +177,26 @@ impl Counters {
     /// two shards a pass ([`shard::read_sums`]): the first pass writes each
     /// cell, the others add to it. A pass that a rescale overlapped (hours
     /// apart) starts the whole sum again. Zeros when no shard has the sums.
-    fn sum_decayed(&self, out: &mut [f32], open: impl for<'s> Fn(&'s Shard) -> Option<OpenSums<'s>>) {
+    /// Returns the largest value: every pass writes every cell, so the last
+    /// pass's peak is the sum's.
+    fn sum_decayed(&self, out: &mut [f32], open: impl for<'s> Fn(&'s Shard) -> Option<OpenSums<'s>>) -> f32 {
         let shards = self.lock();
         'again: loop {
             let mut written = false;
+            let mut highest = 0.0;
             let mut opened = shards.iter().filter_map(|s| open(s));
             while let Some(first) = opened.next() {
                 let second = opened.next();
-                if !shard::read_sums(out, written, &first, second.as_ref()) {
+                let Some(pass_peak) = shard::read_sums(out, written, &first, second.as_ref()) else {
                     continue 'again;
-                }
+                };
+                highest = pass_peak;
                 written = true;
             }
             if !written {
                 out.fill(0.0);
             }
-            return;
+            return highest;
         }
     }
 

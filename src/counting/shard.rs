@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*, fence};
 
 use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
+use super::frame::peak;
 use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
 use crate::prefetch::prefetch;
@@ -88,17 +89,20 @@ fn unchanged_since(sequence: &AtomicU64, before: u64) -> bool {
 /// `first`'s cells plus, in the same pass, `second`'s: reading two shards in
 /// one loop writes each frame cell once for both, where a shard at a time
 /// wrote it and then read and wrote it again (the frame's read is bound by
-/// memory traffic). Returns false when a rescale overlapped either, and what
-/// was written is not to be trusted.
+/// memory traffic). Returns the largest value `out` holds after the pass
+/// ([`peak`], found block by block while the block is in the first-level
+/// cache, so the paper scale need not read the map again), or `None` when a
+/// rescale overlapped either shard, and what was written is not to be trusted.
 pub(super) fn read_sums(
     out: &mut [f32],
     add: bool,
     first: &OpenSums<'_>,
     second: Option<&OpenSums<'_>>,
-) -> bool {
+) -> Option<f32> {
     let value = |c: &AtomicU64, factor: f64| f64::from_bits(c.load(Relaxed)) * factor;
     let fa = first.factor;
     let len = out.len().min(first.cells.len());
+    let mut highest = 0f32;
     for at in (0..len).step_by(READ_BLOCK) {
         for line in (READ_AHEAD..READ_AHEAD + READ_BLOCK).step_by(CELLS_PER_LINE) {
             prefetch(first.cells, at + line);
@@ -119,8 +123,10 @@ pub(super) fn read_sums(
             (None, false) => cells.for_each(|(o, x)| *o = value(x, fa) as f32),
             (None, true) => cells.for_each(|(o, x)| *o += value(x, fa) as f32),
         }
+        let block = peak(&out[at..end]);
+        highest = if block > highest { block } else { highest };
     }
-    first.unchanged() && second.is_none_or(OpenSums::unchanged)
+    (first.unchanged() && second.is_none_or(OpenSums::unchanged)).then_some(highest)
 }
 
 /// Cells a frame's read converts per step ([`read_sums`]), and how far

@@ -26,7 +26,7 @@ fn add(w: &mut ShardWriter, ts: u64, facts: &PacketFacts) {
 
 fn value(c: &Counters, map: &str, key: u16, at: u64) -> f32 {
     let mut out = vec![0.0; CELLS];
-    assert!(c.read_map(by_name(map).unwrap(), at, &mut out));
+    assert!(c.read_map(by_name(map).unwrap(), at, &mut out).is_some());
     out[usize::from(key)]
 }
 
@@ -375,7 +375,7 @@ fn a_frame_read_sums_shards_in_place_and_starts_again_when_overlapped() {
     // 10 s later: a half-life on, each packet weighs a half.
     let at = T0 + 10 * S;
     let mut out = vec![7.0; CELLS];
-    assert!(c.read_map(syn, at, &mut out));
+    assert!(c.read_map(syn, at, &mut out).is_some());
     let close = |x: f32, want: f32| (x - want).abs() < 1e-4;
     assert!(close(out[0x0102], 1.0) && close(out[0x0304], 0.5) && close(out[0x0506], 0.5));
     assert_eq!(out.iter().filter(|&&v| v != 0.0).count(), 3, "stale values left");
@@ -399,6 +399,39 @@ fn a_frame_read_sums_shards_in_place_and_starts_again_when_overlapped() {
     let only_len = Counters::new(vec![by_name("len").unwrap()], exp(10 * S));
     let mut w = only_len.writer();
     add(&mut w, T0, &syn_to(0x0102, 80));
-    assert!(!only_len.read_map(syn, at, &mut out));
+    assert!(only_len.read_map(syn, at, &mut out).is_none());
     assert!(out.iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn a_frame_read_finds_each_maps_peak_of_the_summed_cells() {
+    let c = Counters::new((0..9).collect(), exp(10 * S));
+    // Three shards: the first two are read in one pass, the third alone in a
+    // second, and the highest cell is only the highest once the third is in.
+    let (mut a, mut b, mut third) = (c.writer(), c.writer(), c.writer());
+    for i in 0..200u16 {
+        add(&mut a, T0, &syn_to(i.wrapping_mul(331), 80));
+    }
+    for _ in 0..100 {
+        add(&mut b, T0, &syn_to(0x0304, 443));
+    }
+    for _ in 0..150 {
+        add(&mut third, T0, &syn_to(0x0102, 22));
+    }
+    add(&mut a, T0, &syn_to(0x0102, 80));
+    let syn = by_name("syn").unwrap();
+    let mut out = vec![0.0; CELLS];
+    let read = c.read_map(syn, T0, &mut out).unwrap();
+    assert_eq!(read, peak(&out));
+    assert!((read - 151.0).abs() < 1e-3, "{read}");
+    // The frame carries the peaks the paper scale uses, equal to a second pass.
+    let mut frame = FrameReader::new(
+        c.clone(),
+        vec![syn, by_name("len").unwrap(), by_name("icmp").unwrap()],
+    );
+    let f = frame.read(None);
+    for (values, &p) in f.values.iter().zip(&f.peaks) {
+        assert_eq!(p, peak(values));
+    }
+    assert_eq!(f.peaks[2], 0.0, "a map with no packets");
 }

@@ -263,19 +263,7 @@ impl MapStats {
     /// [`MapStats::of`] finds it: all the paper scale needs, in a pass that
     /// does a third of the work.
     pub fn max_of(values: &[f32]) -> f32 {
-        const LANES: usize = 8;
-        let mut max = [0f32; LANES];
-        let blocks = values.chunks_exact(LANES);
-        let rest = blocks.remainder();
-        for block in blocks {
-            for (m, &v) in max.iter_mut().zip(block) {
-                *m = if v > *m { v } else { *m };
-            }
-        }
-        for &v in rest {
-            max[0] = if v > max[0] { v } else { max[0] };
-        }
-        max.into_iter().fold(0.0, f32::max)
+        crate::counting::peak(values)
     }
 }
 
