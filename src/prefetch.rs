@@ -7,9 +7,10 @@
 //! its time on those loads). Asking for the bytes a kilobyte ahead hides the
 //! wait (`README.md`, "Performance").
 //!
-//! This is the crate's one `unsafe` block (the lint denies it elsewhere):
-//! Rust's safe prefetch (`std::hint::prefetch_read`) is not yet stable, and a
-//! crate for one instruction would hide the same block.
+//! One of the crate's two `unsafe` blocks (the other maps capture files in
+//! `source::file`; the lint denies it everywhere else): Rust's safe prefetch
+//! (`std::hint::prefetch_read`) is not yet stable, and a crate for one
+//! instruction would hide the same block.
 
 /// Asks the CPU to bring `items[at]` into the first-level cache, if there is
 /// such an element. Only a hint: no effect on results, and none at all on
