@@ -103,18 +103,23 @@ printf '%-10s %-14s %-34s %-34s\n' rate "sent (pps)" "scanwall: received / dropp
 # so the socket's appearance is not enough (a throttled reader takes seconds
 # to set up its ring).
 opened() {
-  for _ in $(seq 600); do
+  for _ in $(seq 1200); do
     grep -qE 'capturing on|listening on' "$1" && return
     sleep 0.1
   done
-  echo "no capture opened on $near in 60 s: $(cat "$1")" >&2; exit 1
+  echo "no capture opened on $near in 120 s: $(cat "$1")" >&2; exit 1
 }
 # The kernel builds a reader's ring from 256 KiB blocks of contiguous memory;
 # where a large page cache has fragmented memory, finding them is seconds of
 # kernel CPU charged to the reader, more than a reader limited to 1 % of a core
-# gets in opened()'s minute (seen here: 0.5 s of system time for 256 MiB).
-# Compacting memory first gives both readers the same start.
-compact() { echo 1 > /proc/sys/vm/compact_memory 2>/dev/null || true; }
+# gets in opened()'s wait (seen here: 0.5 s of system time for 256 MiB).
+# Dropping the page cache and compacting memory first gives both readers the
+# same start (the capture tcpreplay sends is preloaded by it, so none is lost).
+compact() {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  echo 1 > /proc/sys/vm/compact_memory 2>/dev/null || true
+}
 # How long a replay takes at a rate, plus margins for start-up.
 # (tcpreplay on a small VM reaches ~150-300k packets/s at most, so plan for 100k.)
 window() {
