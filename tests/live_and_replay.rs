@@ -404,7 +404,7 @@ fn a_live_capture_reopens_when_its_interface_comes_back_after_root_was_dropped()
     // The interface goes away (deleting one end deletes both) and comes back:
     // the capture fails, says so, and says when it has reopened.
     ns.run(&["ip", "link", "del", "swr0"]);
-    stderr.wait_for("reopening every second");
+    stderr.wait_for("retrying (once a second)");
     ns.veth("swr0", "swr1");
     stderr.wait_for("capturing on swr0 again");
     send();

@@ -195,8 +195,10 @@ fn watch_captures(statuses: &[Arc<SourceStatus>], duration: Duration) {
             }
             *was = now;
             if now {
-                let why = status.error().unwrap_or_else(|| "capture failed".into());
-                eprintln!("scanwall: {why} (reopening every second)");
+                let why = status
+                    .error()
+                    .unwrap_or_else(|| format!("{}: capture lost; retrying", status.description));
+                eprintln!("scanwall: {why} (once a second)");
             } else {
                 eprintln!("scanwall: capturing on {} again", status.description);
             }
