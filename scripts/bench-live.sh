@@ -114,7 +114,8 @@ opened() {
 # kernel CPU charged to the reader, more than a reader limited to 1 % of a core
 # gets in opened()'s wait (seen here: 0.5 s of system time for 256 MiB).
 # Dropping the page cache and compacting memory first gives both readers the
-# same start (the capture tcpreplay sends is preloaded by it, so none is lost).
+# same start (tcpreplay loads its capture into memory before it sends, so
+# reading it from disk again costs a run nothing).
 compact() {
   sync
   echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true

@@ -3,8 +3,8 @@
 //!
 //! Walking a mapped pcap file, each record's position comes from the one
 //! before, so the loop waits on memory record after record: the hardware
-//! prefetcher did not keep ahead of it (measured: `count -r` spent over half
-//! its time on those loads). Asking for the bytes a kilobyte ahead hides the
+//! prefetcher did not keep ahead of it (measured: some 35-40 % of a `count -r`
+//! waited on those loads). Asking for the bytes a kilobyte ahead hides the
 //! wait (`README.md`, "Performance").
 //!
 //! One of the crate's two `unsafe` blocks (the other maps capture files in
