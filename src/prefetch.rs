@@ -12,6 +12,9 @@
 //! (`std::hint::prefetch_read`) is not yet stable, and a crate for one
 //! instruction would hide the same block.
 
+/// Bytes in a cache line of the CPUs the hint is for: what one hint brings in.
+pub const CACHE_LINE: usize = 64;
+
 /// Asks the CPU to bring `items[at]` into the first-level cache, if there is
 /// such an element. Only a hint: no effect on results, and none at all on
 /// targets other than x86-64.

@@ -26,7 +26,7 @@ use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
 use super::frame::peak;
 use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
-use crate::prefetch::prefetch;
+use crate::prefetch::{CACHE_LINE, prefetch};
 
 /// Cells per map slot: the 65,536 cells plus one that absorbs the packets the
 /// map does not count, so the counting loop has no data-dependent branch.
@@ -133,8 +133,8 @@ pub(super) fn read_sums(
 /// ahead of them it asks for the shards' cells ([`crate::prefetch`]).
 const READ_BLOCK: usize = 64;
 const READ_AHEAD: usize = 512;
-/// 64-bit cells per 64-byte cache line.
-const CELLS_PER_LINE: usize = 8;
+/// 64-bit cells per cache line.
+const CELLS_PER_LINE: usize = CACHE_LINE / std::mem::size_of::<AtomicU64>();
 
 fn zeroed_slot() -> Box<Slot> {
     zeroed_cells(|| AtomicU64::new(0))

@@ -11,7 +11,7 @@ use std::io::{self, Read};
 
 use super::{Record, RecordSource, SourceError};
 use crate::parse::LinkType;
-use crate::prefetch::prefetch;
+use crate::prefetch::{CACHE_LINE, prefetch};
 
 /// Length of the file header.
 pub const FILE_HEADER_LEN: usize = 24;
@@ -345,8 +345,6 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
 /// 4096 0.23-0.24 s, none 0.36-0.38 s; the second line of each hint took
 /// another 6 % off (medians of eight alternate runs, 0.34 -> 0.32 s).
 const PREFETCH_AHEAD: usize = 1024;
-/// Bytes in a cache line of the CPUs the hint is for.
-const CACHE_LINE: usize = 64;
 
 /// Why a record in memory cannot be read: what [`SourceError`] it becomes.
 enum RecordError {
