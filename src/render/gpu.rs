@@ -357,6 +357,8 @@ pub struct WallRenderer {
     upload: wgpu::util::StagingBelt,
     rect_list: Vec<RectInstance>,
     quad_list: Vec<MapInstance>,
+    /// The last frame's scene, whose lists the next frame's is built into.
+    scene: scene::Scene,
     copies: Vec<(u32, u32, u32)>,
     /// The target and readback buffer of `render_to_image`, kept for the
     /// next call of the same size (snapshots in a loop, `soak`).
@@ -738,6 +740,7 @@ impl WallRenderer {
             // Six maps' cells a chunk: one frame of the wall's usual upload.
             upload: wgpu::util::StagingBelt::new(device.clone(), (6 * CELLS * 4) as u64),
             rect_list: Vec::new(),
+            scene: scene::Scene::default(),
             quad_list: Vec::new(),
             copies: Vec::new(),
             offscreen: None,
@@ -811,7 +814,8 @@ impl WallRenderer {
         let queue = &gpu.queue;
         let arr = frame.view.arrange(frame.tiles.len(), width, height);
         let text = &mut self.text;
-        let scene = scene::build(frame, &arr, &mut |t, s| text.measure(t, s, None));
+        let mut scene = std::mem::take(&mut self.scene);
+        scene::build(frame, &arr, &mut |t, s| text.measure(t, s, None), &mut scene);
 
         // One upload of every shown map, in slot order (the scene's layers);
         // in the change view their baselines follow, in the same order. Maps
@@ -1002,6 +1006,7 @@ impl WallRenderer {
         self.upload.finish_and_recall_on_submit(&encoder);
         queue.submit(Some(encoder.finish()));
         self.text.end_frame();
+        self.scene = scene;
         Ok(())
     }
 
