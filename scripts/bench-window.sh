@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The wall in a real window, as an operator runs it: full-screen at 1920x1080
+# under Xvfb (with evilwm, so that full-screen takes), 60 frames/s asked for,
+# fed by two capture threads under load: two veth pairs whose far ends are in
+# a network namespace this script makes, tcpreplay playing a generated capture
+# (every address in 127.0.0.0/8) into each far end, `scanwall -i` on both near
+# ends. Reports frames/s and main-thread CPU per frame from `--metrics`
+# (`scanwall_frame_cpu_seconds_total` over `scanwall_frames_total`, over
+# MEASURE_S seconds after a warm-up), resident memory split as the kernel counts it,
+# and the capture's drops. Needs root, iproute2, tcpreplay, Xvfb, evilwm,
+# curl, and the packages of scripts/system-packages.sh. Nothing leaves this
+# machine.
+# Usage: sudo [RATE=PPS] [MEASURE_S=N] [SOURCE="..."] [SCANWALL=BINARY] scripts/bench-window.sh [WALL OPTIONS...]
+#   RATE: packets/s sent into each interface (default 100000; 0 sends nothing)
+#   SOURCE: the wall's source (default "-i swbw-a -i swbw-b"; "--demo" for
+#   the built-in traffic, one generator thread, nothing sent)
+#   WALL OPTIONS: passed on, e.g. --buffer-mb 16, --view change
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec 9> /tmp/scanwall-bench-window.lock
+flock -n 9 || { echo "another bench-window.sh is running" >&2; exit 1; }
+rate="${RATE:-100000}"
+seconds="${MEASURE_S:-20}"
+ns=scanwall-bench-window
+display=:97
+port=19464
+work=""
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip link del swbw-a 2>/dev/null || true
+  ip link del swbw-b 2>/dev/null || true
+  [ -z "$work" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+cleanup; work="$(mktemp -d)"
+
+cargo build --release --quiet
+bin=${SCANWALL:-./target/release/scanwall}
+source=(${SOURCE:--i swbw-a -i swbw-b})
+$bin generate -o "$work/scan.pcap" --packets 1000000 --rate 1000000 > /dev/null
+
+ip netns add "$ns"
+for end in a b; do
+  ip link add "swbw-$end" type veth peer name "swbw-far-$end"
+  ip link set "swbw-far-$end" netns "$ns"
+  # No IPv6: the kernel's neighbour discovery would name other addresses.
+  sysctl -qw "net.ipv6.conf.swbw-$end.disable_ipv6=1"
+  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.swbw-far-$end.disable_ipv6=1"
+  ip link set "swbw-$end" up
+  ip netns exec "$ns" ip link set "swbw-far-$end" up
+done
+for end in a b; do
+  for _ in $(seq 50); do
+    [ "$(cat "/sys/class/net/swbw-$end/operstate")" = up ] && break
+    sleep 0.2
+  done
+done
+
+Xvfb "$display" -screen 0 1920x1080x24 -nolisten tcp > /dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+  DISPLAY=$display xdpyinfo > /dev/null 2>&1 && break
+  sleep 0.1
+done
+DISPLAY=$display evilwm -fn fixed > /dev/null 2>&1 &
+pids+=($!)
+sleep 0.5
+
+mkdir -p "$work/xdg" && chmod 700 "$work/xdg"
+DISPLAY=$display XDG_RUNTIME_DIR="$work/xdg" $bin "${source[@]}" --fullscreen --fps 60 \
+  --metrics "127.0.0.1:$port" "$@" 2> "$work/wall.err" &
+wall=$!
+pids+=($wall)
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+for _ in $(seq 100); do
+  [ -n "$(metric scanwall_frames_total)" ] && break
+  kill -0 "$wall" 2> /dev/null || { cat "$work/wall.err" >&2; exit 1; }
+  sleep 0.2
+done
+if [ "$rate" != 0 ] && [[ " ${source[*]} " == *" -i "* ]]; then
+  for end in a b; do
+    ip netns exec "$ns" tcpreplay --preload-pcap --pps "$rate" --loop 0 -i "swbw-far-$end" \
+      "$work/scan.pcap" > /dev/null 2>&1 &
+    pids+=($!)
+  done
+fi
+sleep 10
+f0=$(metric scanwall_frames_total); c0=$(metric scanwall_frame_cpu_seconds_total)
+p0=$(metric scanwall_packets_total)
+sleep "$seconds"
+f1=$(metric scanwall_frames_total); c1=$(metric scanwall_frame_cpu_seconds_total)
+p1=$(metric scanwall_packets_total)
+echo "scanwall ${source[*]} $* at 1920x1080, over ${seconds} s after 10 s of warm-up:"
+awk -v f0="$f0" -v f1="$f1" -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" -v s="$seconds" 'BEGIN {
+  printf "  %.1f frames/s, %.2f ms main-thread CPU a frame, %.0f packets/s counted\n",
+    (f1 - f0) / s, (c1 - c0) / (f1 - f0) * 1000, (p1 - p0) / s }'
+awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "  %s %.0f MB", $1, $2 / 1024 } END { print "" }' \
+  "/proc/$wall/status"
+curl -s "http://127.0.0.1:$port/metrics" | grep '^scanwall_drops_total' | sed 's/^/  /'
