@@ -24,7 +24,7 @@
 //! --bench '*'`: each criterion benchmark once, and the tables over a few
 //! frames). Every cell holds a random non-zero value, the most work the
 //! colour pass can get. Figures for lavapipe and an NVIDIA H200 are in
-//! README, "Performance".
+//! docs/performance.md.
 
 mod support;
 

@@ -5,7 +5,7 @@
 //! before, so the loop waits on memory record after record: the hardware
 //! prefetcher did not keep ahead of it (measured: some 35-40 % of a `count -r`
 //! waited on those loads). Asking for the bytes a kilobyte ahead hides the
-//! wait (`README.md`, "Performance").
+//! wait (`docs/performance.md`).
 //!
 //! One of the crate's two `unsafe` blocks (the other maps capture files in
 //! `source::file`; the lint denies it everywhere else): Rust's safe prefetch

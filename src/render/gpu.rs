@@ -8,8 +8,8 @@
 //! 65,536 fragments per map at any screen size, and where a map is shown at
 //! exactly one pixel per cell (six maps at 1920x1080) and the target allows
 //! copies, its tile is copied into place instead of drawn. On a software
-//! rasteriser (lavapipe) this is most of a frame's cost; see README,
-//! "Performance".
+//! rasteriser (lavapipe) this is most of a frame's cost; see
+//! docs/performance.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
