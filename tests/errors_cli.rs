@@ -86,7 +86,22 @@ fn no_display_says_so() {
         .arg("--demo")
         .output()
         .unwrap();
-    check(&out, &["no display"]);
+    check(&out, &["no display", "set DISPLAY", "scanwall snapshot"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(".rs:"));
+}
+
+/// A display named but not there (no X server on :9876; only this
+/// machine's own sockets are tried).
+#[test]
+fn a_display_that_refuses_is_named() {
+    let out = scanwall()
+        .env("DISPLAY", ":9876")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .arg("--demo")
+        .output()
+        .unwrap();
+    check(&out, &["cannot open a window on DISPLAY=:9876", "XAUTHORITY"]);
 }
 
 #[test]

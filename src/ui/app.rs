@@ -52,7 +52,7 @@ pub fn run_wall(feed: Box<dyn FrameFeed>, mut options: WallOptions) -> anyhow::R
     }
     let event_loop = builder
         .build()
-        .context("cannot open a window: no display (is DISPLAY or WAYLAND_DISPLAY set?)")?;
+        .map_err(|e| anyhow::anyhow!(no_window_message(&e.to_string(), named_display().as_deref())))?;
     let mut app = WallApp::new(feed, options);
     event_loop
         .run_app(&mut app)
@@ -60,6 +60,42 @@ pub fn run_wall(feed: Box<dyn FrameFeed>, mut options: WallOptions) -> anyhow::R
     match app.fatal.take() {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// The display the environment names (`WAYLAND_DISPLAY=wayland-0`,
+/// `DISPLAY=:0`), which the error for a window that cannot open quotes.
+fn named_display() -> Option<String> {
+    ["WAYLAND_DISPLAY", "WAYLAND_SOCKET", "DISPLAY"]
+        .iter()
+        .find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .map(|value| format!("{name}={value}"))
+        })
+}
+
+/// The one line for a window that could not be opened: winit's reason
+/// without the source file and line it carries, which display was tried,
+/// and what to do. An operator sees either no display named at all (a
+/// service or an SSH session) or a named one that refused (no server there,
+/// or no permission to connect).
+fn no_window_message(error: &str, display: Option<&str>) -> String {
+    // winit writes "os error at FILE.rs:LINE: REASON".
+    let reason = error
+        .split_once(".rs:")
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .map_or(error, |(_, reason)| reason)
+        .trim_end_matches('.');
+    const HEADLESS: &str = "`scanwall snapshot` renders images without one";
+    match display {
+        None => format!(
+            "cannot open a window: no display ({reason}); run it in a desktop session or set DISPLAY, or {HEADLESS}"
+        ),
+        Some(display) => format!(
+            "cannot open a window on {display}: {reason}; check that the display server runs and that this user may connect to it (XAUTHORITY), or {HEADLESS}"
+        ),
     }
 }
 
@@ -630,6 +666,32 @@ impl ApplicationHandler for WallApp {
 mod tests {
     use super::*;
     use crate::maps::{CELLS, MAPS};
+
+    /// winit's two errors seen on Linux, as it writes them.
+    #[test]
+    fn a_window_that_cannot_open_says_why_without_winits_source_line() {
+        let unset = "os error at /root/.cargo/registry/src/x/winit-0.30.13/src/platform_impl/linux/mod.rs:765: \
+                     neither WAYLAND_DISPLAY nor WAYLAND_SOCKET nor DISPLAY is set.";
+        let m = no_window_message(unset, None);
+        assert!(
+            m.starts_with("cannot open a window: no display (neither WAYLAND_DISPLAY"),
+            "{m}"
+        );
+        assert!(
+            m.contains("set DISPLAY") && m.contains("scanwall snapshot"),
+            "{m}"
+        );
+        assert!(!m.contains(".rs") && !m.contains("os error"), "{m}");
+        let refused = "os error at /x/winit-0.30.13/src/platform_impl/linux/mod.rs:788: Failed to open connection to X server";
+        let m = no_window_message(refused, Some("DISPLAY=:55"));
+        assert!(
+            m.starts_with("cannot open a window on DISPLAY=:55: Failed to open connection to X server;"),
+            "{m}"
+        );
+        assert!(m.contains("XAUTHORITY") && !m.contains(".rs"), "{m}");
+        // Another wording is passed on whole.
+        assert!(no_window_message("no luck", None).contains("(no luck)"));
+    }
 
     /// All cells zero but x.x.37.200, which holds 8.
     fn one_cell_at_8() -> Vec<f32> {
