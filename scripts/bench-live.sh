@@ -15,6 +15,7 @@
 #   262144 for scanwall's 256 MiB ring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 # One run at a time: runs share the namespace and interface names.
 exec 9> /tmp/scanwall-bench-live.lock
 flock -n 9 || { echo "another bench-live.sh is running" >&2; exit 1; }
@@ -37,20 +38,8 @@ bin=${SCANWALL:-./target/release/scanwall}
 $bin generate -o "$work/scan.pcap" --packets "$packets" --rate 1000000
 
 ip netns add "$ns"
-ip link add "$near" type veth peer name "$far"
-ip link set "$far" netns "$ns"
-# No IPv6 on the pair: the kernel's own neighbour discovery would add packets
-# to the counts (and name addresses outside 127.0.0.0/8).
-sysctl -qw "net.ipv6.conf.$near.disable_ipv6=1"
-ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$far.disable_ipv6=1"
-ip link set "$near" up
-ip netns exec "$ns" ip link set "$far" up
 ip netns exec "$ns" ip link set lo up
-# A new veth drops what is sent before its carrier is up: wait for it.
-for _ in $(seq 50); do
-  [ "$(cat "/sys/class/net/$near/operstate")" = up ] && break
-  sleep 0.2
-done
+veth_into_namespace "$ns" "$near" "$far"
 
 # The readers' CPU limit: a cgroup (v2 or v1's cpu controller) with a quota.
 if [ -n "${READER_CPU:-}" ]; then

@@ -17,6 +17,7 @@
 #   WALL OPTIONS: passed on, e.g. --buffer-mb 16, --view change
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 exec 9> /tmp/scanwall-bench-window.lock
 flock -n 9 || { echo "another bench-window.sh is running" >&2; exit 1; }
 rate="${RATE:-100000}"
@@ -44,19 +45,7 @@ $bin generate -o "$work/scan.pcap" --packets 1000000 --rate 1000000 > /dev/null
 
 ip netns add "$ns"
 for end in a b; do
-  ip link add "swbw-$end" type veth peer name "swbw-far-$end"
-  ip link set "swbw-far-$end" netns "$ns"
-  # No IPv6: the kernel's neighbour discovery would name other addresses.
-  sysctl -qw "net.ipv6.conf.swbw-$end.disable_ipv6=1"
-  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.swbw-far-$end.disable_ipv6=1"
-  ip link set "swbw-$end" up
-  ip netns exec "$ns" ip link set "swbw-far-$end" up
-done
-for end in a b; do
-  for _ in $(seq 50); do
-    [ "$(cat "/sys/class/net/swbw-$end/operstate")" = up ] && break
-    sleep 0.2
-  done
+  veth_into_namespace "$ns" "swbw-$end" "swbw-far-$end"
 done
 
 Xvfb "$display" -screen 0 1920x1080x24 -nolisten tcp > /dev/null 2>&1 &
