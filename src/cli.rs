@@ -199,7 +199,8 @@ pub struct SourceArgs {
     /// Bytes captured per packet on a live interface (headers are enough).
     #[arg(long, value_name = "BYTES", default_value_t = 128)]
     pub snaplen: u32,
-    /// Kernel capture buffer on a live interface, in MiB.
+    /// Kernel capture buffer on a live interface, in MiB (kernel memory
+    /// mapped into the process, one per interface: it holds bursts).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub buffer_mb: u32,
     /// Do not put the interface into promiscuous mode.
