@@ -814,8 +814,7 @@ impl WallRenderer {
         let queue = &gpu.queue;
         let arr = frame.view.arrange(frame.tiles.len(), width, height);
         let text = &mut self.text;
-        let mut scene = std::mem::take(&mut self.scene);
-        scene::build(frame, &arr, &mut |t, s| text.measure(t, s, None), &mut scene);
+        scene::build(frame, &arr, &mut |t, s| text.measure(t, s, None), &mut self.scene);
 
         // One upload of every shown map, in slot order (the scene's layers);
         // in the change view their baselines follow, in the same order. Maps
@@ -865,9 +864,9 @@ impl WallRenderer {
         queue.write_buffer(&self.globals, 0, bytemuck::cast_slice(&uniform));
 
         self.rect_list.clear();
-        self.rect_list.extend_from_slice(&scene.base);
-        self.rect_list.extend_from_slice(&scene.overlay);
-        let base_count = scene.base.len() as u32;
+        self.rect_list.extend_from_slice(&self.scene.base);
+        self.rect_list.extend_from_slice(&self.scene.overlay);
+        let base_count = self.scene.base.len() as u32;
         let total = self.rect_list.len() as u32;
         write_instances(
             gpu,
@@ -880,7 +879,7 @@ impl WallRenderer {
         let copy = copies_allowed(target, self.format, width, height);
         self.quad_list.clear();
         self.copies.clear();
-        for quad in &scene.maps {
+        for quad in &self.scene.maps {
             match copy_origin(quad, width, height).filter(|_| copy) {
                 Some((x, y)) => self.copies.push((quad.layer, x, y)),
                 None => self.quad_list.push(*quad),
@@ -893,7 +892,7 @@ impl WallRenderer {
             bytemuck::cast_slice(&self.quad_list),
         );
         self.text
-            .prepare(device, queue, width, height, &scene.text)
+            .prepare(device, queue, width, height, &self.scene.text)
             .map_err(|e| RenderError::Text(e.to_string()))?;
 
         if !drawn.is_empty() {
@@ -947,7 +946,7 @@ impl WallRenderer {
             pass.set_bind_group(1, &self.atlas.bind_group, &[]);
             pass
         };
-        let [r, g, b] = scene.clear.map(|c| f64::from(c) / 255.0);
+        let [r, g, b] = self.scene.clear.map(|c| f64::from(c) / 255.0);
         // Drawing order: base rectangles, maps, base text, overlay
         // rectangles, overlay text. Copied maps land between the maps drawn
         // and the text, in a pass of their own.
@@ -1006,7 +1005,6 @@ impl WallRenderer {
         self.upload.finish_and_recall_on_submit(&encoder);
         queue.submit(Some(encoder.finish()));
         self.text.end_frame();
-        self.scene = scene;
         Ok(())
     }
 

@@ -752,6 +752,71 @@ fn notice(scene: &mut Scene, screen: Rect, text: &str, measure: Measure<'_>) {
 mod tests {
     use super::*;
 
+    /// What a scene holds, to compare two.
+    fn contents(scene: &Scene) -> String {
+        format!(
+            "{:?}",
+            (scene.clear, &scene.base, &scene.maps, &scene.overlay, &scene.text)
+        )
+    }
+
+    /// The renderer builds every frame into the last frame's scene: whatever
+    /// the last frame held (six tiles, help, hover, a notice), the next is
+    /// what a fresh scene would hold, a blank screen and one tile included.
+    #[test]
+    fn a_scene_built_into_a_used_one_is_a_fresh_build() {
+        let values = vec![1.0f32; crate::maps::CELLS];
+        let tiles = |n: usize| -> Vec<super::super::TileInput<'_>> {
+            crate::maps::MAPS[..n]
+                .iter()
+                .map(|def| super::super::TileInput {
+                    def,
+                    values: &values,
+                    rate_pps: 12.0,
+                    baseline: None,
+                    scale: None,
+                })
+                .collect()
+        };
+        let busy = FrameInput {
+            tiles: tiles(6),
+            status: StatusInfo::default(),
+            view: super::super::ViewState {
+                help: crate::ui::keys::help_lines(),
+                hover: Some(super::super::Hover {
+                    x: 300,
+                    y: 300,
+                    text: "x.x.37.200\n8 packets".into(),
+                }),
+                notice: Some("screenshot saved".into()),
+                ..Default::default()
+            },
+        };
+        let blank = FrameInput {
+            tiles: tiles(6),
+            status: StatusInfo::default(),
+            view: super::super::ViewState {
+                blank: true,
+                ..Default::default()
+            },
+        };
+        let single = FrameInput {
+            tiles: tiles(1),
+            status: StatusInfo::default(),
+            view: super::super::ViewState::default(),
+        };
+        let mut measure = |text: &str, size: f32| (text.len() as f32 * size * 0.5, size);
+        let mut used = Scene::default();
+        for frame in [&busy, &blank, &single, &busy] {
+            let arr = frame.view.arrange(frame.tiles.len(), 1920, 1080);
+            let mut fresh = Scene::default();
+            build(frame, &arr, &mut measure, &mut fresh);
+            build(frame, &arr, &mut measure, &mut used);
+            assert_eq!(contents(&used), contents(&fresh));
+            assert!(!fresh.base.is_empty() || frame.view.blank);
+        }
+    }
+
     #[test]
     fn numbers_read_well() {
         assert_eq!(group_thousands(0), "0");
