@@ -83,6 +83,7 @@ fn no_display_says_so() {
     let out = scanwall()
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
         .arg("--demo")
         .output()
         .unwrap();

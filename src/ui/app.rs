@@ -93,9 +93,17 @@ fn no_window_message(error: &str, display: Option<&str>) -> String {
         None => format!(
             "cannot open a window: no display ({reason}); run it in a desktop session or set DISPLAY, or {HEADLESS}"
         ),
-        Some(display) => format!(
-            "cannot open a window on {display}: {reason}; check that the display server runs and that this user may connect to it (XAUTHORITY), or {HEADLESS}"
-        ),
+        Some(display) => {
+            // X checks a cookie; Wayland's socket lives in the user's runtime directory.
+            let access = if display.starts_with("DISPLAY=") {
+                "XAUTHORITY"
+            } else {
+                "XDG_RUNTIME_DIR"
+            };
+            format!(
+                "cannot open a window on {display}: {reason}; check that the display server runs and that this user may connect to it ({access}), or {HEADLESS}"
+            )
+        }
     }
 }
 
@@ -689,6 +697,12 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("XAUTHORITY") && !m.contains(".rs"), "{m}");
+        let m = no_window_message("Connection refused", Some("WAYLAND_DISPLAY=wayland-1"));
+        assert!(
+            m.contains("on WAYLAND_DISPLAY=wayland-1: Connection refused;"),
+            "{m}"
+        );
+        assert!(m.contains("XDG_RUNTIME_DIR") && !m.contains("XAUTHORITY"), "{m}");
         // Another wording is passed on whole.
         assert!(no_window_message("no luck", None).contains("(no luck)"));
     }
