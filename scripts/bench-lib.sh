@@ -28,4 +28,6 @@ veth_into_namespace() {
     [ "$(cat "/sys/class/net/$near/operstate")" = up ] && return 0
     sleep 0.2
   done
+  echo "no carrier on $near after 10 s" >&2
+  return 1
 }

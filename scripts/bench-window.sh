@@ -38,10 +38,10 @@ cleanup() {
 trap cleanup EXIT
 cleanup; work="$(mktemp -d)"
 
-cargo build --release --quiet
+[ -n "${SCANWALL:-}" ] || cargo build --release --quiet
 bin=${SCANWALL:-./target/release/scanwall}
-source=(${SOURCE:--i swbw-a -i swbw-b})
-$bin generate -o "$work/scan.pcap" --packets 1000000 --rate 1000000 > /dev/null
+read -ra source <<< "${SOURCE:--i swbw-a -i swbw-b}"
+"$bin" generate -o "$work/scan.pcap" --packets 1000000 --rate 1000000 > /dev/null
 
 ip netns add "$ns"
 for end in a b; do
@@ -49,26 +49,36 @@ for end in a b; do
 done
 
 Xvfb "$display" -screen 0 1920x1080x24 -nolisten tcp > /dev/null 2>&1 &
-pids+=($!)
+xvfb=$!
+pids+=($xvfb)
 for _ in $(seq 50); do
   DISPLAY=$display xdpyinfo > /dev/null 2>&1 && break
   sleep 0.1
 done
+# Xvfb exits at once when another server holds the display.
+kill -0 "$xvfb" 2> /dev/null && DISPLAY=$display xdpyinfo > /dev/null 2>&1 ||
+  { echo "Xvfb did not start on $display (another X server there?)" >&2; exit 1; }
 DISPLAY=$display evilwm -fn fixed > /dev/null 2>&1 &
 pids+=($!)
 sleep 0.5
 
 mkdir -p "$work/xdg" && chmod 700 "$work/xdg"
-DISPLAY=$display XDG_RUNTIME_DIR="$work/xdg" $bin "${source[@]}" --fullscreen --fps 60 \
+DISPLAY=$display XDG_RUNTIME_DIR="$work/xdg" "$bin" "${source[@]}" --fullscreen --fps 60 \
   --metrics "127.0.0.1:$port" "$@" 2> "$work/wall.err" &
 wall=$!
 pids+=($wall)
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# The wall's own error, when it stops before the measurement is done.
+wall_alive() {
+  kill -0 "$wall" 2> /dev/null || { echo "the wall stopped:" >&2; cat "$work/wall.err" >&2; exit 1; }
+}
 for _ in $(seq 100); do
   [ -n "$(metric scanwall_frames_total)" ] && break
-  kill -0 "$wall" 2> /dev/null || { cat "$work/wall.err" >&2; exit 1; }
+  wall_alive
   sleep 0.2
 done
+[ -n "$(metric scanwall_frames_total)" ] ||
+  { echo "no metrics from the wall after 20 s" >&2; cat "$work/wall.err" >&2; exit 1; }
 if [ "$rate" != 0 ] && [[ " ${source[*]} " == *" -i "* ]]; then
   for end in a b; do
     ip netns exec "$ns" tcpreplay --preload-pcap --pps "$rate" --loop 0 -i "swbw-far-$end" \
@@ -77,15 +87,17 @@ if [ "$rate" != 0 ] && [[ " ${source[*]} " == *" -i "* ]]; then
   done
 fi
 sleep 10
+wall_alive
 f0=$(metric scanwall_frames_total); c0=$(metric scanwall_frame_cpu_seconds_total)
 p0=$(metric scanwall_packets_total)
 sleep "$seconds"
+wall_alive
 f1=$(metric scanwall_frames_total); c1=$(metric scanwall_frame_cpu_seconds_total)
 p1=$(metric scanwall_packets_total)
-echo "scanwall ${source[*]} $* at 1920x1080, over ${seconds} s after 10 s of warm-up:"
+echo "scanwall ${source[*]}${*:+ $*} at 1920x1080, over ${seconds} s after 10 s of warm-up:"
 awk -v f0="$f0" -v f1="$f1" -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" -v s="$seconds" 'BEGIN {
   printf "  %.1f frames/s, %.2f ms main-thread CPU a frame, %.0f packets/s counted\n",
     (f1 - f0) / s, (c1 - c0) / (f1 - f0) * 1000, (p1 - p0) / s }'
-awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "  %s %.0f MB", $1, $2 / 1024 } END { print "" }' \
+awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "  %s %.0f MiB", $1, $2 / 1024 } END { print "" }' \
   "/proc/$wall/status"
 curl -s "http://127.0.0.1:$port/metrics" | grep '^scanwall_drops_total' | sed 's/^/  /'
