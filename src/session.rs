@@ -555,7 +555,7 @@ impl FrameScales {
                     None => 1.0,
                 };
             } else {
-                s.max = peaks.map_or_else(|| MapStats::max_of(values), |p| p[i]);
+                s.max = peaks.map_or_else(|| crate::counting::peak(values), |p| p[i]);
                 s.gain = 1.0;
                 *gain = AutoGain::default();
             }

@@ -258,13 +258,6 @@ impl MapStats {
             nonzero,
         }
     }
-
-    /// The largest value alone (0 when none is positive; NaN never wins), as
-    /// [`MapStats::of`] finds it: all the paper scale needs, in a pass that
-    /// does a third of the work.
-    pub fn max_of(values: &[f32]) -> f32 {
-        crate::counting::peak(values)
-    }
 }
 
 impl MapScale {
@@ -478,13 +471,13 @@ mod tests {
                 .collect();
             for v in [&values, &finite] {
                 assert_eq!(
-                    MapStats::max_of(v).to_bits(),
+                    crate::counting::peak(v).to_bits(),
                     MapStats::of(v).max.to_bits(),
                     "{len}"
                 );
             }
         }
-        assert_eq!(MapStats::max_of(&[f32::NAN, -1.0]), 0.0);
+        assert_eq!(crate::counting::peak(&[f32::NAN, -1.0]), 0.0);
     }
 
     fn scale_of(values: &[f32]) -> MapScale {
