@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/system-packages.sh
 
-# A cold build (tests, then the benchmarks' optimised build) peaks at about 2.6 GB
-# under target/; say so up front rather than as a compiler's "no space left".
-free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
-if [ "${free_kib:-0}" -lt $((3 * 1024 * 1024)) ]; then
-  echo "scripts/test.sh: only $((free_kib / 1024)) MiB free here; a cold build needs about 3 GB (free some space, or point CARGO_TARGET_DIR at a larger disk)" >&2
+# A cold build (tests, then the benchmarks' optimised build) peaks at about 2.6 GiB
+# under the target directory; say so up front rather than as a compiler's "no space left".
+target_dir="${CARGO_TARGET_DIR:-.}"
+[ -d "$target_dir" ] || target_dir=.
+free_kib=$(df -Pk "$target_dir" 2>/dev/null | awk 'NR == 2 { print $4 }' || true)
+if [ -n "$free_kib" ] && [ "$free_kib" -lt $((3 * 1024 * 1024)) ]; then
+  echo "scripts/test.sh: only $((free_kib / 1024)) MiB free for the build; a cold build needs about 3 GiB (free some space, or point CARGO_TARGET_DIR at a larger disk)" >&2
 fi
 
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
