@@ -33,11 +33,11 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scanwall::counting::{Decay, FrameReader};
+use scanwall::display::scales::{FrameScales, scaled_tiles};
 use scanwall::maps::{CELLS, MAPS, default_shown};
 use scanwall::render::{
     AdapterChoice, FrameInput, Gpu, ScaleMode, StatusInfo, TIMESTAMPS, TileInput, ViewState, WallRenderer,
 };
-use scanwall::session::{FrameScales, scaled_tiles};
 
 /// Frames timed one by one, per size, for the table.
 const TIMED_FRAMES: usize = 60;

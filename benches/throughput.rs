@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scanwall::counting::{Counters, Decay, FrameReader, PacketSink};
+use scanwall::display::scales::FrameScales;
 use scanwall::maps::{MAPS, default_shown};
 use scanwall::render::ScaleMode;
-use scanwall::session::FrameScales;
 use scanwall::source::RecordSource;
 use scanwall::source::pcap_format::SliceReader;
 

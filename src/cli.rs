@@ -1,9 +1,15 @@
 //! The command line, declared once with clap: tcpdump-like capture options
 //! (`-i`, `-r`, trailing BPF filter) shared by the wall and its subcommands.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::counting::{DecayMode, HalfLife};
+use crate::maps::MapId;
+use crate::source::Speed;
 
 /// scanwall: real-time heat maps of network scans for a NOC video wall.
 #[derive(Debug, Parser)]
@@ -58,17 +64,17 @@ pub struct ManArgs {
 #[derive(Debug, Args)]
 pub struct SoakArgs {
     /// How long to run (e.g. 30s, 10m, 24h).
-    #[arg(long, value_name = "TIME", default_value = "60s")]
-    pub duration: String,
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
+    pub duration: Duration,
     /// Time before resident memory is taken as the reference.
-    #[arg(long, value_name = "TIME", default_value = "10s")]
-    pub warmup: String,
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = duration, allow_hyphen_values = true)]
+    pub warmup: Duration,
     /// Demo generators counting flat out, a thread each (the wall's capture threads).
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub threads: usize,
     /// Size of the frames drawn.
     #[arg(long, value_name = "WxH", default_value = "1920x1080")]
-    pub size: String,
+    pub size: Size,
     /// Fail when resident memory grows more than this after warm-up (MiB).
     #[arg(long, value_name = "MIB", default_value_t = 16.0)]
     pub max_rss_growth_mb: f64,
@@ -139,14 +145,14 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     pub view: ViewArgs,
     /// Packet time to show: a duration after the first packet (e.g. 30s, 2m), or `end`.
-    #[arg(long, value_name = "TIME", default_value = "end")]
-    pub at: String,
+    #[arg(long, value_name = "TIME", default_value = "end", value_parser = at_time, allow_hyphen_values = true)]
+    pub at: At,
     /// Seconds of demo traffic to generate (with `--sflow`: seconds to collect).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub seconds: f64,
     /// Image size in pixels.
     #[arg(long, value_name = "WxH", default_value = "1920x1080")]
-    pub size: String,
+    pub size: Size,
     /// Output PNG file.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
@@ -163,17 +169,22 @@ pub struct SourceArgs {
     #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["listen", "demo"])]
     pub interface: Vec<String>,
     /// Accept pcap streams over TCP (`tcpdump -w - | ncat HOST PORT`); a bare port binds 127.0.0.1.
-    #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "demo")]
-    pub listen: Option<String>,
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "demo", value_parser = listen_addr)]
+    pub listen: Option<SocketAddr>,
     /// Collect sFlow v5 from switches and routers (UDP; agents send to port 6343 by
     /// default); each sampled packet counts as many as its sampling rate. A bare port
     /// binds 127.0.0.1: give 0.0.0.0:6343 to hear the network.
-    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo"])]
-    pub sflow: Option<String>,
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo"], value_parser = sflow_addr)]
+    pub sflow: Option<SocketAddr>,
     /// Merge the counts of `scanwall sensor`s that connect here (TCP; a bare port
     /// binds 127.0.0.1, sensors default to port 7311); needs `--key-file`.
-    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo"])]
-    pub sensors_listen: Option<String>,
+    #[arg(
+        long,
+        value_name = "[HOST:]PORT",
+        conflicts_with_all = ["read", "interface", "listen", "demo", "sflow"],
+        value_parser = sensors_addr
+    )]
+    pub sensors_listen: Option<SocketAddr>,
     /// The secret a wall and its sensors share (mode 600: readable by its owner only);
     /// sensors prove they hold it, it is never sent.
     #[arg(long, value_name = "FILE")]
@@ -187,9 +198,9 @@ pub struct SourceArgs {
     /// Demo random seed (same seed, same traffic).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
-    /// Replay speed for files: 1 = real time, N = N times faster, max = as fast as possible.
-    #[arg(long, value_name = "N|max", default_value = "1")]
-    pub speed: String,
+    /// Replay speed for files: 1 = real time (the default), N = N times faster, max = as fast as possible.
+    #[arg(long, value_name = "N|max", value_parser = Speed::parse)]
+    pub speed: Option<Speed>,
     /// Replay the file again and again (the packet clock keeps rising).
     #[arg(long = "loop")]
     pub repeat: bool,
@@ -208,8 +219,8 @@ pub struct SourceArgs {
     pub no_promisc: bool,
     /// With `--listen`: drop a sender that sends nothing for this long (e.g. 30s, 500ms),
     /// freeing its slot (at most 64 senders are served at once).
-    #[arg(long, value_name = "TIME", default_value = "60s")]
-    pub stream_idle_timeout: String,
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
+    pub stream_idle_timeout: Duration,
     /// When started as root: the user to become once the capture is open
     /// (default nobody); `root` keeps root on purpose.
     #[arg(long, value_name = "NAME")]
@@ -247,18 +258,18 @@ impl FilterArgs {
 #[derive(Debug, Args, Clone)]
 pub struct CountingArgs {
     /// Maps to count and show, comma-separated: icmp all syn udp port synport addrport synaddrport len.
-    #[arg(long, value_name = "LIST")]
-    pub maps: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = map_list)]
+    pub maps: Option<MapList>,
     /// Half-life of the exponential decay (e.g. 10s, 500ms, 2m).
-    #[arg(long, value_name = "TIME", default_value = "10s")]
-    pub half_life: String,
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = half_life, allow_hyphen_values = true)]
+    pub half_life: HalfLife,
     /// Decay rule: exp (continuous), step (halve every half-life, as the paper), none (totals).
-    #[arg(long, value_name = "RULE", default_value = "exp")]
-    pub decay: String,
+    #[arg(long, value_name = "RULE", default_value = "exp", value_parser = DecayMode::parse)]
+    pub decay: DecayMode,
     /// Half-life of the slow baseline the change view (`--view change`, key N)
     /// compares against, e.g. 10m or 1h; `off` keeps none and saves its memory.
-    #[arg(long, value_name = "TIME|off", default_value = "10m")]
-    pub baseline: String,
+    #[arg(long, value_name = "TIME|off", default_value = "10m", value_parser = baseline, allow_hyphen_values = true)]
+    pub baseline: Baseline,
 }
 
 /// The wall's options.
@@ -280,18 +291,18 @@ pub struct WallArgs {
     #[arg(long, value_name = "N")]
     pub monitor: Option<usize>,
     /// Presenter mode: advance to the next map every TIME (e.g. 20s).
-    #[arg(long, value_name = "TIME")]
-    pub present_interval: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = duration, allow_hyphen_values = true)]
+    pub present_interval: Option<Duration>,
     /// Folder for screenshots (S).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub screenshot_dir: PathBuf,
-    /// Frames drawn per second.
-    #[arg(long, value_name = "FPS", default_value_t = 30.0)]
+    /// Frames drawn per second (1 to 240).
+    #[arg(long, value_name = "FPS", default_value = "30", value_parser = fps)]
     pub fps: f64,
     /// Serve Prometheus metrics (packets, per-map totals, drops, peers, frame
     /// time) at `http://ADDR/metrics`; a bare port binds 127.0.0.1.
-    #[arg(long, value_name = "[HOST:]PORT")]
-    pub metrics: Option<String>,
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = metrics_addr)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// `scanwall sensor`.
@@ -302,21 +313,21 @@ pub struct SensorArgs {
     pub source: SourceArgs,
     /// Maps to count and send, comma-separated (default: the wall's six); send at
     /// least the maps the walls show.
-    #[arg(long, value_name = "LIST")]
-    pub maps: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = map_list)]
+    pub maps: Option<MapList>,
     /// A wall to send to, HOST[:PORT] (port 7311 unless given); repeat for several walls.
     #[arg(long = "to", value_name = "HOST[:PORT]", required = true)]
     pub to: Vec<String>,
     /// Time between deltas (10ms to 10s).
-    #[arg(long, value_name = "TIME", default_value = "100ms")]
-    pub interval: String,
+    #[arg(long, value_name = "TIME", default_value = "100ms", value_parser = sensor_interval, allow_hyphen_values = true)]
+    pub interval: Duration,
     /// The name the walls show for this sensor (default: the host name).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Stop after this much wall-clock time (default: until SIGINT or SIGTERM,
     /// or the end of a `-r` file).
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = duration, allow_hyphen_values = true)]
+    pub duration: Option<Duration>,
 }
 
 /// Output formats of `count`.
@@ -331,84 +342,148 @@ pub enum CountFormat {
 /// `scanwall count`.
 #[derive(Debug, Args)]
 pub struct CountArgs {
-    /// Capture file to read (pcap or pcapng); `-` reads a pcap stream from standard input.
-    #[arg(
-        short = 'r',
-        long = "read",
-        value_name = "FILE",
-        required_unless_present_any = ["listen", "interface", "sflow", "sensors_listen"],
-        conflicts_with_all = ["listen", "interface"]
-    )]
-    pub read: Option<PathBuf>,
-    /// Count live on an interface for `--duration` (repeatable, a thread each); the JSON
-    /// output then also reports the capture's received and dropped packets.
-    #[arg(
-        short = 'i',
-        long = "interface",
-        value_name = "IFACE",
-        conflicts_with = "listen",
-        requires = "duration"
-    )]
-    pub interface: Vec<String>,
-    /// With `-i`: bytes captured per packet.
-    #[arg(long, value_name = "BYTES", default_value_t = 128)]
-    pub snaplen: u32,
-    /// With `-i`: kernel capture buffer in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    pub buffer_mb: u32,
-    /// Count pcap streams from TCP senders instead of a file (a bare port binds
-    /// 127.0.0.1); stops after `--streams` connections or `--duration`.
-    #[arg(long, value_name = "[HOST:]PORT")]
-    pub listen: Option<String>,
-    /// Count sFlow v5 samples received on UDP for `--duration` (a bare port binds
-    /// 127.0.0.1), scaled by their sampling rates; the JSON output then also
-    /// reports datagrams, drops and each agent.
-    #[arg(
-        long,
-        value_name = "[HOST:]PORT",
-        conflicts_with_all = ["read", "interface", "listen"],
-        requires = "duration"
-    )]
-    pub sflow: Option<String>,
-    /// Count the deltas of `scanwall sensor`s instead of a file (a bare port binds
-    /// 127.0.0.1); needs `--key-file`, stops after `--sensors` connections or `--duration`.
-    /// The JSON output then also reports each sensor and every refused connection.
-    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "sflow"])]
-    pub sensors_listen: Option<String>,
+    /// Packet sources (`-r` a file; `-i`, `--listen`, `--sflow` or
+    /// `--sensors-listen` with `--duration` or a connection count).
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// With `--sensors-listen`: stop once N sensor connections have closed (refused ones included).
     #[arg(long, value_name = "N", requires = "sensors_listen")]
     pub sensors: Option<usize>,
-    /// With `--sensors-listen`: the secret the sensors share (mode 600).
-    #[arg(long, value_name = "FILE", requires = "sensors_listen")]
-    pub key_file: Option<PathBuf>,
     /// With `--listen`: stop once N sender connections have closed (refused ones included).
     #[arg(long, value_name = "N", requires = "listen")]
     pub streams: Option<usize>,
-    /// With `--listen`, `--sflow` or `-i`: stop after this much wall-clock time (e.g. 10s, 10m).
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// With `--listen`: drop a sender that sends nothing for this long.
-    #[arg(long, value_name = "TIME", default_value = "60s", requires = "listen")]
-    pub stream_idle_timeout: String,
-    /// Local network (repeatable); only packets into it from outside count.
-    #[arg(long = "local", value_name = "CIDR")]
-    pub local: Vec<String>,
+    /// With `--listen`, `--sflow`, `--sensors-listen` or `-i`: stop after this much
+    /// wall-clock time (e.g. 10s, 10m). Live interfaces and sFlow need it.
+    #[arg(long, value_name = "TIME", value_parser = duration, allow_hyphen_values = true)]
+    pub duration: Option<Duration>,
     /// Maps to count, comma-separated (default: all nine).
-    #[arg(long, value_name = "LIST")]
-    pub maps: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = map_list)]
+    pub maps: Option<MapList>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CountFormat::Csv)]
     pub format: CountFormat,
     /// Reader threads for classic pcap files (default: one per core, at most 8).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// When started as root: the user to become once the capture is open
-    /// (default nobody); `root` keeps root on purpose.
-    #[arg(long, value_name = "NAME")]
-    pub user: Option<String>,
-    /// BPF filter.
-    #[command(flatten)]
-    pub filter: FilterArgs,
+}
+
+// Value parsers: each option's text becomes its real type here, so a bad value
+// is refused by clap with the option named, before anything runs.
+
+/// A comma-separated list of map names (`--maps`), in the order given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapList(pub Vec<MapId>);
+
+/// The `--baseline` half-life, or `None` for `off`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Baseline(pub Option<HalfLife>);
+
+/// `--at`: the end of the capture, or a time after its first packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    /// The last packet.
+    End,
+    /// This long after the first packet.
+    After(Duration),
+}
+
+/// An image size, `WIDTHxHEIGHT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+}
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || "expected WIDTHxHEIGHT, e.g. 3840x2160".to_string();
+        let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+        let (width, height): (u32, u32) = (
+            w.trim().parse().map_err(|_| bad())?,
+            h.trim().parse().map_err(|_| bad())?,
+        );
+        if width == 0 || height == 0 || width > 16_384 || height > 16_384 {
+            return Err("each side must be 1 to 16384 pixels".into());
+        }
+        Ok(Size { width, height })
+    }
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    crate::duration::parse(text)
+}
+
+fn half_life(text: &str) -> Result<HalfLife, String> {
+    HalfLife::parse(text)
+}
+
+fn baseline(text: &str) -> Result<Baseline, String> {
+    match text.trim() {
+        "off" | "none" => Ok(Baseline(None)),
+        t => HalfLife::parse(t)
+            .map(|h| Baseline(Some(h)))
+            .map_err(|_| "expected e.g. 10m, 1h or off".into()),
+    }
+}
+
+fn at_time(text: &str) -> Result<At, String> {
+    match text.trim() {
+        "end" => Ok(At::End),
+        t => crate::duration::parse(t)
+            .map(At::After)
+            .map_err(|e| format!("{e}, or end")),
+    }
+}
+
+fn map_list(text: &str) -> Result<MapList, String> {
+    crate::maps::parse_list(text).map(MapList)
+}
+
+fn fps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && (1.0..=240.0).contains(&f) => Ok(f),
+        _ => Err("expected 1 to 240".into()),
+    }
+}
+
+fn sensor_interval(text: &str) -> Result<Duration, String> {
+    let d = crate::duration::parse(text)?;
+    if (Duration::from_millis(10)..=Duration::from_secs(10)).contains(&d) {
+        Ok(d)
+    } else {
+        Err("expected 10ms to 10s".into())
+    }
+}
+
+/// The address of a listening option (`--listen`, `--sflow`, `--metrics`,
+/// `--sensors-listen`): `PORT` binds 127.0.0.1, so nothing faces the network
+/// unless `HOST:PORT` says so. `example` goes into the error.
+fn bind_addr(text: &str, example: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("expected PORT or HOST:PORT, e.g. {example}"))
+}
+
+fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+    bind_addr(text, "127.0.0.1:5000")
+}
+
+fn sflow_addr(text: &str) -> Result<SocketAddr, String> {
+    bind_addr(text, &format!("0.0.0.0:{}", crate::source::sflow::DEFAULT_PORT))
+}
+
+fn sensors_addr(text: &str) -> Result<SocketAddr, String> {
+    bind_addr(text, "0.0.0.0:7311")
+}
+
+fn metrics_addr(text: &str) -> Result<SocketAddr, String> {
+    bind_addr(text, "127.0.0.1:9711")
 }
 
 #[cfg(test)]
@@ -442,8 +517,8 @@ mod tests {
         let Some(Command::Count(c)) = cli.command else {
             panic!("not count")
         };
-        assert_eq!(c.filter.filter_words, ["udp"]);
-        assert_eq!(c.local, ["10.0.0.0/8"]);
+        assert_eq!(c.source.filter.filter_words, ["udp"]);
+        assert_eq!(c.source.local, ["10.0.0.0/8"]);
     }
 
     #[test]
@@ -472,8 +547,56 @@ mod tests {
         assert_eq!(s.view.map_view, crate::render::MapView::Change);
         assert_eq!(s.view.order, crate::render::CellOrder::Hilbert);
         assert_eq!(s.view.colours, crate::render::ColourMap::Cividis);
-        assert_eq!(s.counting.baseline, "1h");
+        assert_eq!(
+            s.counting.baseline,
+            Baseline(Some(HalfLife::new(Duration::from_secs(3600))))
+        );
         assert!(Cli::try_parse_from(["scanwall", "--scale", "loud"]).is_err());
+    }
+
+    #[test]
+    fn listening_addresses_default_to_loopback() {
+        assert_eq!(listen_addr("5000"), Ok(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        assert_eq!(listen_addr("0.0.0.0:7"), Ok(SocketAddr::from(([0, 0, 0, 0], 7))));
+        assert!(listen_addr("wallhost").is_err());
+        assert_eq!(sflow_addr("[::]:6343"), Ok("[::]:6343".parse().unwrap()));
+        let e = sflow_addr("switchhost").unwrap_err();
+        assert!(e.contains("0.0.0.0:6343"), "{e}");
+    }
+
+    /// Every pair of source options is refused together, by the wall,
+    /// `snapshot`, `count` and `sensor` alike: no source is ever silently
+    /// ignored (`--sflow` with `--sensors-listen` was).
+    #[test]
+    fn one_source_at_a_time_everywhere() {
+        let sources: [&[&str]; 6] = [
+            &["-r", "a.pcap"],
+            &["-i", "eth0"],
+            &["--listen", "5000"],
+            &["--sflow", "6343"],
+            &["--sensors-listen", "7311"],
+            &["--demo"],
+        ];
+        let commands: [&[&str]; 4] = [
+            &["scanwall"],
+            &["scanwall", "snapshot", "-o", "x.png"],
+            &["scanwall", "count"],
+            &["scanwall", "sensor", "--to", "wall"],
+        ];
+        for command in commands {
+            for (i, a) in sources.iter().enumerate() {
+                for b in &sources[i + 1..] {
+                    let line: Vec<&str> = command.iter().chain(a.iter()).chain(b.iter()).copied().collect();
+                    let e = Cli::try_parse_from(&line).expect_err(&line.join(" "));
+                    assert_eq!(
+                        e.kind(),
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "{}",
+                        line.join(" ")
+                    );
+                }
+            }
+        }
     }
 
     #[test]

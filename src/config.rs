@@ -604,6 +604,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[allow(clippy::unwrap_used)] // tests: a failed set-up should fail the test
 mod tests {
     use super::*;
+
+    fn half_life(text: &str) -> crate::counting::HalfLife {
+        crate::counting::HalfLife::parse(text).expect("a half-life")
+    }
+
+    fn map_list(text: &str) -> crate::cli::MapList {
+        crate::cli::MapList(crate::maps::parse_list(text).expect("maps"))
+    }
     use crate::cli::Command as Sub;
 
     /// Parses `args` with `toml` written to `dir/name`; `CFG` in `args` becomes its path.
@@ -652,14 +660,14 @@ mod tests {
         let w = cli.wall;
         assert_eq!(w.source.interface, ["eth1", "eth2"]);
         assert_eq!(w.source.local, ["10.0.0.0/8"]);
-        assert_eq!(w.counting.half_life, "20s");
+        assert_eq!(w.counting.half_life, half_life("20s"));
         assert!(w.fullscreen);
         assert!(!w.view.presenter);
         assert_eq!(w.monitor, Some(1));
         assert_eq!(w.fps, 24.5);
         assert_eq!(w.source.filter.filter_expression().as_deref(), Some("tcp or udp"));
         // Not in the file: clap's defaults.
-        assert_eq!(w.counting.decay, "exp");
+        assert_eq!(w.counting.decay, crate::counting::DecayMode::Exponential);
         assert_eq!(w.source.snaplen, 128);
     }
 
@@ -679,18 +687,18 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(cli.wall.counting.half_life, "5s");
+        assert_eq!(cli.wall.counting.half_life, half_life("5s"));
         assert_eq!(cli.wall.source.local, ["198.51.100.0/24"]);
-        assert_eq!(cli.wall.counting.maps.as_deref(), Some("syn"));
+        assert_eq!(cli.wall.counting.maps, Some(map_list("syn")));
     }
 
     #[test]
     fn subcommands_read_their_own_options_and_the_file_can_give_required_ones() {
         let toml = "read = \"capture.pcap\"\nformat = \"json\"\nmaps = \"syn,synport\"\n";
         let c = count(parse_with("count.toml", toml, &["count", "--config", "CFG"]).unwrap());
-        assert_eq!(c.read.as_deref(), Some(Path::new("capture.pcap")));
+        assert_eq!(c.source.read.as_deref(), Some(Path::new("capture.pcap")));
         assert_eq!(c.format, crate::cli::CountFormat::Json);
-        assert_eq!(c.maps.as_deref(), Some("syn,synport"));
+        assert_eq!(c.maps, Some(map_list("syn,synport")));
         let c = count(
             parse_with(
                 "count.toml",

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-/// Parses the value `text` of `option` (named in the error):
-/// `500ms`, `5s`, `2m`, `1h` or a bare number of seconds; at least 1 ms.
-pub fn parse(option: &str, text: &str) -> Result<Duration, String> {
-    let err = || format!("bad {option} `{text}`: expected e.g. 500ms, 5s, 2m or 1h");
+/// Parses `text`: `500ms`, `5s`, `2m`, `1h` or a bare number of seconds; at
+/// least 1 ms. The error says what is expected (clap names the option).
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let err = || "expected a time of at least 1ms, e.g. 500ms, 5s, 2m or 1h".to_string();
     let t = text.trim();
     let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => t.split_at(i),
@@ -28,17 +28,32 @@ pub fn parse(option: &str, text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// `d` as [`parse`] reads it, in the largest whole unit: `1900ms`, `10s`, `2m`, `1h`.
+pub fn format(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        0 => format!("{}ms", d.as_secs_f64() * 1e3),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn durations_parse_with_units() {
-        assert_eq!(parse("--x", "500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse("--x", "2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse("--x", "3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse("3"), Ok(Duration::from_secs(3)));
         for bad in ["", "0", "-1s", "5 parsecs", "nan", "1e300h"] {
-            assert!(parse("--x", bad).is_err(), "{bad}");
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        for text in ["1900ms", "10s", "2m", "1h", "90s"] {
+            assert_eq!(format(parse(text).unwrap_or_default()), text);
         }
     }
 }

@@ -4,15 +4,24 @@
 //! [`source`] (files, streams, live capture, demo traffic) ->
 //! [`parse`] (hostile packet bytes to a few header facts) ->
 //! [`counting`] (sharded per-thread counters with decay on the packet clock) ->
+//! [`session`] (open sources running into the counters) ->
+//! [`display`] (the frame adapter: scales, status and hover words) ->
 //! [`render`] (GPU colour-mapping and tiling of the maps) and the window in `ui`.
+//! [`commands`] turn the command line ([`cli`]) into open sources
+//! ([`source::open`]) and run them.
 //! [`maps`] is the catalogue every stage shares.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod counting;
+/// Packet builders for tests, benchmarks and fuzz seeds (feature `testing`: not in the shipped binary).
+#[cfg(any(test, feature = "testing"))]
 pub mod craft;
+pub mod display;
 pub mod duration;
+/// The fuzz targets' bodies (feature `testing`: not in the shipped binary).
+#[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 pub mod hilbert;
 pub mod maps;

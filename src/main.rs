@@ -3,12 +3,19 @@
 
 use scanwall::cli::Command;
 use scanwall::commands;
+use scanwall::config::ParseError;
 
 fn main() -> std::process::ExitCode {
-    // The command line merged with `--config FILE`, if given (see `config.rs`).
-    let cli = match scanwall::config::parse() {
+    // The command line merged with `--config FILE`, if given (see `config`).
+    let cli = match scanwall::config::try_parse_from(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => {
+        // --help and --version print as clap prints them.
+        Err(ParseError::Clap(e)) if !e.use_stderr() => e.exit(),
+        Err(ParseError::Clap(e)) => {
+            eprintln!("scanwall: {}", one_line(&e));
+            return std::process::ExitCode::FAILURE;
+        }
+        Err(ParseError::Config(e)) => {
             eprintln!("scanwall: {e}");
             return std::process::ExitCode::FAILURE;
         }
@@ -29,5 +36,22 @@ fn main() -> std::process::ExitCode {
             eprintln!("scanwall: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// clap's verdict on a bad command line in one line, as every other error
+/// is: its first line (which names the option and what is wrong), with
+/// where to read more. clap's usage block would bury it on a wall's console
+/// and in the journal.
+fn one_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first).trim_end();
+    match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(valid)) if !valid.is_empty() => {
+            format!("{first} (possible values: {})", valid.join(", "))
+        }
+        _ => format!("{first} (see scanwall --help)"),
     }
 }

@@ -52,11 +52,6 @@ pub struct MetricsSources {
     pub frames: Arc<FrameStats>,
 }
 
-/// Parses a `--metrics` value; a bare port binds 127.0.0.1.
-pub fn parse_metrics_addr(text: &str) -> Result<SocketAddr, String> {
-    crate::source::listen::parse_bind_addr("--metrics", text, "127.0.0.1:9711")
-}
-
 /// A bound metrics port: bound before root is dropped (low ports work),
 /// served once the session's counters exist.
 pub struct MetricsListener {

@@ -193,7 +193,7 @@ fn every_sample_config_parses_for_its_command() {
     let w = wall.wall;
     assert_eq!(w.source.interface, ["eth1", "eth2"]);
     assert!(w.fullscreen && !w.source.local.is_empty());
-    assert_eq!(w.present_interval.as_deref(), Some("20s"));
+    assert_eq!(w.present_interval, Some(std::time::Duration::from_secs(20)));
     assert!(w.view.wall_grid.is_some() && w.counting.maps.is_some());
 
     // The commented alternative to `interface` (remote sensors) is valid too.

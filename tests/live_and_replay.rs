@@ -9,26 +9,25 @@ use std::net::UdpSocket;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use scanwall::counting::Decay;
-use scanwall::maps::by_name;
-use scanwall::parse::LocalNets;
-use scanwall::session::{Session, SessionConfig, SourceSpec};
+use scanwall::counting::{Counters, Decay};
+use scanwall::maps::{MapId, by_name};
+use scanwall::session::Session;
 use scanwall::source::Speed;
 use scanwall::source::libpcap::LiveOptions;
+use scanwall::source::open::{OpenOptions, SourceSpec, open};
 
-fn config(source: SourceSpec) -> SessionConfig {
-    SessionConfig {
-        source,
-        locals: LocalNets::default(),
-        maps: vec![by_name("udp").unwrap(), by_name("port").unwrap()],
-        decay: Decay::NONE,
-        baseline: None,
-        speed: Speed::Max,
-        repeat: false,
-        filter: None,
-        // The test process itself must stay root for the other tests.
-        user: Some("root".into()),
-    }
+/// The udp and port maps, exact.
+fn two_maps() -> Vec<MapId> {
+    vec![by_name("udp").unwrap(), by_name("port").unwrap()]
+}
+
+/// `source` opened through the one opener and run by a session, as the
+/// commands do (without the privilege drop: the test process stays root for
+/// the other tests).
+fn start(source: SourceSpec, maps: Vec<MapId>, options: OpenOptions) -> Session {
+    let counters = Counters::new(maps, Decay::NONE);
+    let open = open(&source, &counters, &options).unwrap();
+    Session::start(counters, vec![open]).unwrap()
 }
 
 /// Polls `done` for up to ten seconds (the capture thread runs on its own).
@@ -63,7 +62,11 @@ fn live_capture_on_loopback_counts_real_packets_and_reads_drop_stats() {
     let mut live = LiveOptions::new("lo");
     live.filter = Some(format!("udp dst port {port}"));
     live.buffer_mb = 8;
-    let session = Session::start(config(SourceSpec::Interfaces(vec![live]))).unwrap();
+    let session = start(
+        SourceSpec::Interfaces(vec![live]),
+        two_maps(),
+        OpenOptions::default(),
+    );
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     for _ in 0..50 {
         sender
@@ -99,10 +102,11 @@ fn looping_replay_keeps_counting_with_a_rising_clock() {
     let path = dir.path().join("ten.pcap");
     let file = std::fs::File::create(&path).unwrap();
     scanwall::commands::generate::write_demo(std::io::BufWriter::new(file), 10, 1000.0, 3).unwrap();
-    let mut cfg = config(SourceSpec::File(path));
-    cfg.repeat = true;
-    cfg.maps = vec![by_name("all").unwrap()];
-    let session = Session::start(cfg).unwrap();
+    let repeat = OpenOptions {
+        repeat: true,
+        ..OpenOptions::default()
+    };
+    let session = start(SourceSpec::File(path), vec![by_name("all").unwrap()], repeat);
     let counters = session.counters().clone();
     assert!(
         eventually(|| counters.totals().packets >= 100),
@@ -133,9 +137,11 @@ fn a_paced_replay_clock_runs_between_packets_and_stops_at_the_end() {
     w.write(t0, frame.len() as u32, &frame).unwrap();
     w.write(t0 + gap, frame.len() as u32, &frame).unwrap();
     w.finish().unwrap();
-    let mut cfg = config(SourceSpec::File(path));
-    cfg.speed = Speed::Times(10.0); // the gap lasts one second
-    let session = Session::start(cfg).unwrap();
+    let paced = OpenOptions {
+        speed: Speed::Times(10.0), // the gap lasts one second
+        ..OpenOptions::default()
+    };
+    let session = start(SourceSpec::File(path), two_maps(), paced);
     // While the replay waits for the second packet, packet time keeps running.
     assert!(
         eventually(|| session
@@ -218,16 +224,18 @@ fn a_stream_source_is_stalled_without_a_sender_and_resumes_when_one_reconnects()
         .unwrap()
         .local_addr()
         .unwrap();
-    let session = Session::start(config(SourceSpec::Listen {
+    let listen = SourceSpec::Listen {
         addr,
         idle_timeout: Duration::from_secs(30),
-    }))
-    .unwrap();
+        streams: None,
+        run_for: None,
+    };
+    let session = start(listen, two_maps(), OpenOptions::default());
     let status = session.status().clone();
     let frame = |session: &Session| {
         let mut reader = session.frame_reader();
         let frame = reader.read(None).clone();
-        session.status_info(&frame, 0.0)
+        scanwall::display::status::status_info(session, &frame, 0.0)
     };
     assert!(frame(&session).stalled, "no sender yet");
     let udp_port = by_name("port").unwrap();

@@ -17,10 +17,10 @@ mod support;
 use std::sync::Arc;
 
 use scanwall::counting::{Counters, Decay, FrameReader, HalfLife};
+use scanwall::display::scales::{FrameScales, scaled_tiles};
 use scanwall::maps::{self, MapId};
 use scanwall::parse::PacketFacts;
 use scanwall::render::{FrameInput, LayoutKind, MapView, RgbaImage, ScaleMode, ViewState, WallRenderer};
-use scanwall::session::{FrameScales, scaled_tiles};
 
 const S: u64 = 1_000_000_000;
 /// 2021-06-01 00:00:00 UTC.

@@ -449,7 +449,8 @@ fn free_port() -> u16 {
 /// A session as the wall (`live`) or `snapshot --seconds` (`seconds`) starts it on `--sflow`.
 fn sflow_session(port: u16, live: bool, seconds: Option<f64>) -> scanwall::session::Session {
     use scanwall::cli::Cli;
-    use scanwall::session::{Session, SessionConfig};
+    use scanwall::commands::sources::{Run, SourcePlan};
+    use scanwall::session::Session;
     let addr = format!("127.0.0.1:{port}");
     let args = [
         "scanwall",
@@ -461,8 +462,14 @@ fn sflow_session(port: u16, live: bool, seconds: Option<f64>) -> scanwall::sessi
         "root",
     ];
     let cli = <Cli as clap::Parser>::try_parse_from(args).unwrap();
-    let config = SessionConfig::from_args(&cli.wall.source, &cli.wall.counting, live, seconds).unwrap();
-    Session::start(config).unwrap()
+    let run = match (live, seconds) {
+        (false, Some(seconds)) => Run::Headless { seconds },
+        _ => Run::Live,
+    };
+    let plan = SourcePlan::from_args(&cli.wall.source, run).unwrap();
+    let counters = scanwall::commands::counters(&cli.wall.counting);
+    let sources = plan.open(&counters).unwrap();
+    Session::start(counters, sources).unwrap()
 }
 
 /// Sends `datagrams` to the loopback `port`.
@@ -509,11 +516,14 @@ fn the_wall_session_shows_agents_and_drops_on_the_system_clock() {
     }
     let mut reader = session.frame_reader();
     let frame = reader.read(session.now());
-    let info = session.status_info(frame, 30.0);
+    let info = scanwall::display::status::status_info(&session, frame, 30.0);
     assert_eq!(info.source, format!("sflow 127.0.0.1:{port}"));
     assert_eq!(info.shed, 100, "4 dropped samples at 1 in 25");
-    let agents: Vec<(String, u64, u64, bool)> = info
+    assert!(info.peers.contains("127.0.0.1#2 "), "{}", info.peers);
+    let agents: Vec<(String, u64, u64, bool)> = session
+        .status()
         .peers
+        .summaries()
         .iter()
         .map(|p| (p.name.clone(), p.packets, p.drops, p.live))
         .collect();

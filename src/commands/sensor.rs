@@ -18,18 +18,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 
-use crate::cli::{CountArgs, CountingArgs, SensorArgs};
+use super::sources::{Run, SourcePlan};
+use crate::cli::SensorArgs;
 use crate::counting::{Counters, Decay};
-use crate::duration::parse as parse_duration;
-use crate::sensor::listen::SensorListener;
+use crate::maps::{self, MapId};
 use crate::sensor::uplink::{Uplink, UplinkControl, UplinkState, WallAddr};
 use crate::sensor::{SensorKey, wire};
-use crate::session::{Session, SessionConfig, SourceSpec};
+use crate::session::Session;
 use crate::source::SourceStatus;
-use crate::source::listen::parse_bind_addr;
+use crate::source::open::SourceSpec;
 
-/// Shortest and longest `--interval`: walls drop a sensor silent for 30 s.
-const INTERVALS: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(10));
 /// How often the main thread looks at signals, the source and the uplinks.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -40,7 +38,8 @@ struct Plan {
     walls: Vec<WallAddr>,
     interval: Duration,
     duration: Option<Duration>,
-    config: SessionConfig,
+    sources: SourcePlan,
+    maps: Vec<MapId>,
 }
 
 impl Plan {
@@ -62,10 +61,6 @@ impl Plan {
             .map(|t| WallAddr::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| anyhow!(e))?;
-        let interval = parse_duration("--interval", &args.interval).map_err(|e| anyhow!(e))?;
-        if !(INTERVALS.0..=INTERVALS.1).contains(&interval) {
-            return Err(anyhow!("bad --interval {}: expected 10ms to 10s", args.interval));
-        }
         let name = match &args.name {
             Some(n) if wire::sensor_name(n.as_bytes()).is_some() => n.clone(),
             Some(n) => {
@@ -78,43 +73,26 @@ impl Plan {
                 anyhow!("the host name cannot be a sensor name: give --name, e.g. --name edge-1")
             })?,
         };
-        let duration = args
-            .duration
-            .as_deref()
-            .map(|d| parse_duration("--duration", d))
-            .transpose()
-            .map_err(|e| anyhow!(e))?;
-        let counting = CountingArgs {
-            maps: args.maps.clone(),
-            half_life: "10s".into(),
-            decay: "none".into(),
-            baseline: "off".into(),
-        };
-        let mut config = SessionConfig::from_args(&args.source, &counting, true, None)?;
-        // Exact integer counts: deltas are differences of them.
-        config.decay = Decay::NONE;
-        config.baseline = None;
         Ok(Plan {
             name,
             key,
             walls,
-            interval,
-            duration,
-            config,
+            interval: args.interval,
+            duration: args.duration,
+            sources: SourcePlan::from_args(&args.source, Run::Live)?,
+            maps: args
+                .maps
+                .as_ref()
+                .map_or_else(maps::default_shown, |m| m.0.clone()),
         })
     }
 
     /// The file a replay reads, when the source is one.
     fn replay_file(&self) -> Option<&PathBuf> {
-        match &self.config.source {
+        match &self.sources.spec {
             SourceSpec::File(p) => Some(p),
             _ => None,
         }
-    }
-
-    /// Whether the source ends by itself (a file or standard input).
-    fn source_ends(&self) -> bool {
-        matches!(self.config.source, SourceSpec::File(_) | SourceSpec::Stdin)
     }
 }
 
@@ -147,14 +125,18 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
             .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
             .context("cannot install the SIGINT/SIGTERM handlers")?;
     }
-    let config = &plan.config;
-    let counters = Counters::with_baseline(config.maps.clone(), config.decay, None);
+    // Exact integer counts: deltas are differences of them.
+    let counters = Counters::new(plan.maps.clone(), Decay::NONE);
+    // Every source is opened (and root dropped) before any connection is made.
+    let sources = plan.sources.open(&counters)?;
     let mut session = None;
-    match plan.replay_file() {
-        // Opened now so a bad file fails at once, replayed once the walls are up.
-        Some(path) => drop(crate::source::file::CaptureFile::open(path)?),
-        // Live sources start first: root is dropped before any connection is made.
-        None => session = Some(Session::start_with_counters(config.clone(), counters.clone())?),
+    let mut waiting = Some(sources);
+    if plan.replay_file().is_none() {
+        // Live sources count from the start; a file waits for the walls.
+        session = waiting
+            .take()
+            .map(|s| Session::start(counters.clone(), s))
+            .transpose()?;
     }
     let control = Arc::new(UplinkControl::default());
     let uplinks = start_uplinks(&plan, &counters, &control)?;
@@ -181,8 +163,8 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
         match &session {
             None => {
                 let ready = states().all(|s| s.ever_connected.load(Relaxed) || s.gave_up.load(Relaxed));
-                if ready {
-                    match Session::start_with_counters(config.clone(), counters.clone()) {
+                if let (true, Some(sources)) = (ready, waiting.take()) {
+                    match Session::start(counters.clone(), sources) {
                         Ok(s) => session = Some(s),
                         Err(e) => {
                             finish(&control, uplinks);
@@ -191,7 +173,7 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            Some(s) if plan.source_ends() => {
+            Some(s) if plan.sources.spec.ends() => {
                 let st = s.status();
                 if st.finished.load(Relaxed) || st.error().is_some() {
                     break End::SourceEnded;
@@ -226,42 +208,6 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
         Some(line) => Err(anyhow!("{line}")),
         None => Ok(()),
     }
-}
-
-/// `count --sensors-listen`: merges sensors' deltas (bad peers are refused,
-/// logged and counted, as on the wall) until `--sensors` connections have
-/// ended or `--duration` has passed; returns the listener's report (each
-/// sensor's entry and the refusals) for the JSON output.
-pub fn count_sensors(args: &CountArgs, counters: &Arc<Counters>) -> anyhow::Result<serde_json::Value> {
-    let text = args.sensors_listen.as_deref().unwrap_or_default();
-    let addr = parse_bind_addr("--sensors-listen", text, "0.0.0.0:7311").map_err(|e| anyhow!(e))?;
-    if !args.local.is_empty() || args.filter.filter_expression().is_some() {
-        return Err(anyhow!(
-            "count --sensors-listen: --local and BPF filters apply where packets are captured; give them to `scanwall sensor`"
-        ));
-    }
-    let path = args.key_file.as_deref().ok_or_else(|| {
-        anyhow!("count --sensors-listen needs --key-file FILE, the secret its sensors share")
-    })?;
-    let key = Arc::new(SensorKey::load(path)?);
-    let duration = args
-        .duration
-        .as_deref()
-        .map(|d| parse_duration("--duration", d))
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
-    if duration.is_none() && args.sensors.is_none() {
-        return Err(anyhow!(
-            "count --sensors-listen needs --sensors N or --duration TIME to know when to stop"
-        ));
-    }
-    let listener = SensorListener::bind(addr, counters.clone(), key)?
-        .stop_after(args.sensors)
-        .run_for(duration);
-    let stats = listener.stats();
-    let status = Arc::new(SourceStatus::new(format!("sensors {addr}"), false));
-    listener.serve(status.clone(), Arc::new(AtomicBool::new(false)));
-    Ok(stats.to_json(&status.peers.summaries()))
 }
 
 /// An uplink thread with its state and wall.
@@ -370,7 +316,7 @@ mod tests {
         ]);
         assert_eq!(a.source.interface, ["eth1", "eth2"]);
         assert_eq!(a.to, ["wall1", "wall2:9000"]);
-        assert_eq!(a.interval, "100ms");
+        assert_eq!(a.interval, Duration::from_millis(100));
         assert_eq!(a.source.filter.filter_expression().as_deref(), Some("tcp or udp"));
         assert!(
             Cli::try_parse_from(["scanwall", "sensor", "--demo"]).is_err(),
@@ -391,7 +337,9 @@ mod tests {
         };
         let e = err(&["--demo", "--to", "w"]);
         assert!(e.contains("--key-file"), "{e}");
-        let e = err(&["--demo", "--to", "w", "--key-file", k, "--interval", "1m"]);
+        let e = Cli::try_parse_from(["scanwall", "sensor", "--demo", "--to", "w", "--interval", "1m"])
+            .expect_err("an interval over 10s")
+            .to_string();
         assert!(e.contains("10ms to 10s"), "{e}");
         let e = err(&["--demo", "--to", "w", "--key-file", k, "--name", "two words"]);
         assert!(e.contains("--name"), "{e}");
@@ -409,8 +357,7 @@ mod tests {
             "edge-1",
         ]))
         .expect("a good plan");
-        assert_eq!(plan.config.decay, Decay::NONE);
         assert_eq!(plan.walls[0].port, crate::sensor::DEFAULT_PORT);
-        assert!(!plan.source_ends());
+        assert!(!plan.sources.spec.ends());
     }
 }

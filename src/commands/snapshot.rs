@@ -3,26 +3,13 @@
 
 use anyhow::{Context, anyhow};
 
-use crate::cli::{SnapshotArgs, ViewArgs};
+use super::sources::{Run, SourcePlan};
+use crate::cli::{At, Size, SnapshotArgs, ViewArgs};
+use crate::display::scales::{FrameScales, scaled_tiles};
+use crate::display::status::status_info;
 use crate::maps::{self, MapId};
 use crate::render::{FrameInput, ViewState, render_offscreen};
-use crate::session::{FrameScales, Session, SessionConfig, scaled_tiles};
-
-/// Parses `WIDTHxHEIGHT`.
-pub fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
-    let bad = || anyhow!("bad --size `{text}`: expected WIDTHxHEIGHT, e.g. 3840x2160");
-    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    let (w, h): (u32, u32) = (
-        w.trim().parse().map_err(|_| bad())?,
-        h.trim().parse().map_err(|_| bad())?,
-    );
-    if w == 0 || h == 0 || w > 16_384 || h > 16_384 {
-        return Err(anyhow!(
-            "bad --size `{text}`: each side must be 1 to 16384 pixels"
-        ));
-    }
-    Ok((w, h))
-}
+use crate::session::Session;
 
 /// The index into `shown` of the `--focus` map (a name or a 1-based position).
 pub fn focus_index(focus: Option<&str>, shown: &[MapId]) -> anyhow::Result<usize> {
@@ -57,20 +44,22 @@ pub fn view_state(view: &ViewArgs, shown: &[MapId]) -> anyhow::Result<ViewState>
 
 /// Runs `snapshot`.
 pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
-    let (width, height) = parse_size(&args.size)?;
-    let at = match args.at.as_str() {
-        "end" => None,
-        t => Some(crate::duration::parse("--at", t).map_err(|e| anyhow!("{e}, or end"))?),
-    };
-    let config = SessionConfig::from_args(&args.source, &args.counting, false, Some(args.seconds))?;
-    let view = view_state(&args.view, &config.maps)?;
-    if config.baseline.is_none() && view.map_view == crate::render::MapView::Change {
+    let Size { width, height } = args.size;
+    let plan = SourcePlan::from_args(
+        &args.source,
+        Run::Headless {
+            seconds: args.seconds,
+        },
+    )?;
+    let counters = super::counters(&args.counting);
+    let view = view_state(&args.view, counters.maps())?;
+    if args.counting.baseline.0.is_none() && view.map_view == crate::render::MapView::Change {
         return Err(anyhow!("--view change needs a baseline: drop `--baseline off`"));
     }
-    // Started as root: created before the session drops root, so a folder
-    // only root may write to still receives the picture. Otherwise written
-    // whole at the end (never half a file).
-    let early_output = if crate::privilege::will_drop(args.source.user.as_deref()) {
+    // Started as root: created before root is dropped, so a folder only root
+    // may write to still receives the picture. Otherwise written whole at the
+    // end (never half a file).
+    let early_output = if crate::privilege::will_drop(plan.user.as_deref()) {
         Some(
             std::fs::File::create(&args.output)
                 .with_context(|| format!("cannot write {}", args.output.display()))?,
@@ -78,7 +67,8 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let mut session = Session::start(config)?;
+    let sources = plan.open(&counters)?;
+    let mut session = Session::start(counters, sources)?;
     let result = session.wait();
     if let Err(e) = &result
         && !e.kept_earlier_records()
@@ -86,8 +76,8 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
         return Err(anyhow!("{e}"));
     }
     let first_ts = session.counters().first_packet_time();
-    let at_ns = match (at, first_ts) {
-        (Some(offset), Some(first)) => Some(first.saturating_add(offset.as_nanos() as u64)),
+    let at_ns = match (args.at, first_ts) {
+        (At::After(offset), Some(first)) => Some(first.saturating_add(offset.as_nanos() as u64)),
         _ => None,
     };
     let mut reader = session.frame_reader();
@@ -97,7 +87,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     scales.update(frame, counters.half_life(), counters.baseline(), view.scale);
     let input = FrameInput {
         tiles: scaled_tiles(frame, &scales),
-        status: session.status_info(frame, 0.0),
+        status: status_info(&session, frame, 0.0),
         view,
     };
     let image = render_offscreen(&input, width, height)?;

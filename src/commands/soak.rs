@@ -7,20 +7,20 @@
 //! sharded counters the wall uses; the main thread reads frames, computes the
 //! scales and draws them with the headless renderer, as the window does.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 
-use crate::cli::SoakArgs;
+use crate::cli::{Size, SoakArgs};
 use crate::counting::{Counters, Decay, DecayMode, FrameReader, HalfLife};
+use crate::display::scales::{FrameScales, scaled_tiles};
 use crate::maps;
-use crate::parse::Classifier;
+use crate::parse::LocalNets;
 use crate::render::{AdapterChoice, FrameInput, Gpu, ScaleMode, StatusInfo, ViewState, WallRenderer};
-use crate::session::{FrameScales, scaled_tiles};
-use crate::source::demo::{DEMO_LOCAL, DemoConfig, DemoTraffic};
-use crate::source::{Pacer, Pump, RecordSource, Speed, pump};
+use crate::session::Session;
+use crate::source::demo::{DEMO_LOCAL, DemoConfig};
+use crate::source::open::{OpenOptions, SourceSpec, open};
 
 /// What one soak run saw.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -121,13 +121,11 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 /// Runs `soak`: prints the report (JSON) and fails when a check fails.
 pub fn run(args: &SoakArgs) -> anyhow::Result<()> {
-    let duration = crate::duration::parse("--duration", &args.duration).map_err(|e| anyhow!(e))?;
-    let warmup = crate::duration::parse("--warmup", &args.warmup).map_err(|e| anyhow!(e))?;
-    if warmup >= duration {
+    if args.warmup >= args.duration {
         return Err(anyhow!("--warmup must be shorter than --duration"));
     }
-    let (width, height) = super::snapshot::parse_size(&args.size)?;
-    let report = soak(args.threads.max(1), duration, warmup, width, height)?;
+    let Size { width, height } = args.size;
+    let report = soak(args.threads.max(1), args.duration, args.warmup, width, height)?;
     println!("{}", report.to_json());
     let failures = report.failures(args.max_rss_growth_mb, args.max_frame_ms);
     if failures.is_empty() {
@@ -156,40 +154,23 @@ pub fn soak(
         decay,
         Some(HalfLife::new(Duration::from_secs(600))),
     );
-    let locals = super::setup::locals(&[DEMO_LOCAL.to_string()])?;
     let gpu = Gpu::headless(AdapterChoice::from_env())?;
     let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut generators = Vec::new();
+    let options = OpenOptions {
+        locals: LocalNets::parse(&[DEMO_LOCAL.to_string()]).map_err(|e| anyhow!(e))?,
+        ..OpenOptions::default()
+    };
+    let mut sources = Vec::new();
     for i in 0..threads {
-        let mut traffic = DemoTraffic::new(DemoConfig {
+        let demo = SourceSpec::Demo(DemoConfig {
             seed: 1 + i as u64,
             rate_pps: DemoConfig::DEFAULT_RATE,
             start_ns: DemoConfig::FIXED_START_NS,
             duration_ns: None,
         });
-        let mut sink = crate::counting::PacketSink::new(
-            Classifier::new(traffic.link(), locals.clone()),
-            counters.writer(),
-        );
-        let stop = stop.clone();
-        generators.push(
-            std::thread::Builder::new()
-                .name(format!("soak demo {i}"))
-                .spawn(move || {
-                    let mut p = Pump {
-                        pacer: Pacer::new(Speed::Max),
-                        filter: None,
-                        stop: &stop,
-                        ts_offset: 0,
-                    };
-                    let (summary, _) = pump(&mut traffic, &mut sink, &mut p);
-                    sink.flush();
-                    summary.records
-                })
-                .context("cannot start a demo thread")?,
-        );
+        sources.push(open(&demo, &counters, &options)?);
     }
+    let mut session = Session::start(counters.clone(), sources)?;
     let mut reader = FrameReader::new(counters.clone(), shown);
     let mut scales = FrameScales::default();
     let mut frame_ms = Vec::new();
@@ -232,12 +213,10 @@ pub fn soak(
             }
         }
     }
-    stop.store(true, Relaxed);
+    session.stop();
     let seconds = started.elapsed().as_secs_f64();
-    let mut generated = 0;
-    for g in generators {
-        generated += g.join().map_err(|_| anyhow!("a demo thread panicked"))?;
-    }
+    session.wait()?;
+    let generated = session.statuses().iter().map(|s| s.records.load(Relaxed)).sum();
     if let Some(e) = draw_error {
         return Err(e.into());
     }

@@ -27,7 +27,7 @@ impl DecayMode {
             "exp" | "exponential" => Ok(DecayMode::Exponential),
             "step" => Ok(DecayMode::Step),
             "none" => Ok(DecayMode::None),
-            _ => Err(format!("bad --decay `{text}`: expected exp, step or none")),
+            _ => Err("expected exp, step or none".to_string()),
         }
     }
 }
@@ -49,7 +49,7 @@ impl HalfLife {
 
     /// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
     pub fn parse(text: &str) -> Result<Self, String> {
-        crate::duration::parse("half-life", text).map(HalfLife::new)
+        crate::duration::parse(text).map(HalfLife::new)
     }
 
     /// The half-life in nanoseconds.

@@ -16,6 +16,7 @@ mod image;
 pub mod layout;
 pub mod scale;
 mod scene;
+pub(crate) use scene::{format_rate, group_thousands};
 mod text;
 
 pub use colour::ColourMap;
@@ -89,8 +90,9 @@ pub struct StatusInfo {
     /// Packets scanwall itself had to drop (overload shedding, sFlow sample
     /// gaps), beyond what the kernel and interface dropped.
     pub shed: u64,
-    /// Remote feeders (sensors, sFlow agents), one entry each.
-    pub peers: Vec<crate::source::peers::PeerSummary>,
+    /// The part about remote feeders (sensors, sFlow agents), worded by the
+    /// display side (`crate::display::status`); empty without any.
+    pub peers: String,
 }
 
 /// One line of the help overlay: keys and what they do.

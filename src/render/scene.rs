@@ -9,7 +9,6 @@ use super::scale::{MapScale, MapView, RANK_FLOOR, ScaleMode, short_number};
 use super::text::{Anchor, LINE_HEIGHT, TextItem};
 use super::{FrameInput, LayoutKind, StatusInfo};
 use crate::maps::SIDE;
-use crate::source::peers::{PeerKind, PeerSummary};
 
 /// Background behind everything: dark and calm, so white (zero) cells read
 /// as "nothing here" and not as glare.
@@ -171,56 +170,8 @@ pub(crate) fn status_text(s: &StatusInfo) -> String {
         drop_percent,
         s.half_life,
         s.packet_clock,
-        peers_text(&s.peers),
+        s.peers,
     )
-}
-
-/// Peers listed by name when there are few of a kind, else counted.
-const PEERS_NAMED: usize = 3;
-
-/// The status line's part about remote feeders: per kind, each peer's name,
-/// rate, drops and lag (or STALLED), or a count when there are many.
-fn peers_text(peers: &[PeerSummary]) -> String {
-    let mut out = String::new();
-    for kind in [PeerKind::Sensor, PeerKind::SflowAgent] {
-        let of_kind: Vec<&PeerSummary> = peers.iter().filter(|p| p.kind == kind).collect();
-        if of_kind.is_empty() {
-            continue;
-        }
-        out.push_str("   ");
-        out.push_str(kind.name());
-        out.push_str(": ");
-        if of_kind.len() <= PEERS_NAMED {
-            let parts: Vec<String> = of_kind.iter().map(|p| peer_text(p)).collect();
-            out.push_str(&parts.join(", "));
-        } else {
-            let live = of_kind.iter().filter(|p| p.live).count();
-            let rate: f64 = of_kind.iter().map(|p| p.packets_per_sec).sum();
-            let drops: u64 = of_kind.iter().map(|p| p.drops).sum();
-            out.push_str(&format!(
-                "{} ({} stalled) {} pkt/s, {} drops",
-                of_kind.len(),
-                of_kind.len() - live,
-                format_rate(rate),
-                group_thousands(drops)
-            ));
-        }
-    }
-    out
-}
-
-fn peer_text(p: &PeerSummary) -> String {
-    if !p.live {
-        return format!("{} STALLED", p.name);
-    }
-    let mut t = format!("{} {} pkt/s", p.name, format_rate(p.packets_per_sec));
-    if p.drops > 0 {
-        t.push_str(&format!(" {} drops", group_thousands(p.drops)));
-    }
-    if p.lag_ms > 0 {
-        t.push_str(&format!(" lag {} ms", p.lag_ms));
-    }
-    t
 }
 
 /// Builds into `scene` (emptied first, its lists' room kept) the scene for
@@ -840,10 +791,15 @@ mod tests {
             frames_per_sec: 59.6,
             stalled: false,
             shed: 0,
-            peers: Vec::new(),
+            peers: String::new(),
         };
         let t = status_text(&s);
         assert!(!t.contains("shed"), "shed shown only when some were: {t}");
+        let with_shed = status_text(&StatusInfo {
+            shed: 1234,
+            ..s.clone()
+        });
+        assert!(with_shed.contains("shed 1,234"), "{with_shed}");
         for part in [
             "eth0",
             "30,000 pkt/s",
@@ -856,35 +812,5 @@ mod tests {
         ] {
             assert!(t.contains(part), "{part} missing from {t}");
         }
-    }
-
-    #[test]
-    fn status_line_lists_few_peers_by_name_and_counts_many() {
-        let peer = |name: &str, live: bool| PeerSummary {
-            kind: PeerKind::Sensor,
-            name: name.into(),
-            packets_per_sec: 1500.0,
-            packets: 9,
-            drops: 4,
-            lag_ms: 40,
-            malformed: 0,
-            live,
-        };
-        let mut s = StatusInfo {
-            shed: 1234,
-            peers: vec![peer("edge-1", true), peer("edge-2", false)],
-            ..StatusInfo::default()
-        };
-        let t = status_text(&s);
-        for part in [
-            "shed 1,234",
-            "sensor: edge-1 1,500 pkt/s 4 drops lag 40 ms",
-            "edge-2 STALLED",
-        ] {
-            assert!(t.contains(part), "{part} missing from {t}");
-        }
-        s.peers = (0..5).map(|i| peer(&format!("s{i}"), i != 0)).collect();
-        let t = status_text(&s);
-        assert!(t.contains("sensor: 5 (1 stalled) 7,500 pkt/s, 20 drops"), "{t}");
     }
 }

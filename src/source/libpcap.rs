@@ -200,8 +200,11 @@ impl LiveCapture {
     /// the source is marked stalled and reopened every second until it returns.
     pub fn run(mut self, sink: &mut PacketSink, status: &SourceStatus, stop: &AtomicBool) {
         let mut next_stats = Instant::now() + STATS_EVERY;
-        // Statistics restart from zero on a reopened handle: keep the earlier totals.
-        let mut base = (0u64, 0u64, 0u64);
+        // Statistics restart from zero on a reopened handle: keep the earlier
+        // totals. `status` may be shared by several interfaces (`-i eth1 -i
+        // eth2` on the wall), so this capture adds what changed rather than
+        // storing its own totals over the others'.
+        let mut share = StatsShare::default();
         let mut since_check = 0usize;
         while !stop.load(Relaxed) {
             match self.read_batch(sink) {
@@ -222,15 +225,11 @@ impl LiveCapture {
                     sink.flush();
                     // The lost handle's last totals (its socket still answers)
                     // become the base the reopened handle's are added to.
-                    self.publish_stats(status, base);
+                    self.publish_stats(status, &mut share);
                     // The reason first: whoever sees the stall reads it.
                     status.set_error(Some(format!("{}: {e}; retrying", self.options.interface)));
                     status.stalled.store(true, Relaxed);
-                    base = (
-                        status.received.load(Relaxed),
-                        status.kernel_drops.load(Relaxed),
-                        status.interface_drops.load(Relaxed),
-                    );
+                    share.base = share.published;
                     loop {
                         if stop.load(Relaxed) {
                             return;
@@ -256,7 +255,7 @@ impl LiveCapture {
             sink.flush();
             if Instant::now() >= next_stats {
                 next_stats = Instant::now() + STATS_EVERY;
-                self.publish_stats(status, base);
+                self.publish_stats(status, &mut share);
             }
         }
         // Stopping: count what the kernel already holds (waiting one read
@@ -273,7 +272,7 @@ impl LiveCapture {
             }
         }
         sink.flush();
-        self.publish_stats(status, base);
+        self.publish_stats(status, &mut share);
     }
 
     /// Counts what the kernel has buffered, up to one batch, in one
@@ -286,15 +285,33 @@ impl LiveCapture {
         })
     }
 
-    /// Publishes libpcap's received and dropped totals to `status`, added to
-    /// `base` (the totals of handles this capture had before it was reopened).
-    fn publish_stats(&mut self, status: &SourceStatus, base: (u64, u64, u64)) {
+    /// Adds to `status` what libpcap's received and dropped totals grew by
+    /// since this capture last published them.
+    fn publish_stats(&mut self, status: &SourceStatus, share: &mut StatsShare) {
         if let Ok(s) = self.capture.stats() {
-            status.received.store(base.0 + u64::from(s.received), Relaxed);
-            status.kernel_drops.store(base.1 + u64::from(s.dropped), Relaxed);
+            let now = (
+                share.base.0 + u64::from(s.received),
+                share.base.1 + u64::from(s.dropped),
+                share.base.2 + u64::from(s.if_dropped),
+            );
+            let was = share.published;
+            status.received.fetch_add(now.0.saturating_sub(was.0), Relaxed);
+            status
+                .kernel_drops
+                .fetch_add(now.1.saturating_sub(was.1), Relaxed);
             status
                 .interface_drops
-                .store(base.2 + u64::from(s.if_dropped), Relaxed);
+                .fetch_add(now.2.saturating_sub(was.2), Relaxed);
+            share.published = (now.0.max(was.0), now.1.max(was.1), now.2.max(was.2));
         }
     }
+}
+
+/// One capture's own received, kernel-dropped and interface-dropped totals.
+#[derive(Clone, Copy, Debug, Default)]
+struct StatsShare {
+    /// The totals of the handles this capture had before it was reopened.
+    base: (u64, u64, u64),
+    /// What of its totals it has added to the status so far.
+    published: (u64, u64, u64),
 }

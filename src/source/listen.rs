@@ -30,23 +30,6 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the accept loop looks at the stop flag and the stream budget.
 const ACCEPT_POLL: Duration = Duration::from_millis(20);
 
-/// Parses a `--listen` value; a bare port binds 127.0.0.1 (never all interfaces
-/// unless asked).
-pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
-    parse_bind_addr("--listen", text, "127.0.0.1:5000")
-}
-
-/// Parses the address of any listening option (`--listen`, `--sflow`,
-/// `--metrics`, `--sensors-listen`): `PORT` binds 127.0.0.1, so nothing faces
-/// the network unless `HOST:PORT` says so. `example` goes into the error.
-pub fn parse_bind_addr(option: &str, text: &str, example: &str) -> Result<SocketAddr, String> {
-    if let Ok(port) = text.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.parse::<SocketAddr>()
-        .map_err(|_| format!("bad {option} address `{text}`: expected PORT or HOST:PORT, e.g. {example}"))
-}
-
 /// A bound listener, ready to serve.
 pub struct StreamListener {
     listener: TcpListener,
@@ -264,23 +247,5 @@ impl Read for IdleLimited<'_> {
             ),
             _ => e,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn listen_addresses_default_to_loopback() {
-        assert_eq!(
-            parse_listen_addr("5000"),
-            Ok(SocketAddr::from(([127, 0, 0, 1], 5000)))
-        );
-        assert_eq!(
-            parse_listen_addr("0.0.0.0:7"),
-            Ok(SocketAddr::from(([0, 0, 0, 0], 7)))
-        );
-        assert!(parse_listen_addr("wallhost").is_err());
     }
 }

@@ -9,7 +9,9 @@ pub mod demo;
 pub mod file;
 pub mod libpcap;
 pub mod listen;
+pub mod open;
 pub mod pacing;
+pub mod parallel;
 pub mod pcap_format;
 pub mod peers;
 pub mod sflow;
@@ -164,6 +166,14 @@ pub enum SourceError {
         /// The operating system's reason (not a `source`: it is in the message
         /// already, and `{:#}` would print it twice).
         error: io::Error,
+    },
+    /// A source thread panicked (a bug): the counts it made may be partial.
+    #[error(
+        "the {thread} thread stopped on an internal error (a bug; the message above says where): its counts may be incomplete"
+    )]
+    Panicked {
+        /// The thread's name.
+        thread: String,
     },
     /// Any other libpcap failure.
     #[error("{what}: {message}")]

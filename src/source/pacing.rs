@@ -21,9 +21,7 @@ impl Speed {
         }
         match text.trim_end_matches('x').parse::<f64>() {
             Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Times(f)),
-            _ => Err(format!(
-                "bad --speed `{text}`: expected a positive number (1 = real time) or `max`"
-            )),
+            _ => Err("expected a positive number (1 = real time) or `max`".to_string()),
         }
     }
 }

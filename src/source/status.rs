@@ -16,6 +16,8 @@ pub struct SourceStatus {
     pub demo: bool,
     /// Packets the kernel delivered (live capture, from pcap stats).
     pub received: AtomicU64,
+    /// Records read from a file, stream or the demo (added at the end of each pass).
+    pub records: AtomicU64,
     /// Packets the kernel dropped for lack of buffer space.
     pub kernel_drops: AtomicU64,
     /// Packets the interface or driver dropped.

@@ -36,7 +36,7 @@ pub fn status(demo: bool) -> StatusInfo {
         frames_per_sec: 60.0,
         stalled: false,
         shed: 0,
-        peers: Vec::new(),
+        peers: String::new(),
     }
 }
 

@@ -33,12 +33,6 @@ const STALL_AFTER: Duration = Duration::from_secs(5);
 /// At most one line about malformed datagrams per this.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
-/// Parses an `--sflow` value; a bare port binds 127.0.0.1 (never all
-/// interfaces unless asked: `0.0.0.0:6343` or `[::]:6343`).
-pub fn parse_sflow_addr(text: &str) -> Result<SocketAddr, String> {
-    crate::source::listen::parse_bind_addr("--sflow", text, &format!("0.0.0.0:{DEFAULT_PORT}"))
-}
-
 /// A bound collector, ready to serve.
 pub struct SflowCollector {
     socket: UdpSocket,
@@ -240,23 +234,5 @@ impl MalformedLog {
         }
         self.pending = 0;
         self.last_logged = Some(Instant::now());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)] // test fixtures
-
-    use super::*;
-
-    #[test]
-    fn sflow_addresses_default_to_loopback() {
-        assert_eq!(
-            parse_sflow_addr("6343"),
-            Ok(SocketAddr::from(([127, 0, 0, 1], 6343)))
-        );
-        assert_eq!(parse_sflow_addr("[::]:6343"), Ok("[::]:6343".parse().unwrap()));
-        let e = parse_sflow_addr("switchhost").unwrap_err();
-        assert!(e.contains("0.0.0.0:6343"), "{e}");
     }
 }

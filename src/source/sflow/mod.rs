@@ -12,13 +12,15 @@
 
 pub mod agents;
 pub mod collector;
+#[cfg(any(test, feature = "testing"))]
 pub mod craft;
 pub mod decode;
+#[cfg(any(test, feature = "testing"))]
 pub mod fuzz;
 pub mod ingest;
 pub mod report;
 mod socket;
 
-pub use collector::{DEFAULT_PORT, SflowCollector, parse_sflow_addr};
+pub use collector::{DEFAULT_PORT, SflowCollector};
 pub use ingest::{SflowIngest, SflowStats};
 pub use report::SflowReport;
