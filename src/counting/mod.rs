@@ -7,6 +7,7 @@
 
 pub mod decay;
 mod frame;
+mod seqcount;
 mod shard;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

@@ -11,7 +11,8 @@
 //!
 //! Renormalisation (moving the epoch forward when weights grow large, or
 //! switching half-life) rescales the shard's cells; readers detect it with a
-//! sequence counter and read again, so they never mix old and new scales.
+//! sequence counter ([`SeqCount`]) and read again, so they never mix old and
+//! new scales.
 //!
 //! With a baseline (the change view's slow reference), each map has a second
 //! set of cells holding the same weighted sums with a long half-life and its
@@ -20,10 +21,11 @@
 
 use std::ops::AddAssign;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*, fence};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 
 use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
 use super::frame::peak;
+use super::seqcount::SeqCount;
 use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
 use crate::prefetch::{CACHE_LINE, prefetch};
@@ -53,7 +55,7 @@ pub(super) enum ShardRead {
 /// [`Shard::open_sums`]: the cells, the factor that decays them to the frame's
 /// packet time, and the sequence count the read is checked against after.
 pub(super) struct OpenSums<'a> {
-    sequence: &'a AtomicU64,
+    sequence: &'a SeqCount,
     pub(super) before: u64,
     cells: &'a [AtomicU64],
     pub(super) factor: f64,
@@ -62,27 +64,8 @@ pub(super) struct OpenSums<'a> {
 impl OpenSums<'_> {
     /// Whether no rescale overlapped the read since the sums were opened.
     fn unchanged(&self) -> bool {
-        unchanged_since(self.sequence, self.before)
+        self.sequence.read_unchanged(self.before)
     }
-}
-
-/// The shard's sequence count once no rescale or fold is under way (even),
-/// for a read to check against with [`unchanged_since`].
-fn settled_sequence(sequence: &AtomicU64) -> u64 {
-    loop {
-        let before = sequence.load(Acquire);
-        if before.is_multiple_of(2) {
-            return before;
-        }
-        std::thread::yield_now();
-    }
-}
-
-/// Whether no rescale or fold began since `sequence` read `before`: the
-/// reads made in between are consistent.
-fn unchanged_since(sequence: &AtomicU64, before: u64) -> bool {
-    fence(Acquire);
-    sequence.load(Relaxed) == before
 }
 
 /// Writes into `out` (or with `add` adds to it) the decayed values of
@@ -174,8 +157,8 @@ pub struct Shard {
     first_ts: AtomicU64,
     epoch: AtomicU64,
     half_life_ns: AtomicU64,
-    /// Odd while the writer rescales or folds the cells.
-    sequence: AtomicU64,
+    /// Odd while the writer rescales or folds the cells (see [`SeqCount`]).
+    sequence: SeqCount,
     mode: DecayMode,
     /// Set by a reader to ask for a new half-life; the writer applies it.
     requested_half_life_ns: Arc<AtomicU64>,
@@ -224,7 +207,7 @@ impl Shard {
             first_ts: AtomicU64::new(u64::MAX),
             epoch: AtomicU64::new(0),
             half_life_ns: AtomicU64::new(decay.half_life.as_nanos()),
-            sequence: AtomicU64::new(0),
+            sequence: SeqCount::new(),
             mode: decay.mode,
             requested_half_life_ns: requested,
             baseline,
@@ -271,7 +254,7 @@ impl Shard {
             (true, Some(b)) => (&b.slots[slot], &|| b.decay.exponent(at, b.epoch.load(Relaxed))),
             (true, None) => return None,
         };
-        let before = settled_sequence(&self.sequence);
+        let before = self.sequence.read_begin();
         // Inside the protected section: a rescale moves the epoch.
         let factor = (-exponent()).exp2();
         Some(OpenSums {
@@ -288,15 +271,16 @@ impl Shard {
     /// into what it writes and so cannot run again, runs it a single time and
     /// says whether it was overlapped.
     fn consistently(&self, once: bool, mut read: impl FnMut()) -> ShardRead {
-        loop {
-            let before = settled_sequence(&self.sequence);
-            read();
-            if unchanged_since(&self.sequence, before) {
-                return ShardRead::Done;
-            }
-            if once {
-                return ShardRead::Overlapped;
-            }
+        if !once {
+            self.sequence.read(read);
+            return ShardRead::Done;
+        }
+        let before = self.sequence.read_begin();
+        read();
+        if self.sequence.read_unchanged(before) {
+            ShardRead::Done
+        } else {
+            ShardRead::Overlapped
         }
     }
 
@@ -840,16 +824,14 @@ fn add_weight(plans: &[(u8, usize)], slots: &[Box<Slot>], facts: &PacketFacts, k
 /// sequence counter (readers of exact counts read again). About a millisecond,
 /// once per 2^32 packets.
 fn fold(shard: &Shard) {
-    let seq = shard.sequence.load(Relaxed);
-    shard.sequence.store(seq + 1, Relaxed);
-    fence(Release);
-    for (high, low) in shard.slots.iter().zip(shard.low.iter()) {
-        for (h, l) in high.iter().zip(low.iter()) {
-            h.store(h.load(Relaxed) + u64::from(l.load(Relaxed)), Relaxed);
-            l.store(0, Relaxed);
+    shard.sequence.write(|| {
+        for (high, low) in shard.slots.iter().zip(shard.low.iter()) {
+            for (h, l) in high.iter().zip(low.iter()) {
+                h.store(h.load(Relaxed) + u64::from(l.load(Relaxed)), Relaxed);
+                l.store(0, Relaxed);
+            }
         }
-    }
-    shard.sequence.store(seq + 2, Release);
+    });
 }
 
 /// Moves the baseline's epoch forward to `ts`, rescaling its cells, under the
@@ -884,15 +866,13 @@ fn rescale(shard: &Shard, slots: &[Box<Slot>], shift: f64, new_scale: impl FnOnc
     } else {
         (-shift).exp2()
     };
-    let seq = shard.sequence.load(Relaxed);
-    shard.sequence.store(seq + 1, Relaxed);
-    fence(Release);
-    for cell in slots.iter().flat_map(|s| s.iter()) {
-        let v = f64::from_bits(cell.load(Relaxed)) * factor;
-        cell.store(v.to_bits(), Relaxed);
-    }
-    new_scale();
-    shard.sequence.store(seq + 2, Release);
+    shard.sequence.write(|| {
+        for cell in slots.iter().flat_map(|s| s.iter()) {
+            let v = f64::from_bits(cell.load(Relaxed)) * factor;
+            cell.store(v.to_bits(), Relaxed);
+        }
+        new_scale();
+    });
 }
 
 /// [`bump`] of a 32-bit exact cell.
