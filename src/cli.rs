@@ -21,6 +21,10 @@ pub struct Cli {
     /// Options of the wall itself.
     #[command(flatten)]
     pub wall: WallArgs,
+    /// Messages shown on standard error: off, error, warn, info (the default),
+    /// debug or trace; RUST_LOG=LEVEL or per-module directives work too.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<log::LevelFilter>,
 }
 
 /// Subcommands.

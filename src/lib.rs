@@ -24,6 +24,7 @@ pub mod duration;
 #[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 pub mod hilbert;
+pub mod logging;
 pub mod maps;
 pub mod metrics;
 pub mod parse;

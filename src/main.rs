@@ -20,6 +20,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    scanwall::logging::init(cli.log_level);
     let result = match &cli.command {
         Some(Command::Count(args)) => commands::count::run(args),
         Some(Command::Snapshot(args)) => commands::snapshot::run(args),

@@ -142,9 +142,7 @@ const CAPTURE_CAPABILITIES: [caps::Capability; 2] =
 /// standard error when root is kept on purpose.
 pub fn drop_root_and_report(user: Option<&str>, capture: bool) -> anyhow::Result<()> {
     if drop_root(user, capture)? == Privileges::KeptRoot {
-        eprintln!(
-            "scanwall: warning: running as root (--user root); packets are parsed with full privileges"
-        );
+        log::warn!("running as root (--user root); packets are parsed with full privileges");
     }
     Ok(())
 }

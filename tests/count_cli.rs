@@ -340,3 +340,38 @@ fn a_large_file_counts_the_same_on_any_number_of_threads() {
     let doc: serde_json::Value = serde_json::from_slice(&bad.1).unwrap();
     assert!(doc["packets"].as_u64().unwrap() < 300_000 / 5 + 1000, "{doc}");
 }
+
+/// Log lines go through one logger with levels: `--log-level` and `RUST_LOG`
+/// filter them, and under systemd each line carries its syslog priority.
+#[test]
+fn log_lines_have_levels_that_can_be_filtered() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_scanwall"));
+        c.args(["count", "--sflow", "127.0.0.1:0", "--duration", "50ms"])
+            .args(args);
+        c.env_remove("RUST_LOG").env_remove("JOURNAL_STREAM");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().expect("run scanwall");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let info = run(&[], &[]);
+    assert!(
+        info.starts_with("scanwall: sFlow collector on 127.0.0.1:"),
+        "{info}"
+    );
+    assert_eq!(run(&["--log-level", "warn"], &[]), "");
+    assert_eq!(run(&[], &[("RUST_LOG", "error")]), "");
+    // The option wins over the environment.
+    assert!(run(&["--log-level", "info"], &[("RUST_LOG", "off")]).contains("sFlow collector"));
+    let journal = run(&[], &[("JOURNAL_STREAM", "8:1234")]);
+    assert!(journal.starts_with("<6>scanwall: sFlow collector"), "{journal}");
+    let bad = scanwall(&["count", "--log-level", "loud", "-r", "x.pcap"]);
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && e.contains("--log-level") && e.trim().lines().count() == 1,
+        "{e}"
+    );
+}

@@ -65,7 +65,7 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         // the count (scripts wait for this line before they send).
         for part in sources.iter().flat_map(|s| &s.ready) {
             let time = crate::duration::format(args.duration.unwrap_or_default());
-            eprintln!("scanwall: capturing on {part} for {time}");
+            log::info!("capturing on {part} for {time}");
         }
     }
     let mut session = Session::start(counters.clone(), sources)?;
@@ -129,9 +129,9 @@ fn watch_captures(statuses: &[Arc<SourceStatus>], duration: Duration) {
                 let why = status
                     .error()
                     .unwrap_or_else(|| format!("{}: capture lost; retrying", status.description));
-                eprintln!("scanwall: {why} (once a second)");
+                log::warn!("{why} (once a second)");
             } else {
-                eprintln!("scanwall: capturing on {} again", status.description);
+                log::info!("capturing on {} again", status.description);
             }
         }
     }

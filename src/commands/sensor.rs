@@ -141,8 +141,8 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
     let control = Arc::new(UplinkControl::default());
     let uplinks = start_uplinks(&plan, &counters, &control)?;
     if let Some(path) = plan.replay_file() {
-        eprintln!(
-            "scanwall: sensor {}: replaying {} once every wall has connected",
+        log::info!(
+            "sensor {}: replaying {} once every wall has connected",
             plan.name,
             path.display()
         );
@@ -191,8 +191,8 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
     }
     let packets = counters.totals().packets;
     let (sent, refusals) = finish(&control, uplinks);
-    eprintln!(
-        "scanwall: sensor {}: counted {packets} packets{}; {}",
+    log::info!(
+        "sensor {}: counted {packets} packets{}; {}",
         plan.name,
         match end {
             End::Stopped => "",

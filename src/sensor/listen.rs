@@ -165,7 +165,7 @@ impl SensorListener {
     /// counts are in.
     pub fn serve(self, status: Arc<SourceStatus>, stop: Arc<AtomicBool>) {
         if let Some(addr) = self.local_addr() {
-            eprintln!("scanwall: listening for sensors on {addr}");
+            log::info!("listening for sensors on {addr}");
         }
         status.stalled.store(true, Relaxed);
         let shared = Arc::new(Shared {
@@ -188,7 +188,7 @@ impl SensorListener {
                 Ok((stream, peer)) => accept(&shared, &mut served, stream, peer),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
                 Err(e) => {
-                    eprintln!("scanwall: accept failed: {e}");
+                    log::warn!("accept failed: {e}");
                     std::thread::sleep(ACCEPT_POLL * 10);
                 }
             }
@@ -215,7 +215,7 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
         let mut conn = Conn::new(stream, peer);
         conn.close(CloseReason::Busy, why);
         shared.closed.fetch_add(1, Relaxed);
-        eprintln!("scanwall: refused sensor {peer}: {why}");
+        log::warn!("refused sensor {peer}: {why}");
     };
     if shared.active.load(Relaxed) >= MAX_SENSORS {
         shared.stats.refused_busy.fetch_add(1, Relaxed);
@@ -237,7 +237,7 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
             s.status.stalled.store(left == 0, Relaxed);
             s.closed.fetch_add(1, Relaxed);
             // Logged once the slot is free: whoever reads the line may reuse it.
-            eprintln!("scanwall: {outcome}");
+            log::info!("{outcome}");
         });
     match spawned {
         Ok(thread) => served.push(Served {
@@ -247,7 +247,7 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
         Err(_) => {
             shared.active.fetch_sub(1, Relaxed);
             shared.closed.fetch_add(1, Relaxed);
-            eprintln!("scanwall: refused sensor {peer}: cannot start a thread for it");
+            log::warn!("refused sensor {peer}: cannot start a thread for it");
         }
     }
 }
@@ -273,7 +273,7 @@ fn serve_sensor(conn: &mut Conn, shared: &Shared) -> String {
         e.connected.store(true, Relaxed);
         e.touch();
     }
-    eprintln!("scanwall: sensor {name} connected from {peer}");
+    log::info!("sensor {name} connected from {peer}");
     let who = format!("sensor {name} ({peer})");
     let mut writer = shared.counters.writer();
     let mut deltas = 0u64;

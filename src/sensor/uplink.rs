@@ -183,7 +183,7 @@ impl Uplink {
                 Err(Attempt::Refused(why)) => {
                     self.state.gave_up.store(true, Relaxed);
                     let line = format!("wall {} refused sensor {}: {why}", self.wall, self.name);
-                    eprintln!("scanwall: {line}");
+                    log::warn!("{line}");
                     return Err(line);
                 }
                 Err(Attempt::Failed(why)) if !failing => {
@@ -201,8 +201,9 @@ impl Uplink {
         }
     }
 
+    /// A warning about this sensor's link to its wall.
     fn log(&self, what: &str) {
-        eprintln!("scanwall: sensor {}: {what}", self.name);
+        log::warn!("sensor {}: {what}", self.name);
     }
 
     /// Sleeps `d`, waking early when told to finish.

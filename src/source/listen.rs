@@ -108,7 +108,7 @@ impl StreamListener {
     /// connection is shut down and its thread joined, so all counts are in.
     pub fn serve(self, status: Arc<SourceStatus>, stop: Arc<AtomicBool>) {
         if let Some(addr) = self.local_addr() {
-            eprintln!("scanwall: listening for pcap streams on {addr}");
+            log::info!("listening for pcap streams on {addr}");
         }
         let shared = Arc::new(Shared {
             counters: self.counters,
@@ -131,7 +131,7 @@ impl StreamListener {
                 Ok((stream, peer)) => accept(&shared, &mut senders, stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
                 Err(e) => {
-                    eprintln!("scanwall: accept failed: {e}");
+                    log::warn!("accept failed: {e}");
                     std::thread::sleep(ACCEPT_POLL * 10);
                 }
             }
@@ -150,13 +150,13 @@ impl StreamListener {
 /// [`MAX_SENDERS`] are already served.
 fn accept(shared: &Arc<Shared>, senders: &mut Vec<Sender>, stream: TcpStream, peer: SocketAddr) {
     if shared.active.load(Relaxed) >= MAX_SENDERS {
-        eprintln!("scanwall: refused sender {peer}: already {MAX_SENDERS} senders");
+        log::warn!("refused sender {peer}: already {MAX_SENDERS} senders");
         drop(stream);
         shared.closed.fetch_add(1, Relaxed);
         return;
     }
     let Ok(handle) = stream.try_clone() else {
-        eprintln!("scanwall: refused sender {peer}: cannot keep a handle on the connection");
+        log::warn!("refused sender {peer}: cannot keep a handle on the connection");
         shared.closed.fetch_add(1, Relaxed);
         return;
     };
@@ -173,7 +173,7 @@ fn accept(shared: &Arc<Shared>, senders: &mut Vec<Sender>, stream: TcpStream, pe
             s.status.stalled.store(left == 0, Relaxed);
             s.closed.fetch_add(1, Relaxed);
             // Logged once the slot is free: whoever reads the line may reuse it.
-            eprintln!("scanwall: {outcome}");
+            log::info!("{outcome}");
         });
     match spawned {
         Ok(thread) => senders.push(Sender {
@@ -183,7 +183,7 @@ fn accept(shared: &Arc<Shared>, senders: &mut Vec<Sender>, stream: TcpStream, pe
         Err(_) => {
             shared.active.fetch_sub(1, Relaxed);
             shared.closed.fetch_add(1, Relaxed);
-            eprintln!("scanwall: refused sender {peer}: cannot start a thread for it");
+            log::warn!("refused sender {peer}: cannot start a thread for it");
         }
     }
 }

@@ -99,8 +99,8 @@ impl SflowCollector {
             } else {
                 String::new()
             };
-            eprintln!(
-                "scanwall: sFlow collector on {addr} (UDP, receive buffer {} KiB{short})",
+            log::info!(
+                "sFlow collector on {addr} (UDP, receive buffer {} KiB{short})",
                 self.buffer_bytes >> 10
             );
         }
@@ -222,12 +222,9 @@ impl MalformedLog {
                 .map(|h| format!(" (agent {})", h.agent))
                 .unwrap_or_default();
             match self.pending {
-                1 => eprintln!(
-                    "scanwall: malformed sFlow datagram from {from}{agent}: {}",
-                    m.error
-                ),
-                n => eprintln!(
-                    "scanwall: {n} malformed sFlow datagrams, the latest from {from}{agent}: {}",
+                1 => log::warn!("malformed sFlow datagram from {from}{agent}: {}", m.error),
+                n => log::warn!(
+                    "{n} malformed sFlow datagrams, the latest from {from}{agent}: {}",
                     m.error
                 ),
             }
