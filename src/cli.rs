@@ -209,8 +209,8 @@ pub struct SourceArgs {
     #[arg(long = "loop")]
     pub repeat: bool,
     /// Local network (repeatable, IPv4 or IPv6 CIDR); only packets into it from outside count.
-    #[arg(long = "local", value_name = "CIDR")]
-    pub local: Vec<String>,
+    #[arg(long = "local", value_name = "CIDR", value_parser = crate::parse::parse_prefix)]
+    pub local: Vec<ipnet::IpNet>,
     /// Bytes captured per packet on a live interface (headers are enough).
     #[arg(long, value_name = "BYTES", default_value_t = 128)]
     pub snaplen: u32,
@@ -494,6 +494,10 @@ fn metrics_addr(text: &str) -> Result<SocketAddr, String> {
 mod tests {
     use super::*;
 
+    fn net(text: &str) -> ipnet::IpNet {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
@@ -522,7 +526,7 @@ mod tests {
             panic!("not count")
         };
         assert_eq!(c.source.filter.filter_words, ["udp"]);
-        assert_eq!(c.source.local, ["10.0.0.0/8"]);
+        assert_eq!(c.source.local, [net("10.0.0.0/8")]);
     }
 
     #[test]

@@ -157,7 +157,7 @@ pub fn soak(
     let gpu = Gpu::headless(AdapterChoice::from_env())?;
     let mut renderer = WallRenderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm);
     let options = OpenOptions {
-        locals: LocalNets::parse(&[DEMO_LOCAL.to_string()]).map_err(|e| anyhow!(e))?,
+        locals: LocalNets::parse(&[DEMO_LOCAL])?,
         ..OpenOptions::default()
     };
     let mut sources = Vec::new();

@@ -61,8 +61,7 @@ pub struct SourcePlan {
 impl SourcePlan {
     /// Reads the source options of `source` for `run`.
     pub fn from_args(source: &SourceArgs, run: Run) -> anyhow::Result<SourcePlan> {
-        let locals_text = &source.local;
-        let mut locals = LocalNets::parse(locals_text).map_err(|e| anyhow!("{e}"))?;
+        let mut locals = LocalNets::from_nets(&source.local);
         let filter = source.filter.filter_expression();
         let headless_for = match run {
             Run::Live => None,
@@ -147,8 +146,8 @@ impl SourcePlan {
                 "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
             ));
         } else {
-            if locals_text.is_empty() {
-                locals = LocalNets::parse(&[DEMO_LOCAL.to_string()]).map_err(|e| anyhow!("{e}"))?;
+            if source.local.is_empty() {
+                locals = LocalNets::parse(&[DEMO_LOCAL])?;
             }
             let (start_ns, duration_ns) = match run {
                 Run::Headless { seconds } => {

@@ -11,6 +11,10 @@ use super::explain::{edit_distance, suggestion};
 use super::merge::{parse_table, tokens};
 use super::*;
 
+fn net(text: &str) -> ipnet::IpNet {
+    text.parse().expect("a prefix")
+}
+
 fn half_life(text: &str) -> crate::counting::HalfLife {
     crate::counting::HalfLife::parse(text).expect("a half-life")
 }
@@ -65,7 +69,7 @@ fn file_keys_fill_in_the_wall_and_missing_keys_keep_defaults() {
     let cli = parse_with("wall.toml", toml, &["--config", "CFG"]).unwrap();
     let w = cli.wall;
     assert_eq!(w.source.interface, ["eth1", "eth2"]);
-    assert_eq!(w.source.local, ["10.0.0.0/8"]);
+    assert_eq!(w.source.local, [net("10.0.0.0/8")]);
     assert_eq!(w.counting.half_life, half_life("20s"));
     assert!(w.fullscreen);
     assert!(!w.view.presenter);
@@ -94,7 +98,7 @@ fn the_command_line_overrides_the_file_and_replaces_its_lists() {
     )
     .unwrap();
     assert_eq!(cli.wall.counting.half_life, half_life("5s"));
-    assert_eq!(cli.wall.source.local, ["198.51.100.0/24"]);
+    assert_eq!(cli.wall.source.local, [net("198.51.100.0/24")]);
     assert_eq!(cli.wall.counting.maps, Some(map_list("syn")));
 }
 
@@ -122,7 +126,7 @@ fn a_command_line_source_drops_the_files_conflicting_one() {
     let cli = parse_with("wall.toml", toml, &["--config", "CFG", "-r", "x.pcap"]).unwrap();
     assert_eq!(cli.wall.source.read.as_deref(), Some(Path::new("x.pcap")));
     assert!(cli.wall.source.interface.is_empty());
-    assert_eq!(cli.wall.source.local, ["10.0.0.0/8"]);
+    assert_eq!(cli.wall.source.local, [net("10.0.0.0/8")]);
     let cli = parse_with("wall.toml", toml, &["--config", "CFG", "--demo"]).unwrap();
     assert!(cli.wall.source.demo && cli.wall.source.interface.is_empty());
 }

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 
 /// A `--local` value that is not a CIDR prefix.
 #[derive(Debug, thiserror::Error)]
-#[error("bad --local `{text}`: expected a CIDR prefix such as 192.0.2.0/24 or 2001:db8::/32")]
+#[error("`{text}` is not a CIDR prefix: expected e.g. 192.0.2.0/24 or 2001:db8::/32")]
 pub struct ParseCidrError {
     text: String,
 }
@@ -20,20 +20,24 @@ pub struct LocalNets {
     v6: Vec<(u128, u128)>,
 }
 
+/// Parses one `--local` value: a CIDR prefix, or a bare address as a
+/// single-host prefix.
+pub fn parse_prefix(text: &str) -> Result<IpNet, ParseCidrError> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| ParseCidrError {
+            text: text.to_string(),
+        })
+}
+
 impl LocalNets {
     /// Parses `--local` values; a bare address is a single-host prefix.
     pub fn parse<S: AsRef<str>>(texts: &[S]) -> Result<Self, ParseCidrError> {
-        let mut nets = Vec::new();
-        for text in texts {
-            let text = text.as_ref().trim();
-            let net = text
-                .parse::<IpNet>()
-                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| ParseCidrError {
-                    text: text.to_string(),
-                })?;
-            nets.push(net);
-        }
+        let nets = texts
+            .iter()
+            .map(|t| parse_prefix(t.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self::from_nets(&nets))
     }
 

@@ -11,7 +11,7 @@ mod link;
 mod local;
 
 pub use link::LinkType;
-pub use local::{LocalNets, ParseCidrError};
+pub use local::{LocalNets, ParseCidrError, parse_prefix};
 
 /// Why a packet landed in no map. Each reason is counted and reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
