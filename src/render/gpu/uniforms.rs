@@ -9,7 +9,8 @@
 //! WGSL's uniform layout rules (16-byte alignment, 16-byte array strides)
 //! leave no padding anywhere and `#[repr(C)]` gives the same offsets. The
 //! bind group layout states the struct's size as the binding's minimum, so
-//! wgpu refuses a shader whose uniform outgrew it.
+//! wgpu refuses a shader whose uniform outgrew it; the tests below compare the
+//! offsets with the layout rules and with the shader itself, parsed by naga.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -147,10 +148,12 @@ impl Globals {
 
 #[cfg(test)]
 mod tests {
-    use std::mem::size_of;
+    use std::mem::{offset_of, size_of, size_of_val};
+
+    use wgpu::naga;
 
     use super::*;
-    use crate::maps::CELLS;
+    use crate::maps::{CELLS, SIDE};
 
     #[test]
     fn globals_carry_the_scale_table() {
@@ -203,5 +206,186 @@ mod tests {
         // The change view without baselines falls back to the scale mode.
         let g = Globals::new(10, 10, (1024, 256), &change, &[&addr, &port], None);
         assert_eq!(g.maps[1].a[0], MODE_AUTO);
+    }
+
+    /// Offsets of members laid out by WGSL's rules for the uniform address
+    /// space: each at the next multiple of its alignment, the struct's size
+    /// its end rounded up to its alignment (at least 16). Members are given
+    /// as (alignment, size).
+    fn wgsl_layout(members: &[(usize, usize)]) -> (Vec<usize>, usize) {
+        let mut offsets = Vec::new();
+        let mut end = 0usize;
+        let mut align = 16usize;
+        for &(a, size) in members {
+            let at = end.next_multiple_of(a);
+            offsets.push(at);
+            end = at + size;
+            align = align.max(a);
+        }
+        (offsets, end.next_multiple_of(align))
+    }
+
+    #[test]
+    fn rust_structs_have_the_wgsl_uniform_layout() {
+        // A vec4<f32> is 16 bytes, aligned to 16; array<E, N> in a uniform has
+        // a stride of size(E) rounded up to 16, and is aligned like E (to at
+        // least 16).
+        let vec4 = (16, 16);
+        let array = |(align, size): (usize, usize), n: usize| (align.max(16), size.next_multiple_of(16) * n);
+        let (offsets, span) = wgsl_layout(&[vec4, vec4, vec4]);
+        assert_eq!(
+            [
+                offset_of!(MapParams, a),
+                offset_of!(MapParams, b),
+                offset_of!(MapParams, c)
+            ],
+            offsets[..]
+        );
+        assert_eq!(size_of::<MapParams>(), span);
+        assert_eq!(span, 48);
+        let map_params = (16, span);
+
+        let (offsets, span) = wgsl_layout(&[
+            vec4,
+            vec4,
+            array(vec4, MAX_STOPS),
+            array(vec4, MAX_STOPS),
+            array(map_params, MAX_TILES),
+            array(vec4, MAX_TILES * RANK_BUCKETS / 4),
+        ]);
+        let rust = [
+            offset_of!(Globals, screen),
+            offset_of!(Globals, atlas),
+            offset_of!(Globals, stops),
+            offset_of!(Globals, diverging),
+            offset_of!(Globals, maps),
+            offset_of!(Globals, ranks),
+        ];
+        assert_eq!(rust, offsets[..]);
+        assert_eq!(size_of::<Globals>(), span);
+        // Spelled out, for whoever reads the shader: 0, 16, 32, 160, 288, 864
+        // and 13,152 bytes in all.
+        assert_eq!(rust, [0, 16, 32, 160, 288, 864]);
+        assert_eq!(span, 13_152);
+    }
+
+    /// The shader as naga reads it.
+    fn shader() -> naga::Module {
+        match naga::front::wgsl::parse_str(super::super::resources::SHADER) {
+            Ok(module) => module,
+            Err(e) => panic!("{}", e.emit_to_string(super::super::resources::SHADER)),
+        }
+    }
+
+    /// The (name, offset, size) of each member of struct type `ty`, and its span.
+    fn wgsl_members(
+        module: &naga::Module,
+        layouter: &naga::proc::Layouter,
+        ty: naga::Handle<naga::Type>,
+    ) -> (Vec<(String, usize, usize)>, usize) {
+        let naga::TypeInner::Struct { members, span } = &module.types[ty].inner else {
+            panic!("{:?} is not a struct", module.types[ty].name);
+        };
+        let members = members
+            .iter()
+            .map(|m| {
+                let name = m.name.clone().unwrap_or_default();
+                (name, m.offset as usize, layouter[m.ty].size as usize)
+            })
+            .collect();
+        (members, *span as usize)
+    }
+
+    #[test]
+    fn wgsl_uniform_matches_the_rust_structs() {
+        let module = shader();
+        let mut layouter = naga::proc::Layouter::default();
+        layouter
+            .update(module.to_ctx())
+            .expect("the shader's types have a layout");
+        let binding = naga::ResourceBinding { group: 0, binding: 0 };
+        let uniform = module
+            .global_variables
+            .iter()
+            .map(|(_, v)| v)
+            .find(|v| v.binding == Some(binding))
+            .expect("a binding at group 0, binding 0");
+        assert_eq!(uniform.space, naga::AddressSpace::Uniform);
+        assert_eq!(module.types[uniform.ty].name.as_deref(), Some("Globals"));
+
+        let g = Globals::zeroed();
+        let field = |name: &str, offset: usize, size: usize| (name.to_owned(), offset, size);
+        let (members, span) = wgsl_members(&module, &layouter, uniform.ty);
+        let rust = vec![
+            field("screen", offset_of!(Globals, screen), size_of_val(&g.screen)),
+            field("atlas", offset_of!(Globals, atlas), size_of_val(&g.atlas)),
+            field("stops", offset_of!(Globals, stops), size_of_val(&g.stops)),
+            field(
+                "diverging",
+                offset_of!(Globals, diverging),
+                size_of_val(&g.diverging),
+            ),
+            field("maps", offset_of!(Globals, maps), size_of_val(&g.maps)),
+            field("ranks", offset_of!(Globals, ranks), size_of_val(&g.ranks)),
+        ];
+        assert_eq!(members, rust, "Globals: WGSL (left) against Rust (right)");
+        assert_eq!(span, size_of::<Globals>(), "Globals' size");
+
+        // The maps' element type and stride.
+        let naga::TypeInner::Struct {
+            members: ref wgsl, ..
+        } = module.types[uniform.ty].inner
+        else {
+            unreachable!("checked above");
+        };
+        let maps = wgsl.iter().find(|m| m.name.as_deref() == Some("maps"));
+        let ty = maps.expect("checked above").ty;
+        let naga::TypeInner::Array { base, stride, .. } = module.types[ty].inner else {
+            panic!("Globals.maps is not an array");
+        };
+        assert_eq!(stride as usize, size_of::<MapParams>(), "MapParams' stride");
+        let p = MapParams::default();
+        let (members, span) = wgsl_members(&module, &layouter, base);
+        let rust = vec![
+            field("a", offset_of!(MapParams, a), size_of_val(&p.a)),
+            field("b", offset_of!(MapParams, b), size_of_val(&p.b)),
+            field("c", offset_of!(MapParams, c), size_of_val(&p.c)),
+        ];
+        assert_eq!(members, rust, "MapParams: WGSL (left) against Rust (right)");
+        assert_eq!(span, size_of::<MapParams>(), "MapParams' size");
+    }
+
+    #[test]
+    fn wgsl_constants_match_rust() {
+        let module = shader();
+        let constant = |name: &str| {
+            let (_, c) = module
+                .constants
+                .iter()
+                .find(|(_, c)| c.name.as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("the shader has no constant {name}"));
+            match module.global_expressions[c.init] {
+                naga::Expression::Literal(naga::Literal::U32(v)) => f64::from(v),
+                naga::Expression::Literal(naga::Literal::F32(v)) => f64::from(v),
+                ref e => panic!("{name} is {e:?}, not a u32 or f32 literal"),
+            }
+        };
+        let expected = [
+            ("MAX_STOPS", MAX_STOPS as f64),
+            ("MAX_TILES", MAX_TILES as f64),
+            ("RANK_BUCKETS", RANK_BUCKETS as f64),
+            ("SIDE", SIDE as f64),
+            ("ATLAS_COLS", f64::from(ATLAS_COLS)),
+            ("RANK_FLOOR", f64::from(crate::render::scale::RANK_FLOOR)),
+            ("MODE_PAPER", f64::from(MODE_PAPER)),
+            ("MODE_AUTO", f64::from(MODE_AUTO)),
+            ("MODE_LOG", f64::from(MODE_LOG)),
+            ("MODE_RANK", f64::from(MODE_RANK)),
+            ("MODE_CHANGE", f64::from(MODE_CHANGE)),
+        ];
+        for (name, value) in expected {
+            assert_eq!(constant(name), value, "{name}: WGSL (left) against Rust (right)");
+        }
+        assert_eq!(MODES as f64, MODE_CHANGE as f64 + 1.0, "a pipeline per mode code");
     }
 }
