@@ -17,16 +17,20 @@
 // already in picture order (the renderer permutes them), so the shader never
 // sees the curve.
 
+// These constants and the uniform's structs below have twins in
+// src/render/gpu/uniforms.rs, whose tests parse this file and fail where the
+// two sides differ.
+
 const MAX_STOPS: u32 = 8u;
 const MAX_TILES: u32 = 12u;
 const RANK_BUCKETS: u32 = 256u;
-// Cells along a map's side, and map tiles per row of the colour atlas (gpu.rs).
+// Cells along a map's side, and map tiles per row of the colour atlas.
 const SIDE: u32 = 256u;
 const ATLAS_COLS: u32 = 4u;
 // The lowest scale position of a non-zero cell in rank mode (scale.rs RANK_FLOOR).
 const RANK_FLOOR: f32 = 0.071428571;
 
-// Scale modes (MapParams.a.x, and the colour pass's MODE), as in gpu.rs.
+// Scale modes (MapParams.a.x, and the colour pass's MODE).
 const MODE_PAPER: u32 = 0u;
 const MODE_AUTO: u32 = 1u;
 const MODE_LOG: u32 = 2u;
@@ -38,6 +42,7 @@ const MODE_CHANGE: u32 = 4u;
 // branch not taken still costs, lane-masked).
 override MODE: u32 = 0u;
 
+// One map's scale numbers (`MapParams` in uniforms.rs).
 struct MapParams {
     // mode, gain (auto), max (log), unused
     a: vec4<f32>,
@@ -47,18 +52,21 @@ struct MapParams {
     c: vec4<f32>,
 };
 
+// The uniform every pipeline reads (`Globals` in uniforms.rs). Only vec4s and
+// arrays of them, so WGSL's uniform layout has no padding and the Rust struct's
+// #[repr(C)] layout is the same bytes.
 struct Globals {
     // width, height (pixels), number of stops, number of diverging stops
     screen: vec4<f32>,
     // the colour atlas: width, height (texels), unused, unused
     atlas: vec4<f32>,
     // per stop: value, r, g, b (sRGB, 0..1, written unchanged to a Unorm target)
-    stops: array<vec4<f32>, 8>,
+    stops: array<vec4<f32>, MAX_STOPS>,
     // the change view's scale: log2 ratio, r, g, b
-    diverging: array<vec4<f32>, 8>,
-    maps: array<MapParams, 12>,
+    diverging: array<vec4<f32>, MAX_STOPS>,
+    maps: array<MapParams, MAX_TILES>,
     // per map, RANK_BUCKETS cumulative fractions, four to a vector
-    ranks: array<vec4<f32>, 768>,
+    ranks: array<vec4<f32>, MAX_TILES * RANK_BUCKETS / 4u>,
 };
 
 @group(0) @binding(0) var<uniform> globals: Globals;
