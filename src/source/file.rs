@@ -106,4 +106,13 @@ impl RecordSource for CaptureFile {
             CaptureFile::Libpcap(r) => r.next_record(),
         }
     }
+    /// The inner reader's batch walk: a classic file in memory walks its
+    /// records with prefetching, much faster than a call per record.
+    #[inline]
+    fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, each: F) -> Result<usize, SourceError> {
+        match self {
+            CaptureFile::Classic(r) => r.read_records(max, each),
+            CaptureFile::Libpcap(r) => r.read_records(max, each),
+        }
+    }
 }
