@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use scanwall::counting::{Counters, Decay, DecayMode, HalfLife, ShardWriter};
 use scanwall::maps::{self, MapId};
 use scanwall::sensor::SensorKey;
+use scanwall::sensor::delta::DeltaBuilder;
 use scanwall::sensor::listen::{ListenerStats, SensorListener};
 use scanwall::sensor::merge;
 use scanwall::sensor::uplink::{Uplink, UplinkControl, UplinkState, WallAddr, now_ns};
@@ -131,6 +132,7 @@ fn start_sensor(i: usize, wall: SocketAddr, key: &Arc<SensorKey>, control: &Arc<
         counters: counters.clone(),
         control: control.clone(),
         state: state.clone(),
+        from: DeltaBuilder::now(&counters),
     };
     let uplink = std::thread::spawn(move || uplink.run());
     let marker = counters.writer();

@@ -24,11 +24,12 @@ use scanwall::source::RecordSource;
 use scanwall::source::pcap_format::{PcapWriter, SliceReader};
 use scanwall::source::sflow::fuzz as sflow;
 
-const TARGETS: [&str; 5] = [
+const TARGETS: [&str; 6] = [
     "parse_packet",
     "read_stream",
     "sflow_datagram",
     "sensor_frames",
+    "sealed_records",
     "config_file",
 ];
 
@@ -47,6 +48,7 @@ fn run_target(target: &str, input: &[u8]) {
         "sensor_frames" => {
             sensor::sensor_frames(input);
         }
+        "sealed_records" => sensor::sealed_records(input),
         _ => unreachable!("unknown target {target}"),
     }
 }
@@ -229,6 +231,9 @@ fn write_seed_corpus() {
     }
     for input in sensor::seeds() {
         write("sensor_frames", &input);
+    }
+    for input in sensor::sealed_seeds() {
+        write("sealed_records", &input);
     }
     // The shared captures: small classic files whole, and a few packets of each.
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");

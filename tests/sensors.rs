@@ -23,7 +23,10 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use scanwall::sensor::auth::{SensorKey, respond};
+use scanwall::sensor::auth::SensorKey;
+use scanwall::sensor::conn::Conn;
+use scanwall::sensor::secure::{self, Handshake};
+use scanwall::sensor::wire::{self, CloseReason, MAX_FRAME, MAX_HANDSHAKE_FRAME, Message};
 
 /// Upper bound on any one wait: generous for a loaded CI machine.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -352,23 +355,44 @@ fn hello(version: u16, name: &str) -> Vec<u8> {
     b
 }
 
-/// A hand-made sensor that completes the handshake as `name` with `secret`.
-fn authenticated(port: u16, name: &str, secret: &str) -> TcpStream {
-    let mut s = connect(port);
-    s.write_all(&hello(1, name)).unwrap();
-    let (kind, payload) = read_frame(&mut s);
+/// A hand-made sensor that completes the handshake as `name` with `secret`:
+/// the library's own handshake pieces, frames written by the test.
+fn authenticated(port: u16, name: &str, secret: &str) -> Conn {
+    let s = connect(port);
+    let peer = s.peer_addr().unwrap();
+    let mut conn = Conn::new(s, peer);
+    let hello = hello(2, name);
+    let psk = secure::psk(&SensorKey::from_bytes(secret.as_bytes()));
+    let mut noise = Handshake::initiator(&psk, &secure::prologue(&hello)).unwrap();
+    let first = noise.write().unwrap();
+    conn.send(PATIENCE, |out| {
+        out.extend_from_slice(&hello);
+        wire::encode_noise(&first, out);
+    })
+    .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    match conn.read(MAX_HANDSHAKE_FRAME, deadline).unwrap() {
+        Message::Noise { msg } => noise.read(msg).unwrap(),
+        other => panic!("expected the wall's handshake, got {other:?}"),
+    }
+    conn.seal(noise.finish().unwrap());
     assert_eq!(
-        (kind, &payload[..2]),
-        (0x02, &[0, 1][..]),
-        "a CHALLENGE of version 1"
+        conn.read(MAX_FRAME, deadline).unwrap(),
+        Message::Welcome,
+        "a sealed WELCOME"
     );
-    let nonce: [u8; 32] = payload[2..].try_into().unwrap();
-    let mac = respond(&SensorKey::from_bytes(secret.as_bytes()), &nonce, name);
-    let mut auth = vec![0, 0, 0, 33, 0x03];
-    auth.extend_from_slice(&mac);
-    s.write_all(&auth).unwrap();
-    assert_eq!(read_frame(&mut s), (0x04, vec![]), "WELCOME");
-    s
+    conn
+}
+
+/// The wall sent a sealed CLOSE with `reason`, then closed the connection.
+fn assert_sealed_close(conn: &mut Conn, reason: CloseReason, what: &str) {
+    match conn.read(MAX_FRAME, Instant::now() + PATIENCE) {
+        Ok(Message::Close { reason: r, .. }) => assert_eq!(r, reason, "{what}"),
+        other => panic!("{what}: expected a CLOSE, got {other:?}"),
+    }
+    let mut rest = Vec::new();
+    let _ = conn.stream().read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{what}: more bytes after the CLOSE");
 }
 
 #[test]
@@ -410,31 +434,32 @@ fn bad_peers_are_refused_logged_and_counted_while_a_good_sensor_stays_exact() {
         "{line}"
     );
 
-    // 3. Another protocol version.
-    let mut future = connect(port);
-    let future_name = names(&future);
-    future.write_all(&hello(2, "future")).unwrap();
-    assert_closed_with(&mut future, 1, "version 2");
-    let line = wall.wait_for("version 2", |l| l.contains(&future_name));
-    assert!(line.contains("version 2") && line.contains("version 1"), "{line}");
+    // 3. Another protocol version: a version 1 sensor (deltas in clear).
+    let mut old = connect(port);
+    let old_name = names(&old);
+    old.write_all(&hello(1, "old")).unwrap();
+    assert_closed_with(&mut old, 1, "version 1");
+    let line = wall.wait_for("version 1", |l| l.contains(&old_name));
+    assert!(line.contains("version 1") && line.contains("version 2"), "{line}");
 
     // 4. Authenticated, then a delta whose cell keys go backwards (hand-written).
     let mut liar = authenticated(port, "liar", secret);
-    let liar_name = names(&liar);
+    let liar_name = liar.stream().local_addr().unwrap().to_string();
     #[rustfmt::skip]
     let delta = [
-        0x00, 0x00, 0x00, 0x1c,                         // length 28
+        0x00, 0x00, 0x00, 0x1d,                         // length 29
         0x05,                                           // DELTA
         0x16, 0x8d, 0x81, 0xa8, 0x35, 0x57, 0x00, 0x00, // sent at
         0x02, 0x00, 0x00, 0x00, 0x00,                   // 2 packets, no skips
         0x00, 0x00,                                     // no drops
+        0x00,                                           // none late
         0x01,                                           // one map
         0x03, b's', b'y', b'n', 0x02,                   // "syn", two cells
         0x00, 0x09, 0x01,                               //   key 9: 1
         0x00, 0x08, 0x01,                               //   key 8: 1 (out of order)
     ];
-    liar.write_all(&delta).unwrap();
-    assert_closed_with(&mut liar, 3, "malformed delta");
+    liar.send(PATIENCE, |out| out.extend_from_slice(&delta)).unwrap();
+    assert_sealed_close(&mut liar, CloseReason::Malformed, "malformed delta");
     let line = wall.wait_for("the malformed delta", |l| {
         l.contains(&liar_name) && l.contains("dropped")
     });
@@ -445,9 +470,12 @@ fn bad_peers_are_refused_logged_and_counted_while_a_good_sensor_stays_exact() {
 
     // 5. Authenticated, then a 2 GiB frame: dropped on its length alone.
     let mut huge = authenticated(port, "huge", secret);
-    let huge_name = names(&huge);
-    huge.write_all(&[0x7f, 0xff, 0xff, 0xff, 0x05]).unwrap();
-    assert_closed_with(&mut huge, 3, "oversized frame");
+    let huge_name = huge.stream().local_addr().unwrap().to_string();
+    huge.send(PATIENCE, |out| {
+        out.extend_from_slice(&[0x7f, 0xff, 0xff, 0xff, 0x05])
+    })
+    .unwrap();
+    assert_sealed_close(&mut huge, CloseReason::Malformed, "oversized frame");
     let line = wall.wait_for("the huge frame", |l| {
         l.contains(&huge_name) && l.contains("dropped")
     });
@@ -511,11 +539,11 @@ fn bad_peers_are_refused_logged_and_counted_while_a_good_sensor_stays_exact() {
 /// How this test cannot pass by accident: the sensor must first fail to
 /// reach the wall (it logs that), it counts traffic A before the wall exists
 /// and traffic B after it has connected (it reports A + B counted), and the
-/// wall must then hold exactly B's counts, cell for cell: a sensor that sent
-/// stale counts would add A's, one that sent nothing would have none, and A
-/// and B (different seeds) have different counts.
+/// wall must then hold exactly A + B's counts, cell for cell, with A's
+/// packets reported late: a sensor that dropped what it held would have B's
+/// only, and A and B (different seeds) have different counts.
 #[test]
-fn a_sensor_started_before_its_wall_connects_later_and_sends_nothing_stale() {
+fn a_sensor_started_before_its_wall_delivers_what_it_held_as_late() {
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(dir.path(), "key", "a shared secret for the test");
     let a = std::fs::read(capture(dir.path(), "a.pcap", 5_000, 21)).unwrap();
@@ -542,7 +570,7 @@ fn a_sensor_started_before_its_wall_connects_later_and_sends_nothing_stale() {
     // wall below takes far longer to start. (Were A read late, the wall would
     // get it and the test would fail, never pass.)
     std::thread::sleep(Duration::from_millis(300));
-    let wall = Proc::wall(port, &key, 1, "csv");
+    let wall = Proc::wall(port, &key, 1, "json");
     sensor.wait_for("the connection", |l| l.contains("connected to wall"));
     // Traffic B, after the connection; then the stream ends and so does the sensor.
     stdin.write_all(&b[24..]).unwrap();
@@ -550,12 +578,21 @@ fn a_sensor_started_before_its_wall_connects_later_and_sends_nothing_stale() {
     let (status, _, err) = sensor.finish();
     assert_success("sensor", status, &err);
     assert!(
-        err.contains("counted 9000 packets") && err.contains("took 4000 packets"),
-        "the sensor must have counted A and B and sent B:\n{err}"
+        err.contains("counted 9000 packets") && err.contains("took 9000 packets"),
+        "the sensor must have counted A and B and sent both:\n{err}"
     );
-    let (status, csv, log) = wall.finish();
+    let (status, got, log) = wall.finish();
     assert_success("wall", status, &log);
-    assert_eq!(csv, count_file(&b_path, "csv"), "the wall must hold exactly B");
+    // A then B, as one capture: what the wall must hold.
+    let both = dir.path().join("both.pcap");
+    let mut bytes = a.clone();
+    bytes.extend_from_slice(&b[24..]);
+    std::fs::write(&both, &bytes).unwrap();
+    let got = json(&got);
+    let expected = json(&count_file(&both, "json"));
+    assert_eq!(got["maps"], expected["maps"], "the wall must hold A and B");
+    assert_eq!(got["packets"], 9000);
+    assert_eq!(got["sensors"]["late"], 5000, "A was delivered late");
 }
 
 #[test]
@@ -570,13 +607,16 @@ fn a_wall_of_another_version_is_a_clear_error_on_the_sensor() {
         let (kind, payload) = read_frame(&mut s);
         assert_eq!(
             (kind, &payload[..6]),
-            (0x01, &b"SWSN\x00\x01"[..]),
-            "a version 1 HELLO"
+            (0x01, &b"SWSN\x00\x02"[..]),
+            "a version 2 HELLO"
         );
-        // A CHALLENGE of version 2.
-        let mut challenge = vec![0, 0, 0, 35, 0x02, 0x00, 0x02];
-        challenge.extend([0u8; 32]);
-        s.write_all(&challenge).unwrap();
+        // What a version 1 wall answers: CLOSE(version), in clear.
+        let text = b"sensor protocol version 2, this wall speaks version 1: run the same scanwall release on sensors and walls";
+        let mut close = ((1 + 1 + 2 + text.len()) as u32).to_be_bytes().to_vec();
+        close.extend([0x06, 0x01]);
+        close.extend((text.len() as u16).to_be_bytes());
+        close.extend_from_slice(text);
+        s.write_all(&close).unwrap();
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
     });
@@ -687,17 +727,18 @@ fn a_snapshot_draws_what_sensors_sent() {
 }
 
 /// A wall that goes away and comes back: the sensor reconnects by itself,
-/// and the new wall gets only what is counted after the reconnection. Traffic
+/// and the new wall gets what it missed, marked late, then the rest. Traffic
 /// A reaches the first wall, C is counted while there is none, B reaches the
-/// second: each wall must hold exactly its own traffic (different seeds, so
-/// a leak of C shows).
+/// second: the first must hold exactly A, the second exactly C and B with C
+/// late (different seeds, so a loss or a leak of A shows).
 #[test]
-fn a_wall_that_comes_back_gets_nothing_stale() {
+fn a_wall_that_comes_back_gets_what_it_missed_as_late() {
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(dir.path(), "key", "a shared secret for the test");
     let a_path = capture(dir.path(), "a.pcap", 3_000, 31);
     let b_path = capture(dir.path(), "b.pcap", 2_000, 32);
-    let c = std::fs::read(capture(dir.path(), "c.pcap", 2_500, 33)).unwrap();
+    let c_path = capture(dir.path(), "c.pcap", 2_500, 33);
+    let c = std::fs::read(&c_path).unwrap();
     let (a, b) = (std::fs::read(&a_path).unwrap(), std::fs::read(&b_path).unwrap());
     // The first wall: up for a fixed time, then it closes.
     let mut first = Proc::start(
@@ -730,22 +771,213 @@ fn a_wall_that_comes_back_gets_nothing_stale() {
         "the first wall must hold exactly A"
     );
     sensor.wait_for("the lost wall", |l| l.contains("lost wall"));
-    // Counted while no wall is up: never to be sent.
+    // Counted while no wall is up: held for the next one.
     stdin.write_all(&c[24..]).unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let second = Proc::wall(port, &key, 1, "csv");
+    let second = Proc::wall(port, &key, 1, "json");
     sensor.wait_for_nth("the reconnection", 2, |l| l.contains(": connected to wall"));
     stdin.write_all(&b[24..]).unwrap();
     drop(stdin);
     let (status, _, err) = sensor.finish();
     assert_success("sensor", status, &err);
     assert!(err.contains("counted 7500 packets"), "{err}");
-    let (status, csv, log) = second.finish();
+    let (status, out, log) = second.finish();
     assert_success("second wall", status, &log);
+    let c_then_b = dir.path().join("cb.pcap");
+    let mut bytes = c.clone();
+    bytes.extend_from_slice(&b[24..]);
+    std::fs::write(&c_then_b, &bytes).unwrap();
+    let got = json(&out);
+    let expected = json(&count_file(&c_then_b, "json"));
     assert_eq!(
-        csv,
-        count_file(&b_path, "csv"),
-        "the second wall must hold exactly B"
+        got["maps"], expected["maps"],
+        "the second wall must hold exactly C and B"
     );
+    assert_eq!(got["sensors"]["late"], 2500, "C was delivered late");
+}
+
+/// Finding 1 of the hostile-network review: 270 idle connections that
+/// reconnect whenever dropped used to hold every one of the wall's 256
+/// places, and a keyed sensor got nothing in. Unauthenticated peers now wait
+/// in a pool of their own and make room for each other, so the sensor gets
+/// in and its counts arrive exact.
+#[test]
+fn idle_unauthenticated_connections_cannot_keep_a_keyed_sensor_out() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", "a shared secret for the test");
+    let file = capture(dir.path(), "good.pcap", 3_000, 31);
+    let args = [
+        "count",
+        "--sensors-listen",
+        "127.0.0.1:0",
+        "--key-file",
+        key.to_str().unwrap(),
+        "--duration",
+        "8s",
+        "--format",
+        "json",
+    ];
+    let mut wall = Proc::start("wall", &args, false);
+    wall.wait_for("the listening line", |l| l.contains("listening for sensors on"));
+    let port = wall.port();
+    let (stop, opened) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let attacker = {
+        let (stop, opened) = (stop.clone(), opened.clone());
+        std::thread::spawn(move || {
+            let mut held: Vec<TcpStream> = Vec::new();
+            while !stop.load(Relaxed) {
+                while held.len() < 270 {
+                    let Ok(c) = TcpStream::connect(("127.0.0.1", port)) else {
+                        break;
+                    };
+                    c.set_nonblocking(true).unwrap();
+                    held.push(c);
+                    opened.fetch_add(1, Relaxed);
+                }
+                // Whatever the wall dropped is opened again, a tenth of a
+                // second later (the churn is the wall's doing: it makes room).
+                held.retain(|c| {
+                    let mut b = [0u8; 256];
+                    matches!((&*c).read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+                });
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while opened.load(Relaxed) < 300 {
+        assert!(Instant::now() < deadline, "the attacker could not connect");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sensor = Proc::sensor("edge-1", Some(&file), port, &key);
+    let (status, _, err) = sensor.finish();
+    stop.store(true, Relaxed);
+    attacker.join().unwrap();
+    assert_success("sensor under attack", status, &err);
+    let (status, out, log) = wall.finish();
+    assert_success("wall", status, &log);
+    let got = json(&out);
+    let expected = json(&count_file(&file, "json"));
+    assert_eq!(got["maps"], expected["maps"], "the sensor's counts differ");
+    assert_eq!(got["packets"], 3000);
+    assert_eq!(got["sensors"]["authenticated"], 1);
+    assert!(
+        got["sensors"]["refused"]["evicted"].as_u64().unwrap() > 0,
+        "{}",
+        got["sensors"]
+    );
+}
+
+/// A hand-made sensor's handshake on a bare stream: the stream and the
+/// session's keys, after the sealed WELCOME.
+fn handshake_raw(port: u16, name: &str, secret: &str) -> (TcpStream, secure::Sealer) {
+    let mut s = connect(port);
+    let hello = hello(2, name);
+    let psk = secure::psk(&SensorKey::from_bytes(secret.as_bytes()));
+    let mut noise = Handshake::initiator(&psk, &secure::prologue(&hello)).unwrap();
+    let mut first = hello.clone();
+    wire::encode_noise(&noise.write().unwrap(), &mut first);
+    s.write_all(&first).unwrap();
+    let (kind, msg) = read_frame(&mut s);
+    assert_eq!(kind, 7, "the wall's handshake message");
+    noise.read(&msg).unwrap();
+    let mut sealer = noise.finish().unwrap();
+    let (kind, sealed) = read_frame(&mut s);
+    assert_eq!(kind, wire::SEALED);
+    let mut plain = Vec::new();
+    sealer.open(&sealed, &mut plain).unwrap();
+    assert_eq!(plain, [0, 0, 0, 1, 0x04], "WELCOME, sealed");
+    (s, sealer)
+}
+
+/// A sealed record of `plain`, as a connection writes it.
+fn record(sealer: &mut secure::Sealer, plain: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    wire::begin_sealed(plain.len() + secure::TAG_LEN, &mut out);
+    sealer.seal(plain, &mut out).unwrap();
+    out
+}
+
+/// Finding 2: after the handshake every frame is sealed, so a frame altered
+/// on the way, one injected in clear, or one replayed, is refused and
+/// nothing of it counted, while a good sensor's counts stay exact.
+#[test]
+fn altered_injected_or_replayed_frames_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "a shared secret for the test";
+    let key = key_file(dir.path(), "key", secret);
+    let file = capture(dir.path(), "good.pcap", 2_000, 41);
+    let mut wall = Proc::wall(0, &key, 4, "json");
+    let port = wall.port();
+    // A valid delta of 7 packets into syn cell 9.
+    let mut delta = Vec::new();
+    let header = wire::DeltaHeader {
+        sent_at_ns: 1_625_097_600_000_000_000,
+        packets: 7,
+        ..wire::DeltaHeader::default()
+    };
+    let cells = [(9u16, 7u64)];
+    wire::encode_delta(
+        &header,
+        &[wire::MapCells {
+            name: "syn",
+            cells: &cells,
+        }],
+        &mut delta,
+    );
+    let closed_with = |s: &mut TcpStream, sealer: &mut secure::Sealer, what: &str| {
+        let (kind, sealed) = read_frame(s);
+        assert_eq!(kind, wire::SEALED, "{what}");
+        let mut plain = Vec::new();
+        sealer.open(&sealed, &mut plain).unwrap();
+        assert_eq!((plain[4], plain[5]), (0x06, 3), "{what}: CLOSE(malformed)");
+    };
+
+    // Altered: one bit of the sealed delta flipped on the way.
+    let (mut s, mut sealer) = handshake_raw(port, "altered", secret);
+    let mut bad = record(&mut sealer, &delta);
+    let last = bad.len() - 1;
+    bad[last] ^= 0x10;
+    s.write_all(&bad).unwrap();
+    closed_with(&mut s, &mut sealer, "altered");
+    let line = wall.wait_for("the altered frame", |l| {
+        l.contains("sensor altered") && l.contains("dropped")
+    });
+    assert!(line.contains("integrity check"), "{line}");
+
+    // Injected: a well-formed delta in clear after the handshake.
+    let (mut s, mut sealer) = handshake_raw(port, "injected", secret);
+    s.write_all(&delta).unwrap();
+    closed_with(&mut s, &mut sealer, "injected");
+    wall.wait_for("the injected frame", |l| {
+        l.contains("sensor injected") && l.contains("dropped")
+    });
+
+    // Replayed: the same sealed record twice (the second's nonce is spent).
+    let (mut s, mut sealer) = handshake_raw(port, "replayed", secret);
+    let once = record(&mut sealer, &delta);
+    s.write_all(&once).unwrap();
+    s.write_all(&once).unwrap();
+    closed_with(&mut s, &mut sealer, "replayed");
+    wall.wait_for("the replayed frame", |l| {
+        l.contains("sensor replayed") && l.contains("dropped")
+    });
+
+    let good = Proc::sensor("edge-1", Some(&file), port, &key);
+    let (status, _, err) = good.finish();
+    assert_success("good sensor", status, &err);
+    let (status, out, log) = wall.finish();
+    assert_success("wall", status, &log);
+    let got = json(&out);
+    let expected = json(&count_file(&file, "json"));
+    // The replayed record's first copy was genuine: 7 packets in syn cell 9.
+    let mut maps = expected["maps"].clone();
+    let syn = maps["syn"].as_object_mut().unwrap();
+    let had = syn.get("9").and_then(|v| v.as_u64()).unwrap_or(0);
+    syn.insert("9".into(), (had + 7).into());
+    assert_eq!(got["maps"]["syn"], maps["syn"], "only the genuine copy counted");
+    assert_eq!(got["sensors"]["malformed"], 3, "{}", got["sensors"]);
 }

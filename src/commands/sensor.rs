@@ -22,6 +22,7 @@ use super::sources::{Run, SourcePlan};
 use crate::cli::SensorArgs;
 use crate::counting::{Counters, Decay};
 use crate::maps::{self, MapId};
+use crate::sensor::delta::DeltaBuilder;
 use crate::sensor::uplink::{Uplink, UplinkControl, UplinkState, WallAddr};
 use crate::sensor::{SensorKey, wire};
 use crate::session::Session;
@@ -129,17 +130,23 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
     let counters = Counters::new(plan.maps.clone(), Decay::NONE);
     // Every source is opened (and root dropped) before any connection is made.
     let sources = plan.sources.open(&counters)?;
+    let control = Arc::new(UplinkControl::default());
+    // Each uplink takes the counts as they are now as its start: started
+    // before counting, so it is sent everything counted.
+    let uplinks = start_uplinks(&plan, &counters, &control)?;
     let mut session = None;
     let mut waiting = Some(sources);
     if plan.replay_file().is_none() {
         // Live sources count from the start; a file waits for the walls.
-        session = waiting
-            .take()
-            .map(|s| Session::start(counters.clone(), s))
-            .transpose()?;
+        match waiting.take().map(|s| Session::start(counters.clone(), s)) {
+            Some(Ok(s)) => session = Some(s),
+            Some(Err(e)) => {
+                finish(&control, uplinks);
+                return Err(e);
+            }
+            None => {}
+        }
     }
-    let control = Arc::new(UplinkControl::default());
-    let uplinks = start_uplinks(&plan, &counters, &control)?;
     if let Some(path) = plan.replay_file() {
         log::info!(
             "sensor {}: replaying {} once every wall has connected",
@@ -163,7 +170,7 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
         match &session {
             None => {
                 let ready = states().all(|s| s.ever_connected.load(Relaxed) || s.gave_up.load(Relaxed));
-                if let (true, Some(sources)) = (ready, waiting.take()) {
+                if let Some(sources) = waiting.take_if(|_| ready) {
                     match Session::start(counters.clone(), sources) {
                         Ok(s) => session = Some(s),
                         Err(e) => {
@@ -229,6 +236,7 @@ fn start_uplinks(
             counters: counters.clone(),
             control: control.clone(),
             state: state.clone(),
+            from: DeltaBuilder::now(counters),
         };
         let thread = std::thread::Builder::new()
             .name(format!("uplink {wall}"))

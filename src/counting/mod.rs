@@ -246,12 +246,14 @@ impl Counters {
             ..Totals::default()
         };
         for shard in self.lock().iter() {
-            t.packets += shard.packets();
+            // Saturating: merged remote totals are not trusted to stay small.
+            t.packets = t.packets.saturating_add(shard.packets());
             for r in SkipReason::ALL {
-                t.skipped[r.index()] += shard.skipped(r);
+                let n = &mut t.skipped[r.index()];
+                *n = n.saturating_add(shard.skipped(r));
             }
             for (slot, &m) in self.maps.iter().enumerate() {
-                t.per_map[slot] += shard.map_packets(m);
+                t.per_map[slot] = t.per_map[slot].saturating_add(shard.map_packets(m));
             }
             t.last_ts = t.last_ts.max(shard.last_ts());
             t.first_ts = match (t.first_ts, shard.first_ts()) {

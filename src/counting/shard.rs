@@ -19,7 +19,6 @@
 //! own epoch. They are allocated only when asked for, rebased under the same
 //! sequence counter, and never touched by the `none` (exact count) path.
 
-use std::ops::AddAssign;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 
@@ -286,7 +285,7 @@ impl Shard {
 
     /// Writes (or with `add` adds) the exact counts of `slot` (64-bit total
     /// plus 32-bit recent count, decay `none` only) through `convert` into `out`.
-    fn read_exact<T: Copy + AddAssign>(
+    fn read_exact<T: Copy + SaturatingSum>(
         &self,
         slot: usize,
         out: &mut [T],
@@ -296,9 +295,11 @@ impl Shard {
         let (high, low) = (&self.slots[slot][..CELLS], &self.low[slot][..CELLS]);
         self.consistently(add, || {
             let cells = out.iter_mut().zip(high).zip(low);
-            let value = |h: &AtomicU64, l: &AtomicU32| convert(h.load(Relaxed) + u64::from(l.load(Relaxed)));
+            let value = |h: &AtomicU64, l: &AtomicU32| {
+                convert(h.load(Relaxed).saturating_add(u64::from(l.load(Relaxed))))
+            };
             if add {
-                cells.for_each(|((o, h), l)| *o += value(h, l));
+                cells.for_each(|((o, h), l)| *o = o.saturating_sum(value(h, l)));
             } else {
                 cells.for_each(|((o, h), l)| *o = value(h, l));
             }
@@ -317,7 +318,7 @@ impl Shard {
         let rounded = |c: &AtomicU64| f64::from_bits(c.load(Relaxed)).round() as u64;
         let cells = out.iter_mut().zip(&self.slots[slot][..CELLS]);
         if add {
-            cells.for_each(|(o, c)| *o += rounded(c));
+            cells.for_each(|(o, c)| *o = o.saturating_add(rounded(c)));
         } else {
             cells.for_each(|(o, c)| *o = rounded(c));
         }
@@ -671,15 +672,15 @@ impl ShardWriter {
 
     /// Adds `count` packets seen at `ts` to cell `key` of `map` (and its
     /// baseline), and to the map's packet total: how counts counted elsewhere
-    /// (a remote sensor's deltas) are merged. Returns false, adding nothing,
-    /// when this shard does not count `map`. Call [`ShardWriter::add_totals`]
-    /// once per delta for the packet and skip totals.
-    pub fn add_cell(&mut self, ts: u64, map: MapId, key: u16, count: u64) -> bool {
-        let Some(slot) = self.shard.slot(map) else {
-            return false;
-        };
+    /// (a remote sensor's deltas) are merged. `None`, adding nothing, when
+    /// this shard does not count `map`; otherwise whether an exact count
+    /// stopped at 2^64 - 1 rather than wrap (remote counts are not trusted
+    /// to stay small). Call [`ShardWriter::add_totals`] once per delta for
+    /// the packet and skip totals.
+    pub fn add_cell(&mut self, ts: u64, map: MapId, key: u16, count: u64) -> Option<bool> {
+        let slot = self.shard.slot(map)?;
         if count == 0 {
-            return true;
+            return Some(false);
         }
         self.flush();
         if ts != self.weight_ts {
@@ -687,10 +688,17 @@ impl ShardWriter {
         }
         let shard = &*self.shard;
         let counter = &shard.map_packets[slot];
-        counter.store(counter.load(Relaxed).wrapping_add(count), Relaxed);
+        counter.store(counter.load(Relaxed).saturating_add(count), Relaxed);
         let cell = &shard.slots[slot][usize::from(key)];
+        let mut saturated = false;
         if shard.mode == DecayMode::None {
-            cell.store(cell.load(Relaxed).wrapping_add(count), Relaxed);
+            // The cell's full count is this high part plus the 32-bit low
+            // part folded into it: saturate the sum, not only this part.
+            let low = u64::from(shard.low[slot][usize::from(key)].load(Relaxed));
+            let high = cell.load(Relaxed);
+            let room = u64::MAX - high.saturating_add(low);
+            saturated = count > room;
+            cell.store(high.saturating_add(count.min(room)), Relaxed);
         } else {
             let v = f64::from_bits(cell.load(Relaxed)) + self.weight * count as f64;
             cell.store(v.to_bits(), Relaxed);
@@ -700,7 +708,7 @@ impl ShardWriter {
             let v = f64::from_bits(cell.load(Relaxed)) + self.baseline_weight * count as f64;
             cell.store(v.to_bits(), Relaxed);
         }
-        true
+        Some(saturated)
     }
 
     /// Adds packet totals counted elsewhere at `ts`: `packets` handed to
@@ -711,10 +719,10 @@ impl ShardWriter {
         let shard = &*self.shard;
         shard
             .packets
-            .store(shard.packets.load(Relaxed).wrapping_add(packets), Relaxed);
+            .store(shard.packets.load(Relaxed).saturating_add(packets), Relaxed);
         for &(reason, n) in skipped {
             let c = &shard.skipped[reason.index()];
-            c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+            c.store(c.load(Relaxed).saturating_add(n), Relaxed);
         }
     }
 
@@ -827,7 +835,10 @@ fn fold(shard: &Shard) {
     shard.sequence.write(|| {
         for (high, low) in shard.slots.iter().zip(shard.low.iter()) {
             for (h, l) in high.iter().zip(low.iter()) {
-                h.store(h.load(Relaxed) + u64::from(l.load(Relaxed)), Relaxed);
+                h.store(
+                    h.load(Relaxed).saturating_add(u64::from(l.load(Relaxed))),
+                    Relaxed,
+                );
                 l.store(0, Relaxed);
             }
         }
@@ -886,4 +897,22 @@ fn bump32(cell: &AtomicU32) {
 #[inline(always)]
 fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+/// Adding counts read from several shards: exact counts stop at 2^64 - 1
+/// rather than wrap (merged remote counts may be that large); `f32` sums as usual.
+trait SaturatingSum {
+    fn saturating_sum(self, other: Self) -> Self;
+}
+
+impl SaturatingSum for u64 {
+    fn saturating_sum(self, other: Self) -> Self {
+        self.saturating_add(other)
+    }
+}
+
+impl SaturatingSum for f32 {
+    fn saturating_sum(self, other: Self) -> Self {
+        self + other
+    }
 }

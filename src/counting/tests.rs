@@ -345,9 +345,13 @@ fn merged_cell_counts_equal_counting_the_packets_here() {
     w.skip(T0, crate::parse::SkipReason::NotIp);
     w.flush();
     let mut m = merged.writer();
-    assert!(m.add_cell(T0, syn, 7, 5));
-    assert!(m.add_cell(T0, by_name("synport").unwrap(), 22, 5));
-    assert!(!m.add_cell(T0, by_name("udp").unwrap(), 22, 5), "map not counted");
+    assert_eq!(m.add_cell(T0, syn, 7, 5), Some(false));
+    assert_eq!(m.add_cell(T0, by_name("synport").unwrap(), 22, 5), Some(false));
+    assert_eq!(
+        m.add_cell(T0, by_name("udp").unwrap(), 22, 5),
+        None,
+        "map not counted"
+    );
     m.add_totals(T0, 6, &[(crate::parse::SkipReason::NotIp, 1)]);
     for at in [T0, T0 + 10 * S] {
         assert_eq!(value(&local, "syn", 7, at), value(&merged, "syn", 7, at));

@@ -1,20 +1,10 @@
-//! The shared secret and the challenge-response that proves a sensor holds it.
-//!
-//! The wall sends a fresh random nonce; the sensor answers
-//! HMAC-SHA256(key, nonce ‖ name), binding its name to this connection. The
-//! wall recomputes it and compares in constant time. The key never crosses
-//! the network and an answer is worthless for any other connection or name.
-//! It proves identity only: deltas travel in clear (see
-//! `docs/sensor-protocol.md`).
+//! The shared secret (`--key-file`): read, checked (mode 600, a regular file,
+//! 16 bytes at least, 4 KiB at most) and kept out of Debug output. What it
+//! proves and protects, and how, is [`super::secure`]'s business.
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use super::wire::{MAC_LEN, NONCE_LEN};
 
 /// Shortest key accepted: shorter secrets can be guessed.
 pub const MIN_KEY_LEN: usize = 16;
@@ -134,37 +124,10 @@ impl SensorKey {
         SensorKey(bytes.to_vec())
     }
 
-    fn mac(&self) -> Hmac<Sha256> {
-        // HMAC takes keys of any length: this cannot fail.
-        match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC accepts keys of every length"),
-        }
+    /// The secret's bytes, for deriving the session keys (never logged).
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.0
     }
-}
-
-/// Fresh random bytes for a challenge, from the operating system.
-pub fn new_nonce() -> Result<[u8; NONCE_LEN], String> {
-    let mut nonce = [0u8; NONCE_LEN];
-    getrandom::fill(&mut nonce).map_err(|e| format!("no random bytes for a challenge: {e}"))?;
-    Ok(nonce)
-}
-
-/// The sensor's answer: HMAC-SHA256(key, nonce ‖ name).
-pub fn respond(key: &SensorKey, nonce: &[u8; NONCE_LEN], name: &str) -> [u8; MAC_LEN] {
-    let mut mac = key.mac();
-    mac.update(nonce);
-    mac.update(name.as_bytes());
-    mac.finalize().into_bytes().into()
-}
-
-/// Whether `answer` is the right one for `nonce` and `name`, compared in
-/// constant time (so timing tells an attacker nothing about the right answer).
-pub fn verify(key: &SensorKey, nonce: &[u8; NONCE_LEN], name: &str, answer: &[u8; MAC_LEN]) -> bool {
-    let mut mac = key.mac();
-    mac.update(nonce);
-    mac.update(name.as_bytes());
-    mac.verify_slice(answer).is_ok()
 }
 
 #[cfg(test)]
@@ -176,41 +139,6 @@ mod tests {
         std::fs::write(&path, bytes).expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
         path
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231_case_2() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?",
-        // split here as a 32-byte "nonce" would not be; check the primitive itself.
-        let key = SensorKey::from_bytes(b"Jefe");
-        let mut mac = key.mac();
-        mac.update(b"what do ya want for nothing?");
-        let out: [u8; 32] = mac.finalize().into_bytes().into();
-        let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(
-            hex,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-
-    #[test]
-    fn answers_bind_key_nonce_and_name() {
-        let key = SensorKey::from_bytes(b"0123456789abcdef");
-        let nonce = [7u8; NONCE_LEN];
-        let answer = respond(&key, &nonce, "edge-1");
-        assert!(verify(&key, &nonce, "edge-1", &answer));
-        assert!(!verify(&key, &nonce, "edge-2", &answer), "another name");
-        assert!(
-            !verify(&key, &[8u8; NONCE_LEN], "edge-1", &answer),
-            "another nonce"
-        );
-        let other = SensorKey::from_bytes(b"0123456789abcdeF");
-        assert!(!verify(&other, &nonce, "edge-1", &answer), "another key");
-    }
-
-    #[test]
-    fn nonces_differ() {
-        assert_ne!(new_nonce(), new_nonce());
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Frames over a TCP connection, for both ends: read one whole frame within a
 //! deadline into a buffer that never grows past the limit in force, and
 //! write frames out. The bytes themselves are [`super::wire`]'s business.
+//!
+//! Once the handshake has given the connection its keys ([`Conn::seal`]),
+//! everything written is one plaintext stream of frames cut into sealed
+//! records ([`super::secure`]), and everything read is opened record by
+//! record into a plaintext buffer that frames are read from, with the same
+//! limits: a frame's length is checked as soon as its four bytes are open,
+//! so a peer can make this end hold at most one frame and one record.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::wire::{self, CloseReason, LENGTH_LEN, Message, WireError};
+use super::secure::{self, Sealer, SecureError};
+use super::wire::{self, CloseReason, LENGTH_LEN, Message, SEALED, WireError};
 
 /// Why no frame could be read.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +31,9 @@ pub enum ConnError {
     /// The bytes broke the format.
     #[error("{0}")]
     Wire(WireError),
+    /// A sealed record did not open: the connection was tampered with.
+    #[error("{0}")]
+    Sealed(SecureError),
 }
 
 /// One end of a sensor connection.
@@ -31,6 +42,20 @@ pub struct Conn {
     peer: SocketAddr,
     buf: Vec<u8>,
     out: Vec<u8>,
+    /// The session's keys and buffers, once the handshake has finished.
+    sealed: Option<Box<Sealed>>,
+}
+
+/// A sealed connection's state.
+struct Sealed {
+    sealer: Sealer,
+    /// Opened bytes not yet read as frames, from `start` on.
+    plain: Vec<u8>,
+    start: usize,
+    /// One sealed record as it arrives.
+    record: Vec<u8>,
+    /// What a send writes: the sealed records.
+    records: Vec<u8>,
 }
 
 impl Conn {
@@ -44,7 +69,19 @@ impl Conn {
             peer,
             buf: Vec::new(),
             out: Vec::new(),
+            sealed: None,
         }
+    }
+
+    /// From now on, every frame is sealed with `sealer` both ways.
+    pub fn seal(&mut self, sealer: Sealer) {
+        self.sealed = Some(Box::new(Sealed {
+            sealer,
+            plain: Vec::new(),
+            start: 0,
+            record: Vec::new(),
+            records: Vec::new(),
+        }));
     }
 
     /// The other end's address.
@@ -61,6 +98,9 @@ impl Conn {
     /// `deadline`; the length is checked before the body is read, so an
     /// oversized frame costs four bytes of buffer.
     pub fn read(&mut self, limit: usize, deadline: Instant) -> Result<Message<'_>, ConnError> {
+        if self.sealed.is_some() {
+            return self.read_sealed(limit, deadline);
+        }
         let mut field = [0u8; LENGTH_LEN];
         self.fill(&mut field, deadline, true)?;
         let n = wire::frame_len(field, limit).map_err(ConnError::Wire)?;
@@ -71,6 +111,54 @@ impl Conn {
         self.buf = body;
         filled?;
         wire::decode_body(&self.buf).map_err(ConnError::Wire)
+    }
+
+    /// [`Conn::read`] on a sealed connection: opens records until a whole
+    /// frame is in the plaintext buffer.
+    fn read_sealed(&mut self, limit: usize, deadline: Instant) -> Result<Message<'_>, ConnError> {
+        let Some(mut s) = self.sealed.take() else {
+            return Err(ConnError::Closed);
+        };
+        // Bytes of frames already read are dropped first.
+        s.plain.drain(..s.start);
+        s.start = 0;
+        let got = self.open_until(&mut s, LENGTH_LEN, deadline).and_then(|()| {
+            let mut field = [0u8; LENGTH_LEN];
+            field.copy_from_slice(&s.plain[..LENGTH_LEN]);
+            let n = wire::frame_len(field, limit).map_err(ConnError::Wire)?;
+            self.open_until(&mut s, LENGTH_LEN + n, deadline)?;
+            Ok(n)
+        });
+        self.sealed = Some(s);
+        let n = got?;
+        let Some(s) = self.sealed.as_mut() else {
+            return Err(ConnError::Closed);
+        };
+        s.start = LENGTH_LEN + n;
+        wire::decode_body(&s.plain[LENGTH_LEN..LENGTH_LEN + n]).map_err(ConnError::Wire)
+    }
+
+    /// Opens sealed records into `s.plain` until it holds `want` bytes.
+    fn open_until(&mut self, s: &mut Sealed, want: usize, deadline: Instant) -> Result<(), ConnError> {
+        while s.plain.len() < want {
+            let mut field = [0u8; LENGTH_LEN];
+            // A connection may end cleanly only between frames.
+            self.fill(&mut field, deadline, s.plain.is_empty())?;
+            let n = wire::frame_len(field, secure::MAX_SEALED + 1).map_err(ConnError::Wire)?;
+            let mut record = std::mem::take(&mut s.record);
+            record.clear();
+            record.resize(n, 0);
+            let filled = self.fill(&mut record, deadline, false);
+            s.record = record;
+            filled?;
+            if s.record[0] != SEALED {
+                return Err(ConnError::Wire(WireError::UnknownType(s.record[0])));
+            }
+            s.sealer
+                .open(&s.record[1..], &mut s.plain)
+                .map_err(ConnError::Sealed)?;
+        }
+        Ok(())
     }
 
     /// Fills `buf` from the stream by `deadline`. End of stream before the
@@ -106,8 +194,19 @@ impl Conn {
         let _ = self
             .stream
             .set_write_timeout(Some(timeout.max(Duration::from_millis(1))));
-        self.stream.write_all(&self.out)?;
-        Ok(self.out.len())
+        let Some(s) = self.sealed.as_mut() else {
+            self.stream.write_all(&self.out)?;
+            return Ok(self.out.len());
+        };
+        s.records.clear();
+        for chunk in self.out.chunks(secure::MAX_PLAIN) {
+            wire::begin_sealed(chunk.len() + secure::TAG_LEN, &mut s.records);
+            s.sealer
+                .seal(chunk, &mut s.records)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        self.stream.write_all(&s.records)?;
+        Ok(s.records.len())
     }
 
     /// Sends a CLOSE (best effort) and shuts the connection down.
@@ -128,6 +227,11 @@ impl Conn {
     /// nothing has arrived. Used by a sensor between deltas to hear a wall's
     /// CLOSE; a wall sends nothing else after WELCOME.
     pub fn poll(&mut self, limit: usize) -> Result<Option<Message<'_>>, ConnError> {
+        if self.sealed.as_ref().is_some_and(|s| s.plain.len() > s.start) {
+            return self
+                .read(limit, Instant::now() + Duration::from_secs(1))
+                .map(Some);
+        }
         let mut probe = [0u8; 1];
         let _ = self.stream.set_nonblocking(true);
         let peeked = self.stream.peek(&mut probe);

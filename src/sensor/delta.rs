@@ -1,7 +1,7 @@
 //! What a sensor sends one wall each interval: its exact counts minus what
-//! that wall was last sent, so only changed cells travel, and nothing counted
-//! before the connection (the builder is made at connect time, from the
-//! counts of that moment).
+//! that wall was last sent, so only changed cells travel. The builder lives
+//! as long as the sensor's link to the wall: what was counted while the wall
+//! could not take it goes in the first delta after it does, marked late.
 
 use super::wire::{DeltaHeader, MapCells, SKIP_REASONS, encode_delta};
 use crate::counting::Counters;
@@ -16,6 +16,10 @@ pub struct DeltaBuilder {
     skipped: [u64; SKIP_REASONS],
     /// Per map, this delta's changed cells (kept to reuse their memory).
     cells: Vec<Vec<(u16, u64)>>,
+    /// When the wall last took a delta (or the builder was made).
+    delivered: std::time::Instant,
+    /// Packets counted before the current connection was welcomed, not yet sent.
+    late: u64,
 }
 
 /// What one delta carried.
@@ -49,7 +53,38 @@ impl DeltaBuilder {
             sent,
             packets: t.packets,
             skipped,
+            delivered: std::time::Instant::now(),
+            late: 0,
         }
+    }
+
+    /// A builder of no maps (a placeholder while the real one is in use).
+    pub fn empty() -> Self {
+        DeltaBuilder {
+            maps: Vec::new(),
+            sent: Vec::new(),
+            packets: 0,
+            skipped: [0; SKIP_REASONS],
+            cells: Vec::new(),
+            delivered: std::time::Instant::now(),
+            late: 0,
+        }
+    }
+
+    /// Packets accounted for so far (sent, or the baseline).
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// How long the counts not yet sent have waited.
+    pub fn held_for(&self) -> std::time::Duration {
+        self.delivered.elapsed()
+    }
+
+    /// A wall welcomed this link: what was counted and not sent until now is
+    /// late, and the next delta says so.
+    pub fn welcomed(&mut self, counters: &Counters) {
+        self.late = counters.totals().packets.saturating_sub(self.packets);
     }
 
     /// Appends the frames of the next delta to `out`: every cell that grew
@@ -91,6 +126,8 @@ impl DeltaBuilder {
             *s = now;
         }
         self.packets = t.packets;
+        header.late = std::mem::take(&mut self.late).min(header.packets);
+        self.delivered = std::time::Instant::now();
         stats.packets = header.packets;
         let maps: Vec<MapCells<'_>> = self
             .maps
@@ -162,6 +199,7 @@ mod tests {
                 skipped: [1, 0, 0, 1],
                 kernel_drops: 5,
                 interface_drops: 6,
+                late: 0,
             }
         );
         assert_eq!(

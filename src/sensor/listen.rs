@@ -3,33 +3,46 @@
 //! its deltas into the wall's maps through a pooled shard writer.
 //!
 //! Sensors are untrusted until authenticated and not fully trusted after: each
-//! connection has its own thread, at most [`MAX_SENSORS`] are served (more
-//! are refused with a BUSY close and logged), a peer may make the wall buffer
-//! at most [`wire::MAX_HANDSHAKE_FRAME`] bytes until it has proved it holds the
-//! key and [`wire::MAX_FRAME`] after, the handshake must finish within
+//! connection has its own thread. Peers that have not yet proved the key wait
+//! in a small pool of their own ([`MAX_PENDING`], at most
+//! [`MAX_PENDING_PER_ADDR`] from one address), so they can never take the
+//! places of sensors that have: when the pool is full, a newcomer takes the
+//! place of the pending peer that has shown least (nothing rather than a
+//! HELLO, the oldest first, from the address holding most). At most
+//! [`MAX_SENSORS`] authenticated sensors are served (more are refused with a
+//! BUSY close, sealed, and logged). A peer may make the wall buffer at most
+//! [`wire::MAX_HANDSHAKE_FRAME`] bytes until it has proved it holds the key and
+//! [`wire::MAX_FRAME`] after, the handshake must finish within
 //! [`HANDSHAKE_TIMEOUT`], and a sensor silent for [`IDLE_TIMEOUT`] is dropped.
+//! After the handshake every frame is sealed ([`super::secure`]): a frame
+//! altered or injected on the way fails to open and drops the connection.
 //! A bad peer (wrong key, wrong version, malformed or oversized frame) is
 //! dropped, logged with its address and the reason, and counted; nothing of a
 //! malformed delta is merged, and other sensors are not disturbed.
 
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::auth::{self, SensorKey};
+use super::auth::SensorKey;
 use super::conn::{Conn, ConnError, printable};
 use super::merge;
+use super::secure::{self, Handshake};
 use super::wire::{self, CloseReason, MAX_FRAME, MAX_HANDSHAKE_FRAME, Message, VERSION, WireError};
 use crate::counting::Counters;
 use crate::source::peers::{PeerKind, PeerSummary};
 use crate::source::{SourceError, SourceStatus};
 
-/// Most sensors served at once; more are refused (and logged).
+/// Most authenticated sensors served at once; more are refused (and logged).
 pub const MAX_SENSORS: usize = 256;
-/// A peer must finish HELLO, CHALLENGE, AUTH within this.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most peers in the handshake at once (the pre-authentication pool).
+pub const MAX_PENDING: usize = 64;
+/// Most peers in the handshake at once from one address.
+pub const MAX_PENDING_PER_ADDR: usize = 16;
+/// A peer must finish its handshake within this (a sensor needs one round trip).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// An authenticated sensor sends a delta every `--interval` (at most 10 s);
 /// one silent this long is gone.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +63,12 @@ pub struct ListenerStats {
     /// Peers that broke or did not finish the handshake (garbage, oversized
     /// or missing frames).
     pub refused_handshake: AtomicU64,
+    /// Unauthenticated peers dropped to make room in the handshake pool.
+    pub evicted: AtomicU64,
+    /// Packets sensors delivered late (counted while they could not get in).
+    pub late: AtomicU64,
+    /// Cell additions that would have passed 2^64 and stopped there.
+    pub saturated: AtomicU64,
     /// Authenticated sensors dropped for a malformed or oversized frame.
     pub malformed: AtomicU64,
     /// Deltas merged.
@@ -83,7 +102,10 @@ impl ListenerStats {
                 "auth": self.refused_auth.load(Relaxed),
                 "version": self.refused_version.load(Relaxed),
                 "handshake": self.refused_handshake.load(Relaxed),
+                "evicted": self.evicted.load(Relaxed),
             },
+            "late": self.late.load(Relaxed),
+            "saturated": self.saturated.load(Relaxed),
             "malformed": self.malformed.load(Relaxed),
             "deltas": self.deltas.load(Relaxed),
             "peers": peers,
@@ -110,13 +132,37 @@ struct Served {
 /// What the accept loop and the connection threads share.
 struct Shared {
     counters: Arc<Counters>,
-    key: Arc<SensorKey>,
+    /// The pre-shared key the handshake proves ([`secure::psk`] of the key).
+    psk: [u8; 32],
     status: Arc<SourceStatus>,
     stats: Arc<ListenerStats>,
+    /// Connection threads running (pending and authenticated).
     active: AtomicUsize,
+    /// Authenticated sensors being served.
+    authenticated: AtomicUsize,
+    /// The pre-authentication pool.
+    pending: Mutex<Vec<Pending>>,
     /// Connections that have ended, served or refused (for `--sensors N`).
     closed: AtomicUsize,
+    /// Set when the wall stops: a sensor whose reading ends then is told so.
+    closing: AtomicBool,
 }
+
+/// A peer in the handshake.
+struct Pending {
+    id: u64,
+    addr: IpAddr,
+    since: Instant,
+    /// How far it got: [`STAGE_NOTHING`] or [`STAGE_HELLO`].
+    stage: Arc<AtomicU8>,
+    /// A handle to shut it down when it must make room.
+    stream: TcpStream,
+}
+
+/// A pending peer that has sent nothing whole yet.
+const STAGE_NOTHING: u8 = 0;
+/// A pending peer that has sent a good HELLO.
+const STAGE_HELLO: u8 = 1;
 
 impl SensorListener {
     /// Binds `addr`; sensors must prove they hold `key`.
@@ -170,11 +216,14 @@ impl SensorListener {
         status.stalled.store(true, Relaxed);
         let shared = Arc::new(Shared {
             counters: self.counters,
-            key: self.key,
+            psk: secure::psk(&self.key),
             status,
             stats: self.stats,
             active: AtomicUsize::new(0),
+            authenticated: AtomicUsize::new(0),
+            pending: Mutex::new(Vec::new()),
             closed: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
         });
         let until = self.run_for.map(|d| Instant::now() + d);
         let spent = || {
@@ -182,10 +231,11 @@ impl SensorListener {
                 || until.is_some_and(|t| Instant::now() >= t)
         };
         let mut served: Vec<Served> = Vec::new();
+        let mut next_id = 0u64;
         while !stop.load(Relaxed) && !spent() {
             served.retain(|s| !s.thread.is_finished());
             match self.listener.accept() {
-                Ok((stream, peer)) => accept(&shared, &mut served, stream, peer),
+                Ok((stream, peer)) => accept(&shared, &mut served, stream, peer, &mut next_id),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
                 Err(e) => {
                     log::warn!("accept failed: {e}");
@@ -193,14 +243,11 @@ impl SensorListener {
                 }
             }
         }
-        // After WELCOME a wall writes nothing more, so this CLOSE cannot
-        // interleave with another frame.
-        let mut bye = Vec::new();
-        wire::encode_close(CloseReason::Normal, "the wall is shutting down", &mut bye);
+        // Each connection's thread holds its keys: ending the reading half
+        // wakes it, and it sends its sensor a sealed CLOSE before it ends.
+        shared.closing.store(true, Relaxed);
         for s in &served {
-            let _ = s.stream.set_write_timeout(Some(Duration::from_millis(200)));
-            let _ = std::io::Write::write_all(&mut &s.stream, &bye);
-            let _ = s.stream.shutdown(Shutdown::Both);
+            let _ = s.stream.shutdown(Shutdown::Read);
         }
         for s in served {
             let _ = s.thread.join();
@@ -208,22 +255,41 @@ impl SensorListener {
     }
 }
 
-/// Serves one new connection on a thread of its own, or refuses it (BUSY)
-/// when [`MAX_SENSORS`] are already served.
-fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, peer: SocketAddr) {
+/// Serves one new connection on a thread of its own, in the handshake pool
+/// (making room there when it is full).
+fn accept(
+    shared: &Arc<Shared>,
+    served: &mut Vec<Served>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    next_id: &mut u64,
+) {
     let refuse = |stream: TcpStream, why: &str| {
         let mut conn = Conn::new(stream, peer);
         conn.close(CloseReason::Busy, why);
         shared.closed.fetch_add(1, Relaxed);
         log::warn!("refused sensor {peer}: {why}");
     };
-    if shared.active.load(Relaxed) >= MAX_SENSORS {
+    // Threads are bounded too: the pool, the sensors, and the few evicted
+    // peers still on their way out.
+    if shared.active.load(Relaxed) >= MAX_SENSORS + 2 * MAX_PENDING {
         shared.stats.refused_busy.fetch_add(1, Relaxed);
-        return refuse(stream, &format!("already {MAX_SENSORS} sensors; try again later"));
+        return refuse(stream, "too many connections; try again later");
     }
-    let Ok(handle) = stream.try_clone() else {
+    let (Ok(handle), Ok(pool_handle)) = (stream.try_clone(), stream.try_clone()) else {
         return refuse(stream, "cannot keep a handle on the connection");
     };
+    let id = *next_id;
+    *next_id += 1;
+    let stage = Arc::new(AtomicU8::new(STAGE_NOTHING));
+    make_room(shared, peer.ip());
+    lock(&shared.pending).push(Pending {
+        id,
+        addr: peer.ip(),
+        since: Instant::now(),
+        stage: stage.clone(),
+        stream: pool_handle,
+    });
     shared.active.fetch_add(1, Relaxed);
     let thread_shared = shared.clone();
     let spawned = std::thread::Builder::new()
@@ -231,10 +297,13 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
         .spawn(move || {
             let s = thread_shared;
             let mut conn = Conn::new(stream, peer);
-            let outcome = serve_sensor(&mut conn, &s);
+            let outcome = serve_sensor(&mut conn, &s, id, &stage);
             let _ = conn.stream().shutdown(Shutdown::Both);
+            leave_pool(&s, id);
             let left = s.active.fetch_sub(1, Relaxed) - 1;
-            s.status.stalled.store(left == 0, Relaxed);
+            s.status
+                .stalled
+                .store(s.authenticated.load(Relaxed) == 0 || left == 0, Relaxed);
             s.closed.fetch_add(1, Relaxed);
             // Logged once the slot is free: whoever reads the line may reuse it.
             log::info!("{outcome}");
@@ -245,11 +314,81 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
             stream: handle,
         }),
         Err(_) => {
+            leave_pool(shared, id);
             shared.active.fetch_sub(1, Relaxed);
             shared.closed.fetch_add(1, Relaxed);
             log::warn!("refused sensor {peer}: cannot start a thread for it");
         }
     }
+}
+
+/// Makes room in the handshake pool for a newcomer from `addr`: when that
+/// address holds its share, or the pool is full, the pending peer that has
+/// shown least ([`shown`], then the oldest) is shut down, from `addr` itself
+/// or else from the address holding most. An attacker's idle connections so
+/// make room for each other, never for a sensor mid-handshake.
+fn make_room(shared: &Shared, addr: IpAddr) {
+    let mut pending = lock(&shared.pending);
+    let from_addr = pending.iter().filter(|p| p.addr == addr).count();
+    let victims_of = if from_addr >= MAX_PENDING_PER_ADDR {
+        Some(addr)
+    } else if pending.len() >= MAX_PENDING {
+        let mut per_addr: Vec<(IpAddr, usize)> = Vec::new();
+        for p in pending.iter() {
+            match per_addr.iter_mut().find(|(a, _)| *a == p.addr) {
+                Some((_, n)) => *n += 1,
+                None => per_addr.push((p.addr, 1)),
+            }
+        }
+        per_addr.into_iter().max_by_key(|&(_, n)| n).map(|(a, _)| a)
+    } else {
+        None
+    };
+    let Some(victims_of) = victims_of else { return };
+    let victim = pending
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.addr == victims_of)
+        .min_by_key(|(_, p)| (shown(p), p.since))
+        .map(|(i, _)| i);
+    if let Some(i) = victim {
+        let p = pending.swap_remove(i);
+        let _ = p.stream.shutdown(Shutdown::Both);
+        shared.stats.evicted.fetch_add(1, Relaxed);
+    }
+}
+
+/// How much a pending peer has shown, least first: gone, silent, bytes
+/// waiting or a HELLO read. A sensor sends its HELLO and handshake the moment
+/// it connects, so its bytes wait before its thread even runs: it ranks
+/// above every silent connection however new it is.
+fn shown(p: &Pending) -> u8 {
+    use nix::sys::socket::{MsgFlags, recv};
+    use std::os::fd::AsRawFd;
+    if p.stage.load(Relaxed) >= STAGE_HELLO {
+        return 3;
+    }
+    let mut probe = [0u8; 1];
+    match recv(
+        p.stream.as_raw_fd(),
+        &mut probe,
+        MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+    ) {
+        Ok(0) => 0,
+        Ok(_) => 2,
+        Err(nix::errno::Errno::EAGAIN) => 1,
+        Err(_) => 0,
+    }
+}
+
+/// Takes connection `id` out of the handshake pool (it finished, failed or was evicted).
+fn leave_pool(shared: &Shared, id: u64) {
+    lock(&shared.pending).retain(|p| p.id != id);
+}
+
+/// The pool's lock, even if a thread panicked holding it (the list stays usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn now_ns() -> u64 {
@@ -260,15 +399,35 @@ fn now_ns() -> u64 {
 
 /// Authenticates one sensor and merges its deltas until it leaves or breaks
 /// the protocol; returns the line that says how it ended.
-fn serve_sensor(conn: &mut Conn, shared: &Shared) -> String {
+fn serve_sensor(conn: &mut Conn, shared: &Shared, id: u64, stage: &AtomicU8) -> String {
     let peer = conn.peer();
-    let name = match handshake(conn, shared) {
+    let name = match handshake(conn, shared, stage) {
         Ok(name) => name,
         Err(line) => return line,
     };
+    leave_pool(shared, id);
+    // Only key holders reach here: only they can fill the sensors' places.
+    if shared.authenticated.fetch_add(1, Relaxed) >= MAX_SENSORS {
+        shared.authenticated.fetch_sub(1, Relaxed);
+        shared.stats.refused_busy.fetch_add(1, Relaxed);
+        let why = format!("already {MAX_SENSORS} sensors; try again later");
+        conn.close(CloseReason::Busy, &why);
+        return format!("refused sensor {name} ({peer}): {why}");
+    }
+    let outcome = serve_authenticated(conn, shared, &name);
+    shared.authenticated.fetch_sub(1, Relaxed);
+    outcome
+}
+
+/// Welcomes an authenticated sensor and merges its deltas.
+fn serve_authenticated(conn: &mut Conn, shared: &Shared, name: &str) -> String {
+    let peer = conn.peer();
+    if let Err(e) = conn.send(HANDSHAKE_TIMEOUT, wire::encode_welcome) {
+        return format!("sensor {name} ({peer}) left during the handshake: {e}");
+    }
     shared.stats.authenticated.fetch_add(1, Relaxed);
     shared.status.stalled.store(false, Relaxed);
-    let entry = shared.status.peers.peer(PeerKind::Sensor, &name);
+    let entry = shared.status.peers.peer(PeerKind::Sensor, name);
     if let Some(e) = &entry {
         e.connected.store(true, Relaxed);
         e.touch();
@@ -283,6 +442,10 @@ fn serve_sensor(conn: &mut Conn, shared: &Shared) -> String {
                 let started = Instant::now();
                 let now = now_ns();
                 let merged = merge::merge(&d, merge::packet_time(&d, now), &mut writer);
+                shared.stats.late.fetch_add(d.header.late, Relaxed);
+                if merged.saturated > 0 {
+                    shared.stats.saturated.fetch_add(merged.saturated as u64, Relaxed);
+                }
                 let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 shared.stats.merge_ns.fetch_add(took, Relaxed);
                 shared.stats.cells.fetch_add(merged.cells as u64, Relaxed);
@@ -307,9 +470,18 @@ fn serve_sensor(conn: &mut Conn, shared: &Shared) -> String {
                 break malformed(conn, shared, entry.as_deref(), &who, &e);
             }
             Err(ConnError::Wire(e)) => break malformed(conn, shared, entry.as_deref(), &who, &e.to_string()),
+            // Altered or injected on the way: nothing of it is merged, and the
+            // connection cannot be trusted further.
+            Err(ConnError::Sealed(e)) => {
+                break malformed(conn, shared, entry.as_deref(), &who, &e.to_string());
+            }
             Err(ConnError::Timeout) => {
                 conn.close(CloseReason::Timeout, "silent for too long");
                 break format!("dropped {who}: sent nothing for {IDLE_TIMEOUT:?}");
+            }
+            Err(ConnError::Closed) if shared.closing.load(Relaxed) => {
+                conn.close(CloseReason::Normal, "the wall is shutting down");
+                break format!("{who}: told the wall is shutting down after {deltas} deltas");
             }
             Err(ConnError::Closed) => {
                 break format!("{who} disconnected after {deltas} deltas without a goodbye");
@@ -341,9 +513,11 @@ fn malformed(
     format!("dropped {who}: malformed frame: {what}")
 }
 
-/// HELLO, CHALLENGE, AUTH, WELCOME; the sensor's name, or the log line of a
-/// refusal (the peer was told why with a CLOSE).
-fn handshake(conn: &mut Conn, shared: &Shared) -> Result<String, String> {
+/// HELLO, then the Noise handshake ([`super::secure`]) that proves the
+/// sensor holds the key (and this wall too), then the connection is sealed
+/// and WELCOME sent sealed; the sensor's name, or the log line of a refusal
+/// (the peer was told why with a CLOSE, in clear while nothing is sealed).
+fn handshake(conn: &mut Conn, shared: &Shared, stage: &AtomicU8) -> Result<String, String> {
     let peer = conn.peer();
     let stats = &shared.stats;
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
@@ -371,28 +545,36 @@ fn handshake(conn: &mut Conn, shared: &Shared) -> Result<String, String> {
         }
         Err(e) => return Err(handshake_failed(conn, shared, "HELLO", e)),
     };
-    let nonce = match auth::new_nonce() {
-        Ok(n) => n,
-        Err(e) => return Err(refuse(conn, &stats.refused_handshake, CloseReason::Normal, e)),
-    };
-    if let Err(e) = conn.send(HANDSHAKE_TIMEOUT, |out| wire::encode_challenge(&nonce, out)) {
-        stats.refused_handshake.fetch_add(1, Relaxed);
-        return Err(format!("sensor {name} ({peer}) left during the handshake: {e}"));
-    }
-    match conn.read(MAX_HANDSHAKE_FRAME, deadline) {
-        Ok(Message::Auth { mac }) if auth::verify(&shared.key, &nonce, &name, &mac) => {}
-        Ok(Message::Auth { .. }) => {
-            stats.refused_auth.fetch_add(1, Relaxed);
-            conn.close(
-                CloseReason::Auth,
-                "authentication failed: the sensor's --key-file differs from the wall's",
-            );
-            return Err(format!(
-                "refused sensor {peer} (calling itself {name}): authentication failed: its --key-file differs from this wall's"
+    stage.store(STAGE_HELLO, Relaxed);
+    // Both ends mix the HELLO into the handshake: a name changed on the way fails it.
+    let mut hello = Vec::new();
+    wire::encode_hello(&name, &mut hello);
+    let mut noise = match Handshake::responder(&shared.psk, &secure::prologue(&hello)) {
+        Ok(h) => h,
+        Err(e) => {
+            return Err(refuse(
+                conn,
+                &stats.refused_handshake,
+                CloseReason::Normal,
+                e.to_string(),
             ));
         }
+    };
+    match conn.read(MAX_HANDSHAKE_FRAME, deadline) {
+        Ok(Message::Noise { msg }) => {
+            if noise.read(msg).is_err() {
+                stats.refused_auth.fetch_add(1, Relaxed);
+                conn.close(
+                    CloseReason::Auth,
+                    "authentication failed: the sensor's --key-file differs from the wall's",
+                );
+                return Err(format!(
+                    "refused sensor {peer} (calling itself {name}): authentication failed: its --key-file differs from this wall's"
+                ));
+            }
+        }
         Ok(other) => {
-            let why = format!("sent {} instead of AUTH", kind_name(&other));
+            let why = format!("sent {} instead of its handshake", kind_name(&other));
             return Err(refuse(
                 conn,
                 &stats.refused_handshake,
@@ -400,12 +582,35 @@ fn handshake(conn: &mut Conn, shared: &Shared) -> Result<String, String> {
                 why,
             ));
         }
-        Err(e) => return Err(handshake_failed(conn, shared, "AUTH", e)),
+        Err(e) => return Err(handshake_failed(conn, shared, "its handshake", e)),
     }
-    if let Err(e) = conn.send(HANDSHAKE_TIMEOUT, wire::encode_welcome) {
+    let answer = match noise.write() {
+        Ok(a) => a,
+        Err(e) => {
+            return Err(refuse(
+                conn,
+                &stats.refused_handshake,
+                CloseReason::Normal,
+                e.to_string(),
+            ));
+        }
+    };
+    let sealer = match noise.finish() {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(refuse(
+                conn,
+                &stats.refused_handshake,
+                CloseReason::Normal,
+                e.to_string(),
+            ));
+        }
+    };
+    if let Err(e) = conn.send(HANDSHAKE_TIMEOUT, |out| wire::encode_noise(&answer, out)) {
         stats.refused_handshake.fetch_add(1, Relaxed);
         return Err(format!("sensor {name} ({peer}) left during the handshake: {e}"));
     }
+    conn.seal(sealer);
     Ok(name)
 }
 
@@ -423,6 +628,7 @@ fn handshake_failed(conn: &mut Conn, shared: &Shared, what: &str, e: ConnError) 
             format!("refused sensor {peer}: no {what} within {HANDSHAKE_TIMEOUT:?}")
         }
         ConnError::Closed => format!("refused sensor {peer}: it closed before sending {what}"),
+        ConnError::Sealed(e) => format!("refused sensor {peer}: {e}"),
         ConnError::Io(e) => format!("refused sensor {peer}: {e} before {what}"),
     }
 }
@@ -431,8 +637,7 @@ fn handshake_failed(conn: &mut Conn, shared: &Shared, what: &str, e: ConnError) 
 fn kind_name(m: &Message<'_>) -> &'static str {
     match m {
         Message::Hello { .. } => "HELLO",
-        Message::Challenge { .. } => "CHALLENGE",
-        Message::Auth { .. } => "AUTH",
+        Message::Noise { .. } => "a handshake message",
         Message::Welcome => "WELCOME",
         Message::Delta(_) => "DELTA",
         Message::Close { .. } => "CLOSE",

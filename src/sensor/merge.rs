@@ -16,6 +16,9 @@ pub struct Merged {
     pub cells: usize,
     /// Cells of maps this wall does not count (or does not know), left out.
     pub ignored: usize,
+    /// Cells whose count would have passed 2^64 and stopped at its largest
+    /// value (a count never wraps round to a small one).
+    pub saturated: usize,
 }
 
 /// The packet time of a delta received at `now_ns`: the sensor's time, but
@@ -35,12 +38,17 @@ pub fn merge(delta: &DeltaView<'_>, ts: u64, writer: &mut ShardWriter) -> Merged
             continue;
         };
         for (key, count) in section.cells() {
-            if !writer.add_cell(ts, map, key, count) {
-                // The shard does not count this map: neither will the rest.
-                merged.ignored += section.len();
-                break;
+            match writer.add_cell(ts, map, key, count) {
+                Some(saturated) => {
+                    merged.cells += 1;
+                    merged.saturated += usize::from(saturated);
+                }
+                None => {
+                    // The shard does not count this map: neither will the rest.
+                    merged.ignored += section.len();
+                    break;
+                }
             }
-            merged.cells += 1;
         }
     }
     let skipped = SkipReason::ALL.map(|r| (r, delta.header.skipped[r.index()]));
@@ -53,7 +61,8 @@ pub fn merge(delta: &DeltaView<'_>, ts: u64, writer: &mut ShardWriter) -> Merged
 /// (the wall's receive time minus the sensor's send time, clamped at 0).
 pub fn note(peer: &PeerStats, delta: &DeltaView<'_>, now_ns: u64) {
     let h = &delta.header;
-    peer.packets.fetch_add(h.packets, Relaxed);
+    let total = peer.packets.load(Relaxed).saturating_add(h.packets);
+    peer.packets.store(total, Relaxed);
     peer.drops
         .store(h.kernel_drops.saturating_add(h.interface_drops), Relaxed);
     peer.lag_ms
@@ -109,7 +118,14 @@ mod tests {
             },
         ];
         with_delta(header, &maps, |d| {
-            assert_eq!(merge(d, 1_000, &mut w), Merged { cells: 3, ignored: 2 });
+            assert_eq!(
+                merge(d, 1_000, &mut w),
+                Merged {
+                    cells: 3,
+                    ignored: 2,
+                    saturated: 0
+                }
+            );
         });
         with_delta(header, &maps[..1], |d| {
             merge(d, 2_000, &mut w);
@@ -122,6 +138,59 @@ mod tests {
         assert_eq!((t.packets, t.skipped), (20, [2, 4, 6, 0]));
         assert_eq!(t.per_map, [10, 4]);
         assert_eq!((t.first_ts, t.last_ts), (Some(1_000), Some(2_000)));
+    }
+
+    /// A sensor's counts near 2^64 stop there, in a cell, across two
+    /// sensors' shards and in the totals: they never wrap round to small
+    /// numbers (2^64 - 1 then 2 used to read 1; two 2^63 cells read 0).
+    #[test]
+    fn counts_near_two_to_the_64_saturate_and_are_counted() {
+        let syn = crate::maps::by_name("syn").expect("syn");
+        let counters = Counters::new(vec![syn], Decay::NONE);
+        let (mut a, mut b) = (counters.writer(), counters.writer());
+        let header = DeltaHeader {
+            sent_at_ns: 1_000,
+            packets: u64::MAX,
+            ..DeltaHeader::default()
+        };
+        let big = [(1u16, u64::MAX), (2, 1 << 63)];
+        let two = [(1u16, 2u64), (2, 1)];
+        with_delta(
+            header,
+            &[MapCells {
+                name: "syn",
+                cells: &big,
+            }],
+            |d| {
+                assert_eq!(merge(d, 1_000, &mut a).saturated, 0);
+            },
+        );
+        with_delta(
+            header,
+            &[MapCells {
+                name: "syn",
+                cells: &two,
+            }],
+            |d| {
+                assert_eq!(merge(d, 1_000, &mut a).saturated, 1, "cell 1 hit the top");
+            },
+        );
+        // A second sensor's 2^63 in cell 2, in a shard of its own.
+        with_delta(
+            header,
+            &[MapCells {
+                name: "syn",
+                cells: &big[1..],
+            }],
+            |d| {
+                assert_eq!(merge(d, 1_000, &mut b).saturated, 0);
+            },
+        );
+        drop((a, b));
+        let cells = counters.exact_counts(syn).expect("syn");
+        assert_eq!((cells[1], cells[2]), (u64::MAX, u64::MAX));
+        let t = counters.totals();
+        assert_eq!((t.packets, t.per_map[0]), (u64::MAX, u64::MAX));
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! One wall, seen from a sensor: connect, prove the key, send a delta every
 //! interval, and when the wall goes away reconnect with exponential back-off
-//! (capped at [`MAX_BACKOFF`]). Each connection starts from the counts of
-//! the moment it was welcomed, so a wall that comes back is sent nothing
-//! stale. A wall that refuses the sensor for a reason retrying cannot fix
-//! (wrong key, other protocol version) ends this uplink with that reason.
+//! (capped at [`MAX_BACKOFF`]). What the wall could not take meanwhile (it
+//! was unreachable, or full and refused the sensor) is held and delivered
+//! when the sensor gets in, marked late; after an outage longer than
+//! [`HOLD_FOR`] the held counts are given up (and the number said), so a wall
+//! that comes back after hours is not flooded with them. A wall that refuses
+//! the sensor for a reason retrying cannot fix (wrong key, other protocol
+//! version) ends this uplink with that reason.
 
 use std::fmt;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -11,9 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::auth::{self, SensorKey};
+use super::auth::SensorKey;
 use super::conn::{Conn, ConnError, printable};
 use super::delta::{DeltaBuilder, DeltaStats};
+use super::secure::{self, Handshake, SecureError};
 use super::wire::{self, CloseReason, MAX_HANDSHAKE_FRAME, Message, VERSION, WireError};
 use crate::counting::Counters;
 
@@ -31,6 +35,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// After the last delta, how long to wait for the wall to close its side.
 const LINGER: Duration = Duration::from_secs(2);
+/// Longest outage whose counts are held for the wall: beyond it they would
+/// light up the wall's decayed picture long after they happened.
+pub const HOLD_FOR: Duration = Duration::from_secs(600);
 /// Granularity of waits (how soon a stop request is seen).
 const TICK: Duration = Duration::from_millis(10);
 
@@ -141,6 +148,9 @@ pub struct Uplink {
     pub control: Arc<UplinkControl>,
     /// What the main thread can see of this link.
     pub state: Arc<UplinkState>,
+    /// The counts this wall is sent from ([`DeltaBuilder::now`] of the
+    /// counters before counting starts: the wall is sent everything counted).
+    pub from: DeltaBuilder,
 }
 
 /// How one connection attempt went.
@@ -162,7 +172,9 @@ enum Ended {
 impl Uplink {
     /// Serves the wall until the main thread says finish. `Err` (one line,
     /// already logged) when the wall refused this sensor for good.
-    pub fn run(self) -> Result<(), String> {
+    pub fn run(mut self) -> Result<(), String> {
+        // Everything counted from `from` on is for this wall, delivered late if need be.
+        let mut builder = std::mem::replace(&mut self.from, DeltaBuilder::empty());
         let mut backoff = FIRST_BACKOFF;
         let mut failing = false;
         loop {
@@ -173,10 +185,13 @@ impl Uplink {
                 Ok(conn) => {
                     backoff = FIRST_BACKOFF;
                     failing = false;
-                    match self.session(conn) {
+                    match self.session(conn, &mut builder) {
                         Ended::Finished => return Ok(()),
                         Ended::Lost(why) => {
-                            self.log(&format!("lost wall {} ({why}); reconnecting", self.wall));
+                            self.log(
+                                log::Level::Warn,
+                                &format!("lost wall {} ({why}); reconnecting", self.wall),
+                            );
                         }
                     }
                 }
@@ -188,11 +203,14 @@ impl Uplink {
                 }
                 Err(Attempt::Failed(why)) if !failing => {
                     failing = true;
-                    self.log(&format!(
-                        "cannot reach wall {} ({why}); retrying with back-off up to {}s",
-                        self.wall,
-                        MAX_BACKOFF.as_secs()
-                    ));
+                    self.log(
+                        log::Level::Warn,
+                        &format!(
+                            "cannot reach wall {} ({why}); retrying with back-off up to {}s",
+                            self.wall,
+                            MAX_BACKOFF.as_secs()
+                        ),
+                    );
                 }
                 Err(Attempt::Failed(_)) => {}
             }
@@ -201,9 +219,9 @@ impl Uplink {
         }
     }
 
-    /// A warning about this sensor's link to its wall.
-    fn log(&self, what: &str) {
-        log::warn!("sensor {}: {what}", self.name);
+    /// A line about this sensor's link to its wall (connected, lost...).
+    fn log(&self, level: log::Level, what: &str) {
+        log::log!(level, "sensor {}: {what}", self.name);
     }
 
     /// Sleeps `d`, waking early when told to finish.
@@ -234,19 +252,35 @@ impl Uplink {
         Err(Attempt::Failed(last))
     }
 
-    /// HELLO, CHALLENGE, AUTH, WELCOME.
+    /// HELLO and the first Noise message at once, the wall's Noise answer
+    /// (which proves the wall holds the key too), then WELCOME, sealed.
     fn handshake(&self, mut conn: Conn) -> Result<Conn, Attempt> {
         let failed = |e: std::io::Error| Attempt::Failed(format!("handshake: {e}"));
+        let broken = |e: SecureError| Attempt::Failed(format!("handshake: {e}"));
         let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
-        conn.send(HANDSHAKE_TIMEOUT, |out| wire::encode_hello(&self.name, out))
-            .map_err(failed)?;
-        let nonce = match conn.read(MAX_HANDSHAKE_FRAME, deadline) {
-            Ok(Message::Challenge { nonce }) => nonce,
+        let mut hello = Vec::new();
+        wire::encode_hello(&self.name, &mut hello);
+        let mut noise =
+            Handshake::initiator(&secure::psk(&self.key), &secure::prologue(&hello)).map_err(broken)?;
+        let first = noise.write().map_err(broken)?;
+        conn.send(HANDSHAKE_TIMEOUT, |out| {
+            out.extend_from_slice(&hello);
+            wire::encode_noise(&first, out);
+        })
+        .map_err(failed)?;
+        match conn.read(MAX_HANDSHAKE_FRAME, deadline) {
+            Ok(Message::Noise { msg }) => {
+                if noise.read(msg).is_err() {
+                    // Whoever answered does not hold the key: not our wall.
+                    return Err(Attempt::Failed(format!(
+                        "{} answered without the shared key: is it this sensor's wall, with the same --key-file?",
+                        self.wall
+                    )));
+                }
+            }
             other => return Err(refusal(other)),
-        };
-        let answer = auth::respond(&self.key, &nonce, &self.name);
-        conn.send(HANDSHAKE_TIMEOUT, |out| wire::encode_auth(&answer, out))
-            .map_err(failed)?;
+        }
+        conn.seal(noise.finish().map_err(broken)?);
         match conn.read(MAX_HANDSHAKE_FRAME, deadline) {
             Ok(Message::Welcome) => Ok(conn),
             other => Err(refusal(other)),
@@ -254,26 +288,45 @@ impl Uplink {
     }
 
     /// Sends a delta every interval until told to finish or the wall goes.
-    fn session(&self, mut conn: Conn) -> Ended {
-        let mut builder = DeltaBuilder::now(&self.counters);
+    fn session(&self, mut conn: Conn, builder: &mut DeltaBuilder) -> Ended {
+        if builder.held_for() > HOLD_FOR {
+            let fresh = DeltaBuilder::now(&self.counters);
+            self.log(
+                log::Level::Warn,
+                &format!(
+                    "wall {} missed {} packets counted while it could not take them (over {}s ago)",
+                    self.wall,
+                    fresh.packets().saturating_sub(builder.packets()),
+                    HOLD_FOR.as_secs()
+                ),
+            );
+            *builder = fresh;
+        }
+        builder.welcomed(&self.counters);
         self.state.connected.store(true, Relaxed);
         self.state.ever_connected.store(true, Relaxed);
         let resolved = conn.peer().to_string();
         match resolved == self.wall.to_string() {
-            true => self.log(&format!("connected to wall {}", self.wall)),
-            false => self.log(&format!("connected to wall {} ({resolved})", self.wall)),
+            true => self.log(log::Level::Info, &format!("connected to wall {}", self.wall)),
+            false => self.log(
+                log::Level::Info,
+                &format!("connected to wall {} ({resolved})", self.wall),
+            ),
         }
-        let ended = self.send_loop(&mut conn, &mut builder);
+        let ended = self.send_loop(&mut conn, builder);
         self.state.connected.store(false, Relaxed);
         if let Ended::Finished = ended {
             conn.send_close(CloseReason::Normal, "sensor stopping");
             conn.linger(LINGER);
-            self.log(&format!(
-                "disconnected from wall {} after {} packets in {} deltas",
-                self.wall,
-                self.state.packets_sent.load(Relaxed),
-                self.state.deltas_sent.load(Relaxed)
-            ));
+            self.log(
+                log::Level::Info,
+                &format!(
+                    "disconnected from wall {} after {} packets in {} deltas",
+                    self.wall,
+                    self.state.packets_sent.load(Relaxed),
+                    self.state.deltas_sent.load(Relaxed)
+                ),
+            );
         }
         ended
     }
@@ -344,6 +397,7 @@ fn refusal(reply: Result<Message<'_>, ConnError>) -> Attempt {
         }
         Err(ConnError::Timeout) => Attempt::Failed("no answer to the handshake".into()),
         Err(ConnError::Io(e)) => Attempt::Failed(e.to_string()),
+        Err(ConnError::Sealed(e)) => Attempt::Failed(e.to_string()),
     }
 }
 

@@ -14,8 +14,10 @@
 use std::fmt;
 
 /// The protocol version this build speaks. A peer with another version is
-/// refused with a [`CloseReason::Version`] message naming both.
-pub const VERSION: u16 = 1;
+/// refused with a [`CloseReason::Version`] message naming both. Version 2
+/// seals every frame after the handshake ([`super::secure`]); version 1 sent
+/// deltas in clear.
+pub const VERSION: u16 = 2;
 /// First bytes of a hello: marks a scanwall sensor (and nothing else talking
 /// to the port by mistake).
 pub const MAGIC: [u8; 4] = *b"SWSN";
@@ -34,10 +36,8 @@ pub const MAX_NAME: usize = 64;
 pub const MAX_MAP_NAME: usize = 32;
 /// Longest close message text, in bytes (fits a handshake-sized frame).
 pub const MAX_CLOSE_TEXT: usize = 200;
-/// Bytes of the wall's random challenge.
-pub const NONCE_LEN: usize = 32;
-/// Bytes of the HMAC-SHA256 answer.
-pub const MAC_LEN: usize = 32;
+/// Longest Noise handshake message carried in a NOISE frame.
+pub const MAX_NOISE: usize = 128;
 /// Cells in a map: the most a map section can carry.
 pub const MAX_CELLS: usize = crate::maps::CELLS;
 /// Skip reasons a delta carries, in [`crate::parse::SkipReason::ALL`] order.
@@ -46,14 +46,18 @@ pub const SKIP_REASONS: usize = 4;
 pub const MAX_SECTIONS: usize = 255;
 
 /// Frame type bytes.
+/// (2 and 3 were version 1's CHALLENGE and AUTH, retired with it.)
 mod kind {
     pub const HELLO: u8 = 1;
-    pub const CHALLENGE: u8 = 2;
-    pub const AUTH: u8 = 3;
     pub const WELCOME: u8 = 4;
     pub const DELTA: u8 = 5;
     pub const CLOSE: u8 = 6;
+    pub const NOISE: u8 = 7;
 }
+
+/// The type byte of a sealed record: after the handshake every frame travels
+/// inside these ([`super::conn::Conn`] opens them; they are not messages).
+pub const SEALED: u8 = 8;
 
 /// Why a side ends a connection (sent in a [`Message::Close`], so the other
 /// side can say why in its log).
@@ -124,6 +128,9 @@ pub struct DeltaHeader {
     pub kernel_drops: u64,
     /// The sensor's interface drops so far (a running total).
     pub interface_drops: u64,
+    /// Of `packets`, those counted while this wall could not take them (the
+    /// sensor was refused or the wall was unreachable): delivered late.
+    pub late: u64,
 }
 
 /// One map's changed cells, for [`encode_delta`]: keys strictly ascending,
@@ -144,15 +151,11 @@ pub enum Message<'a> {
         /// The sensor's name (printable ASCII, 1 to [`MAX_NAME`] bytes).
         name: &'a str,
     },
-    /// Wall to sensor: prove you hold the key.
-    Challenge {
-        /// Fresh random bytes for this connection.
-        nonce: [u8; NONCE_LEN],
-    },
-    /// Sensor to wall: HMAC-SHA256(key, nonce ‖ name).
-    Auth {
-        /// The answer.
-        mac: [u8; MAC_LEN],
+    /// Either side, in the handshake: a Noise handshake message
+    /// ([`super::secure`]).
+    Noise {
+        /// The message's bytes (1 to [`MAX_NOISE`]).
+        msg: &'a [u8],
     },
     /// Wall to sensor: authenticated, send deltas.
     Welcome,
@@ -215,6 +218,9 @@ pub enum WireError {
     /// Cell keys not strictly ascending.
     #[error("map `{0}` has cell keys out of order or repeated")]
     KeyOrder(String),
+    /// More late packets than packets.
+    #[error("more late packets than packets")]
+    Late,
     /// The same map twice in one frame.
     #[error("map `{0}` appears twice in one delta")]
     DuplicateMap(String),
@@ -264,19 +270,19 @@ pub fn encode_hello(name: &str, out: &mut Vec<u8>) {
     end(out, at);
 }
 
-/// Appends a CHALLENGE frame carrying `nonce` (this build's version).
-pub fn encode_challenge(nonce: &[u8; NONCE_LEN], out: &mut Vec<u8>) {
-    let at = begin(out, kind::CHALLENGE);
-    out.extend_from_slice(&VERSION.to_be_bytes());
-    out.extend_from_slice(nonce);
+/// Appends a NOISE frame carrying a handshake message (cut to [`MAX_NOISE`]).
+pub fn encode_noise(msg: &[u8], out: &mut Vec<u8>) {
+    let at = begin(out, kind::NOISE);
+    out.extend_from_slice(&msg[..msg.len().min(MAX_NOISE)]);
     end(out, at);
 }
 
-/// Appends an AUTH frame carrying `mac`.
-pub fn encode_auth(mac: &[u8; MAC_LEN], out: &mut Vec<u8>) {
-    let at = begin(out, kind::AUTH);
-    out.extend_from_slice(mac);
-    end(out, at);
+/// Appends a SEALED record's header for `sealed_len` bytes of sealed data
+/// (which the caller appends next).
+pub fn begin_sealed(sealed_len: usize, out: &mut Vec<u8>) {
+    let len = u32::try_from(sealed_len + 1).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.push(SEALED);
 }
 
 /// Appends a WELCOME frame.
@@ -337,7 +343,7 @@ pub fn encode_delta(header: &DeltaHeader, maps: &[MapCells<'_>], out: &mut Vec<u
                 sent_at_ns: header.sent_at_ns,
                 kernel_drops: header.kernel_drops,
                 interface_drops: header.interface_drops,
-                ..DeltaHeader::default()
+                ..DeltaHeader::default() // (late, like packets, is carried by the first frame only)
             };
             (at, count_at) = begin_delta(&totals, out);
             sections = 0;
@@ -368,6 +374,7 @@ fn begin_delta(h: &DeltaHeader, out: &mut Vec<u8>) -> (usize, usize) {
     }
     put_varint(out, h.kernel_drops);
     put_varint(out, h.interface_drops);
+    put_varint(out, h.late);
     out.push(0);
     (at, out.len() - 1)
 }
@@ -378,8 +385,7 @@ impl Message<'_> {
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Message::Hello { name } => encode_hello(name, out),
-            Message::Challenge { nonce } => encode_challenge(nonce, out),
-            Message::Auth { mac } => encode_auth(mac, out),
+            Message::Noise { msg } => encode_noise(msg, out),
             Message::Welcome => encode_welcome(out),
             Message::Close { reason, text } => encode_close(*reason, text, out),
             Message::Delta(d) => {
@@ -437,13 +443,13 @@ pub fn decode_body(body: &[u8]) -> Result<Message<'_>, WireError> {
                 name: sensor_name(name).ok_or(WireError::BadName)?,
             }
         }
-        kind::CHALLENGE => {
-            version(r.u16("version")?)?;
-            Message::Challenge {
-                nonce: r.array("nonce")?,
+        kind::NOISE => {
+            let msg = r.bytes(r.left(), "handshake message")?;
+            if msg.is_empty() || msg.len() > MAX_NOISE {
+                return Err(WireError::Truncated("handshake message"));
             }
+            Message::Noise { msg }
         }
-        kind::AUTH => Message::Auth { mac: r.array("mac")? },
         kind::WELCOME => Message::Welcome,
         kind::DELTA => Message::Delta(DeltaView::decode(&mut r)?),
         kind::CLOSE => {
@@ -580,6 +586,10 @@ impl<'a> DeltaView<'a> {
         }
         let kernel_drops = r.varint("kernel drops")?;
         let interface_drops = r.varint("interface drops")?;
+        let late = r.varint("late packets")?;
+        if late > packets {
+            return Err(WireError::Late);
+        }
         let section_count = usize::from(r.u8("map count")?);
         let start = r.pos;
         let mut names: Vec<&str> = Vec::new();
@@ -616,6 +626,7 @@ impl<'a> DeltaView<'a> {
                 skipped,
                 kernel_drops,
                 interface_drops,
+                late,
             },
             sections: &r.buf[start..r.pos],
             section_count,

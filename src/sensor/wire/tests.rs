@@ -28,7 +28,7 @@ fn hello_as_in_the_doc() {
         0x00, 0x00, 0x00, 0x0e,       // length 14
         0x01,                         // HELLO
         b'S', b'W', b'S', b'N',       // magic
-        0x00, 0x01,                   // version 1
+        0x00, 0x02,                   // version 2
         0x06,                         // name length
         b'e', b'd', b'g', b'e', b'-', b'1',
     ];
@@ -42,26 +42,34 @@ fn hello_as_in_the_doc() {
 }
 
 #[test]
-fn challenge_auth_welcome_as_in_the_doc() {
-    let mut frame = vec![0x00, 0x00, 0x00, 0x23, 0x02, 0x00, 0x01];
-    frame.extend(0..32u8);
-    let nonce: [u8; 32] = std::array::from_fn(|i| i as u8);
-    assert_eq!(one(&frame, MAX_HANDSHAKE_FRAME), Ok(Message::Challenge { nonce }));
+fn noise_and_welcome_as_in_the_doc() {
+    let mut frame = vec![0x00, 0x00, 0x00, 0x31, 0x07];
+    frame.extend(0..48u8);
+    let msg: Vec<u8> = (0..48u8).collect();
+    assert_eq!(one(&frame, MAX_HANDSHAKE_FRAME), Ok(Message::Noise { msg: &msg }));
     round_trip(&frame);
-
-    let mut frame = vec![0x00, 0x00, 0x00, 0x21, 0x03];
-    frame.extend([0xab; 32]);
     assert_eq!(
-        one(&frame, MAX_HANDSHAKE_FRAME),
-        Ok(Message::Auth { mac: [0xab; 32] })
+        one(&[0, 0, 0, 1, 0x07], MAX_HANDSHAKE_FRAME),
+        Err(WireError::Truncated("handshake message"))
     );
-    round_trip(&frame);
+    let mut long = vec![0x00, 0x00, 0x00, 0x82, 0x07];
+    long.extend([0u8; 129]);
+    assert!(one(&long, MAX_HANDSHAKE_FRAME).is_err(), "over MAX_NOISE");
 
     assert_eq!(
         one(&[0, 0, 0, 1, 0x04], MAX_HANDSHAKE_FRAME),
         Ok(Message::Welcome)
     );
     round_trip(&[0, 0, 0, 1, 0x04]);
+    // Version 1's CHALLENGE and AUTH are retired.
+    assert_eq!(
+        one(&[0, 0, 0, 1, 0x02], MAX_FRAME),
+        Err(WireError::UnknownType(2))
+    );
+    assert_eq!(
+        one(&[0, 0, 0, 1, 0x03], MAX_FRAME),
+        Err(WireError::UnknownType(3))
+    );
 }
 
 #[test]
@@ -86,13 +94,14 @@ fn close_as_in_the_doc() {
 
 /// The delta of the protocol document's example.
 #[rustfmt::skip]
-const DOC_DELTA: [u8; 44] = [
-    0x00, 0x00, 0x00, 0x28,                         // length 40
+const DOC_DELTA: [u8; 45] = [
+    0x00, 0x00, 0x00, 0x29,                         // length 41
     0x05,                                           // DELTA
     0x16, 0x8d, 0x81, 0xa8, 0x35, 0x57, 0x00, 0x00, // sent at 1625097600 s (ns)
     0xac, 0x02,                                     // packets 300
     0x05, 0x00, 0x07, 0x00,                         // skipped: not_ip 5, malformed 0, not_inbound 7, filtered 0
     0x02, 0x00,                                     // drops: kernel 2, interface 0
+    0x0a,                                           // late 10 (of the 300)
     0x02,                                           // two maps
     0x03, b's', b'y', b'n',                         // "syn"
     0x02,                                           // two cells
@@ -116,6 +125,7 @@ fn delta_as_in_the_doc() {
             skipped: [5, 0, 7, 0],
             kernel_drops: 2,
             interface_drops: 0,
+            late: 10,
         }
     );
     let maps: Vec<(&str, Vec<(u16, u64)>)> = d.maps().map(|s| (s.name, s.cells().collect())).collect();
@@ -148,9 +158,10 @@ fn empty_delta_is_a_heartbeat() {
     );
     #[rustfmt::skip]
     let expected = [
-        0, 0, 0, 0x11, 0x05,
+        0, 0, 0, 0x12, 0x05,
         0, 0, 0, 0, 0, 0, 0, 7,
         0, 0, 0, 0, 0, 1, 0,
+        0, // none late
         0,
     ];
     assert_eq!(out, expected);
@@ -227,12 +238,13 @@ fn bad_handshakes_are_named() {
         b
     };
     assert_eq!(
-        one(&hello(b"HTTP", [0, 1], b"x"), MAX_HANDSHAKE_FRAME),
+        one(&hello(b"HTTP", [0, 2], b"x"), MAX_HANDSHAKE_FRAME),
         Err(WireError::BadMagic)
     );
+    // A version 1 sensor (deltas in clear) is told its version, not served.
     assert_eq!(
-        one(&hello(b"SWSN", [0, 2], b"x"), MAX_HANDSHAKE_FRAME),
-        Err(WireError::Version(2))
+        one(&hello(b"SWSN", [0, 1], b"x"), MAX_HANDSHAKE_FRAME),
+        Err(WireError::Version(1))
     );
     for bad in [
         &b""[..],
@@ -243,16 +255,12 @@ fn bad_handshakes_are_named() {
         &[b'a'; 65],
     ] {
         assert_eq!(
-            one(&hello(b"SWSN", [0, 1], bad), MAX_HANDSHAKE_FRAME),
+            one(&hello(b"SWSN", [0, 2], bad), MAX_HANDSHAKE_FRAME),
             Err(WireError::BadName),
             "{bad:?}"
         );
     }
-    assert!(one(&hello(b"SWSN", [0, 1], &[b'a'; 64]), MAX_HANDSHAKE_FRAME).is_ok());
-    // A challenge from a wall of another version.
-    let mut c = vec![0, 0, 0, 0x23, 0x02, 0x00, 0x09];
-    c.extend([0; 32]);
-    assert_eq!(one(&c, MAX_HANDSHAKE_FRAME), Err(WireError::Version(9)));
+    assert!(one(&hello(b"SWSN", [0, 2], &[b'a'; 64]), MAX_HANDSHAKE_FRAME).is_ok());
     assert_eq!(
         one(&[0, 0, 0, 1, 0x09], MAX_FRAME),
         Err(WireError::UnknownType(9))
@@ -262,8 +270,8 @@ fn bad_handshakes_are_named() {
         Err(WireError::Trailing(1))
     );
     assert_eq!(
-        one(&[0, 0, 0, 3, 0x03, 1, 2], MAX_FRAME),
-        Err(WireError::Truncated("mac"))
+        one(&[0, 0, 0, 3, 0x01, b'S', b'W'], MAX_FRAME),
+        Err(WireError::BadMagic)
     );
 }
 
@@ -335,6 +343,7 @@ fn a_full_delta_splits_between_maps_and_round_trips() {
         skipped: [1, 2, 3, 4],
         kernel_drops: 5,
         interface_drops: 6,
+        late: 7,
     };
     let mut out = Vec::new();
     let frames = encode_delta(&header, &maps, &mut out);
@@ -398,4 +407,21 @@ fn close_text_is_cut_at_a_character() {
     for code in 0..=255 {
         assert_eq!(CloseReason::from_code(code).code(), code);
     }
+}
+
+#[test]
+fn more_late_packets_than_packets_is_refused() {
+    let header = DeltaHeader {
+        packets: 3,
+        late: 4,
+        ..DeltaHeader::default()
+    };
+    let mut out = Vec::new();
+    encode_delta(&header, &[], &mut out);
+    assert_eq!(one(&out, MAX_FRAME), Err(WireError::Late));
+    // A SEALED record is not a message: only the connection opens it.
+    assert_eq!(
+        one(&[0, 0, 0, 1, SEALED], MAX_FRAME),
+        Err(WireError::UnknownType(SEALED))
+    );
 }
