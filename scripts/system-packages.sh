@@ -11,6 +11,8 @@ SCANWALL_PACKAGES=(
   xvfb x11-utils xdotool imagemagick evilwm    # window tests: virtual display, keys, screenshots, WM
   pmacct                                       # sFlow test: a real exporter (pmacctd's sfprobe)
   iproute2 tcpreplay                           # live reopen test: a veth pair in a namespace, frames sent onto it
+  dpkg-dev                                     # the Debian package: dpkg-shlibdeps finds its library dependencies
+  adduser libcap2-bin man-db systemd jq        # package test: its postinst (adduser, setcap), getcap, man -w, systemd-analyze, JSON
 )
 
 missing=()

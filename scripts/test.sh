@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian/Ubuntu machine with Rust:
 # installs missing system packages, checks formatting and lints, then runs every
-# test (unit, end-to-end, offscreen rendering on lavapipe, the real window under Xvfb).
+# test (unit, end-to-end, offscreen rendering on lavapipe, the real window under Xvfb)
+# and, as root, the Debian package (scripts/package-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/system-packages.sh
@@ -32,3 +33,14 @@ fi
 # sensors bench take a few frames or one small set-up).
 cargo bench --no-run
 cargo test --bench '*'
+# The Debian package end to end (build, dpkg -i, the installed sensor service
+# counting on a veth pair in a namespace of its own, purge, nothing left): it
+# installs packages and users, so only as root, as CI runs. Last, after the
+# benchmarks: their optimised build has already built most of what the
+# package's release build needs (all but wgpu, naga, glyphon and a few crates
+# whose features differ with the dev-dependencies).
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/package-test.sh
+else
+  echo "scripts/test.sh: not root: skipped scripts/package-test.sh (the Debian package)" >&2
+fi

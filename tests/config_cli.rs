@@ -196,11 +196,16 @@ fn every_sample_config_parses_for_its_command() {
     assert_eq!(w.present_interval, Some(std::time::Duration::from_secs(20)));
     assert!(w.view.wall_grid.is_some() && w.counting.maps.is_some());
 
-    // The commented alternative to `interface` (remote sensors) is valid too.
+    // The commented alternative to `interface` (remote sensors), done as its
+    // comment says, is valid too, and the wall accepts it as a source.
     let text = std::fs::read_to_string(docs().join("wall.toml")).unwrap();
     let alternative: String = text
         .lines()
-        .filter(|l| !l.starts_with("interface ="))
+        .filter(|l| {
+            !["interface =", "filter =", "local ="]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
         .map(|l| match l.strip_prefix("#   ") {
             Some(key) if key.starts_with("sensors-listen =") || key.starts_with("key-file =") => key,
             _ => l,
@@ -209,11 +214,19 @@ fn every_sample_config_parses_for_its_command() {
         .collect();
     assert!(alternative.contains("\nsensors-listen = "), "{alternative}");
     let dir = tempfile::tempdir().unwrap();
+    // The key the sample names, here in a file of the test's own.
+    let key = write(dir.path(), "wall.key", "a test key of thirty-two bytes..\n");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let alternative = alternative.replace("\"/etc/scanwall/wall.key\"", &format!("{key:?}"));
     let path = write(dir.path(), "wall.toml", &alternative);
     let w = scanwall::config::try_parse_from(["scanwall", "--config", &path])
         .unwrap()
         .wall;
     assert!(w.source.interface.is_empty() && w.source.sensors_listen.is_some());
+    use scanwall::commands::sources::{Run, SourcePlan};
+    if let Err(e) = SourcePlan::from_args(&w.source, Run::Live) {
+        panic!("the wall refuses the sensors alternative of wall.toml: {e:#}");
+    }
 }
 
 #[test]
