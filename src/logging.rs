@@ -2,7 +2,8 @@
 //! `log` facade with a level, so an operator can quieten or raise them
 //! (`--log-level`, or `RUST_LOG` for per-module levels such as
 //! `RUST_LOG=scanwall::sensor=debug`) and a service manager or log shipper
-//! can filter them.
+//! can filter them. The libraries' own log lines (wgpu, naga) are off unless
+//! `RUST_LOG` names them (`RUST_LOG=wgpu=warn`).
 //!
 //! One line per event on standard error, as before: `scanwall: MESSAGE` at
 //! info, `scanwall: warning: MESSAGE` and `scanwall: error: MESSAGE` above it,
@@ -19,18 +20,28 @@ use log::{Level, LevelFilter};
 
 /// The level used when neither `--log-level` nor `RUST_LOG` says otherwise.
 pub const DEFAULT: LevelFilter = LevelFilter::Info;
+/// The module path of every log line of ours (`--log-level` sets its level).
+const CRATE: &str = "scanwall";
 
 /// Installs the logger once: `level` (from `--log-level`) wins over
 /// `RUST_LOG`, which wins over [`DEFAULT`]. A second call changes nothing.
 pub fn init(level: Option<LevelFilter>) {
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     let mut builder = env_logger::Builder::new();
-    builder.filter_level(DEFAULT);
-    if let Ok(directives) = std::env::var("RUST_LOG") {
-        builder.parse_filters(&directives);
+    // Only scanwall's own lines by default: the libraries' (wgpu's loader
+    // chatter above all) are for whoever asks with RUST_LOG.
+    match std::env::var("RUST_LOG") {
+        Ok(directives) => {
+            builder.parse_filters(&directives);
+        }
+        Err(_) => {
+            builder
+                .filter_level(LevelFilter::Off)
+                .filter_module(CRATE, DEFAULT);
+        }
     }
     if let Some(level) = level {
-        builder.filter_level(level);
+        builder.filter_module(CRATE, level);
     }
     builder
         .target(env_logger::Target::Stderr)
