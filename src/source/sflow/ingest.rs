@@ -134,12 +134,12 @@ impl SflowIngest {
         let datagram = match Datagram::parse(data) {
             Ok(d) => d,
             Err(m) => {
-                self.malformed(&m);
+                self.malformed(ts, &m);
                 return Err(m);
             }
         };
         let header = datagram.header;
-        let arrival = self.agents.arrive(&header, &self.status.peers);
+        let arrival = self.agents.arrive(&header, &self.status.peers, ts);
         let mut visit = Count {
             classifiers: &self.classifiers,
             filters: self.filters.as_ref(),
@@ -189,10 +189,10 @@ impl SflowIngest {
         })
     }
 
-    fn malformed(&mut self, m: &Malformed) {
+    fn malformed(&mut self, ts: u64, m: &Malformed) {
         self.stats.malformed.fetch_add(1, Relaxed);
         let Some(header) = &m.header else { return };
-        let slot = self.agents.slot(AgentKey::of(header), &self.status.peers);
+        let slot = self.agents.slot(AgentKey::of(header), &self.status.peers, ts);
         if let Some(peer) = slot.and_then(|s| self.agents.peer(s)) {
             peer.malformed.fetch_add(1, Relaxed);
             peer.connected.store(true, Relaxed);
