@@ -11,6 +11,9 @@
 //! A bad peer (wrong key, wrong version, malformed or oversized frame) is
 //! dropped, logged with its address and the reason, and counted; nothing of a
 //! malformed delta is merged, and other sensors are not disturbed.
+//! Refusals are logged through a [`RateLimitedLog`]: anyone who reaches the
+//! port can cause them at will (300 churning sockets once wrote 47,083 lines
+//! in 25 s).
 
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use super::conn::{Conn, ConnError, printable};
 use super::merge;
 use super::wire::{self, CloseReason, MAX_FRAME, MAX_HANDSHAKE_FRAME, Message, VERSION, WireError};
 use crate::counting::Counters;
+use crate::logging::RateLimitedLog;
 use crate::source::peers::{PeerKind, PeerSummary};
 use crate::source::{SourceError, SourceStatus};
 
@@ -116,6 +120,8 @@ struct Shared {
     active: AtomicUsize,
     /// Connections that have ended, served or refused (for `--sensors N`).
     closed: AtomicUsize,
+    /// Where refusals are logged.
+    refusals: RateLimitedLog,
 }
 
 impl SensorListener {
@@ -175,6 +181,7 @@ impl SensorListener {
             stats: self.stats,
             active: AtomicUsize::new(0),
             closed: AtomicUsize::new(0),
+            refusals: RateLimitedLog::new("refused sensor connections"),
         });
         let until = self.run_for.map(|d| Instant::now() + d);
         let spent = || {
@@ -184,6 +191,7 @@ impl SensorListener {
         let mut served: Vec<Served> = Vec::new();
         while !stop.load(Relaxed) && !spent() {
             served.retain(|s| !s.thread.is_finished());
+            shared.refusals.flush(false);
             match self.listener.accept() {
                 Ok((stream, peer)) => accept(&shared, &mut served, stream, peer),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
@@ -205,6 +213,7 @@ impl SensorListener {
         for s in served {
             let _ = s.thread.join();
         }
+        shared.refusals.flush(true);
     }
 }
 
@@ -215,7 +224,9 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
         let mut conn = Conn::new(stream, peer);
         conn.close(CloseReason::Busy, why);
         shared.closed.fetch_add(1, Relaxed);
-        log::warn!("refused sensor {peer}: {why}");
+        shared
+            .refusals
+            .note(log::Level::Warn, format!("refused sensor {peer}: {why}"));
     };
     if shared.active.load(Relaxed) >= MAX_SENSORS {
         shared.stats.refused_busy.fetch_add(1, Relaxed);
@@ -237,7 +248,10 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
             s.status.stalled.store(left == 0, Relaxed);
             s.closed.fetch_add(1, Relaxed);
             // Logged once the slot is free: whoever reads the line may reuse it.
-            log::info!("{outcome}");
+            match outcome {
+                Ok(line) => log::info!("{line}"),
+                Err(refusal) => s.refusals.note(log::Level::Info, refusal),
+            }
         });
     match spawned {
         Ok(thread) => served.push(Served {
@@ -247,7 +261,10 @@ fn accept(shared: &Arc<Shared>, served: &mut Vec<Served>, stream: TcpStream, pee
         Err(_) => {
             shared.active.fetch_sub(1, Relaxed);
             shared.closed.fetch_add(1, Relaxed);
-            log::warn!("refused sensor {peer}: cannot start a thread for it");
+            shared.refusals.note(
+                log::Level::Warn,
+                format!("refused sensor {peer}: cannot start a thread for it"),
+            );
         }
     }
 }
@@ -259,13 +276,11 @@ fn now_ns() -> u64 {
 }
 
 /// Authenticates one sensor and merges its deltas until it leaves or breaks
-/// the protocol; returns the line that says how it ended.
-fn serve_sensor(conn: &mut Conn, shared: &Shared) -> String {
+/// the protocol; returns the line that says how it ended, or (`Err`) the
+/// line of its refusal.
+fn serve_sensor(conn: &mut Conn, shared: &Shared) -> Result<String, String> {
     let peer = conn.peer();
-    let name = match handshake(conn, shared) {
-        Ok(name) => name,
-        Err(line) => return line,
-    };
+    let name = handshake(conn, shared)?;
     shared.stats.authenticated.fetch_add(1, Relaxed);
     shared.status.stalled.store(false, Relaxed);
     let entry = shared.status.peers.peer(PeerKind::Sensor, &name);
@@ -321,7 +336,7 @@ fn serve_sensor(conn: &mut Conn, shared: &Shared) -> String {
     if let Some(e) = &entry {
         e.connected.store(false, Relaxed);
     }
-    outcome
+    Ok(outcome)
 }
 
 /// Drops an authenticated sensor that broke the format (nothing of the bad
