@@ -144,3 +144,25 @@ fn churning_sockets_at_the_sensor_port_cost_a_few_lines() {
     let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(got["sensors"]["refused"]["handshake"], CHURN, "{got}");
 }
+
+#[test]
+fn churning_sockets_at_the_listen_port_cost_a_few_lines() {
+    let n = CHURN.to_string();
+    let args = [
+        "count",
+        "--listen",
+        "127.0.0.1:0",
+        "--streams",
+        &n,
+        "--format",
+        "json",
+    ];
+    let started = Instant::now();
+    let (run, port) = Run::start(&args, "listening for pcap streams on");
+    churn(port, CHURN);
+    let (out, log) = run.finish();
+    let took = started.elapsed();
+    assert_limited(&log, took, CHURN, |l| l.contains("stream from"));
+    let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(got["packets"], 0, "{got}");
+}
