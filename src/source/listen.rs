@@ -153,8 +153,9 @@ impl StreamListener {
         self
     }
 
-    /// Stops serving once `streams` connections have closed, refused ones
-    /// included (`scanwall count --listen --streams N`: a run that ends by itself).
+    /// Stops serving once `streams` connections have closed, refused and
+    /// dropped ones included (`scanwall count --listen --streams N`: a run
+    /// that ends by itself).
     pub fn stop_after_streams(mut self, streams: Option<usize>) -> Self {
         self.stream_budget = streams;
         self
