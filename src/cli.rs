@@ -221,8 +221,9 @@ pub struct SourceArgs {
     /// Do not put the interface into promiscuous mode.
     #[arg(long)]
     pub no_promisc: bool,
-    /// With `--listen`: drop a sender that sends nothing for this long (e.g. 30s, 500ms),
-    /// freeing its slot (at most 64 senders are served at once).
+    /// With `--listen`: drop a sender that finishes no record for this long (e.g. 30s,
+    /// 500ms), freeing its slot (at most 64 senders are served at once; when all are
+    /// taken, a new sender gets the slot of the least productive).
     #[arg(long, value_name = "TIME", default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
     pub stream_idle_timeout: Duration,
     /// When started as root: the user to become once the capture is open

@@ -130,3 +130,29 @@ fn bad_view_and_time_options() {
         check(&scanwall().args(args).output().unwrap(), &[needle]);
     }
 }
+
+/// A size within `--size`'s range whose readback buffer is more than the GPU
+/// device allows in one buffer (9000 x 9000 x 4 bytes against wgpu's 256 MiB):
+/// one line saying so, not a panic inside wgpu. Rendered on lavapipe (Vulkan),
+/// so no GL probing adds lines of its own.
+#[test]
+fn a_snapshot_larger_than_the_gpu_buffer_limit_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("big.png");
+    let out = scanwall()
+        .env("SCANWALL_SOFTWARE_GPU", "1")
+        .env("WGPU_BACKEND", "vulkan")
+        .args([
+            "snapshot",
+            "--demo",
+            "--seconds",
+            "1",
+            "--size",
+            "9000x9000",
+            "-o",
+        ])
+        .arg(&png)
+        .output()
+        .unwrap();
+    check(&out, &["9000x9000", "8192x8192"]);
+}

@@ -6,11 +6,15 @@
 //!
 //! Asserts: the good sender's counts equal `scanwall count -r` of the same
 //! capture, exactly; every bad connection is closed (seen from the sender's
-//! side) and logged on standard error; connections over `MAX_SENDERS` are
-//! refused; silent ones are dropped after `--stream-idle-timeout`; resident
-//! memory stays bounded; and the process stays up until it is done.
+//! side) and logged on standard error; a connection over `MAX_SENDERS` gets a
+//! slot by dropping the least productive sender; silent ones, and ones that
+//! trickle bytes without ever finishing a record, are dropped after
+//! `--stream-idle-timeout`; resident memory stays bounded; and the process
+//! stays up until it is done.
 //!
-//! Synchronisation is by the log lines the process writes, never by sleeping.
+//! Synchronisation is by the log lines the process writes and by the
+//! connections' own ends, never by sleeping (the trickling senders pace
+//! their bytes, which is what they are).
 
 #![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
 
@@ -46,10 +50,16 @@ struct Listener {
 
 impl Listener {
     fn start(streams: usize) -> Listener {
+        Listener::start_with(streams, IDLE_TIMEOUT)
+    }
+
+    /// `count --listen` ending after `streams` connections, dropping senders
+    /// that finish no record for `idle`.
+    fn start_with(streams: usize, idle: &str) -> Listener {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scanwall"))
             .args(["count", "--listen", "127.0.0.1:0", "--format", "json"])
             .args(["--streams", &streams.to_string()])
-            .args(["--stream-idle-timeout", IDLE_TIMEOUT])
+            .args(["--stream-idle-timeout", idle])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -89,23 +99,6 @@ impl Listener {
             "no line for {what}; standard error so far:\n{}",
             self.log.join("\n")
         );
-    }
-
-    /// Waits until `n` lines match `pred`.
-    fn wait_for_count(&mut self, what: &str, n: usize, pred: impl Fn(&str) -> bool) {
-        while self.log.iter().filter(|l| pred(l)).count() < n {
-            let deadline = Instant::now() + PATIENCE;
-            match self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => self.log.push(line),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("fewer than {n} lines for {what}:\n{}", self.log.join("\n"));
-                }
-            }
-        }
     }
 
     fn connect(&self) -> TcpStream {
@@ -264,13 +257,15 @@ fn hostile_senders_do_not_disturb_a_good_one() {
     assert_closed_by_server(huge, "huge");
     wall.assert_running();
 
-    // Silent senders fill every slot but the good one's; the rest are refused.
-    let silent: Vec<TcpStream> = (0..idle).map(|_| wall.connect()).collect();
+    // Silent senders fill every slot but the good one's; each later one gets
+    // the slot of the least productive (the oldest silent ones), not the
+    // good sender's.
+    let mut silent: Vec<TcpStream> = (0..idle).map(|_| wall.connect()).collect();
     let extra: Vec<TcpStream> = (0..refused).map(|_| wall.connect()).collect();
-    wall.wait_for_count("refused senders", refused, |l| l.contains("refused sender"));
-    for s in extra {
-        assert_closed_by_server(s, "refused");
+    for s in silent.drain(..refused) {
+        assert_closed_by_server(s, "the least productive");
     }
+    silent.extend(extra);
     wall.assert_running();
     // Every slot taken and the flood behind us: the peak so far is the peak.
     let rss = wall.peak_rss_kib();
@@ -284,7 +279,6 @@ fn hostile_senders_do_not_disturb_a_good_one() {
     assert!(line.contains("ended after 20000 packets"), "{line}");
 
     // The silent ones are dropped by the idle timeout, which ends the run.
-    wall.wait_for_count("silent senders dropped", idle, |l| l.contains("sent nothing for"));
     for s in silent {
         assert_closed_by_server(s, "silent");
     }
@@ -365,4 +359,103 @@ fn count_listen_duration_ends_the_run_with_open_senders_counted() {
     let got = json(&out.stdout);
     assert_eq!(got["packets"], 5, "{rest}");
     assert!(rest.contains("ended after 5 packets"), "{rest}");
+}
+
+/// Writes one byte of each of `bytes` to every stream in `senders` every
+/// `pace`, until each has sent all or has been closed (a write fails); returns
+/// how many bytes each got out.
+fn trickle(senders: Vec<TcpStream>, bytes: Vec<u8>, pace: Duration) -> std::thread::JoinHandle<Vec<usize>> {
+    std::thread::spawn(move || {
+        let mut sent = vec![0usize; senders.len()];
+        let mut open = vec![true; senders.len()];
+        for &b in &bytes {
+            for (i, mut s) in senders.iter().enumerate() {
+                if open[i] {
+                    match s.write(&[b]) {
+                        Ok(1) => sent[i] += 1,
+                        _ => open[i] = false,
+                    }
+                }
+            }
+            if !open.iter().any(|&o| o) {
+                break;
+            }
+            std::thread::sleep(pace);
+        }
+        sent
+    })
+}
+
+/// One byte every 200 ms is well inside a 1 s idle timeout for each read,
+/// but a record of 58 bytes takes 12 s: the sender is dropped for finishing
+/// no record in 1 s, though it never went silent.
+#[test]
+fn a_sender_that_trickles_bytes_without_finishing_records_is_dropped() {
+    let mut wall = Listener::start_with(1, "1s");
+    let mut s = wall.connect();
+    let name = peer(&s);
+    let stream = arp_stream(1);
+    let (header, record) = stream.split_at(24);
+    s.write_all(header).unwrap();
+    let started = Instant::now();
+    let writer = trickle(
+        vec![s.try_clone().unwrap()],
+        record.to_vec(),
+        Duration::from_millis(200),
+    );
+    let line = wall.wait_for("the trickler dropped", |l| names(l, &name));
+    let took = started.elapsed();
+    assert!(
+        line.contains("no whole record") && line.contains("--stream-idle-timeout"),
+        "{line}"
+    );
+    assert_closed_by_server(s, "trickler");
+    let sent = writer.join().unwrap()[0];
+    assert!(
+        sent < record.len(),
+        "the whole record went out ({sent} bytes) before the drop"
+    );
+    assert!(took < Duration::from_secs(5), "dropped only after {took:?}");
+}
+
+/// Every slot held by a sender trickling one byte every 500 ms (each read
+/// within the 2 s timeout, no record ever finished) must not keep a good
+/// sender out: it gets the slot of the least productive one at once and is
+/// counted exactly, and the tricklers are all dropped.
+#[test]
+fn tricklers_in_every_slot_do_not_keep_a_good_sender_out() {
+    let packets = 2000;
+    let mut wall = Listener::start_with(MAX_SENDERS + 1, "2s");
+    let tricklers: Vec<TcpStream> = (0..MAX_SENDERS).map(|_| wall.connect()).collect();
+    let handles = tricklers.iter().map(|s| s.try_clone().unwrap()).collect();
+    let writer = trickle(handles, arp_stream(1), Duration::from_millis(500));
+    // Connected after all of them: the listener accepts it after them too.
+    let mut good = wall.connect();
+    let name = peer(&good);
+    let good_writer = std::thread::spawn(move || {
+        let sent = good
+            .write_all(&arp_stream(packets))
+            .and_then(|()| good.shutdown(Shutdown::Write));
+        (good, sent)
+    });
+    let line = wall.wait_for("the good sender", |l| names(l, &name));
+    assert!(line.contains(&format!("ended after {packets} packets")), "{line}");
+    let (good, sent) = good_writer.join().unwrap();
+    sent.unwrap();
+    assert_closed_by_server(good, "good");
+    for s in tricklers {
+        assert_closed_by_server(s, "trickler");
+    }
+    writer.join().unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while wall.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "scanwall did not stop after every stream ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = wall.stdout.take().unwrap().join().unwrap();
+    let got = json(&out);
+    assert_eq!(got["packets"], packets, "{got}");
 }

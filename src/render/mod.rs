@@ -200,6 +200,27 @@ pub enum RenderError {
         /// Largest side the device allows.
         max: u32,
     },
+    /// The image is more than the device reads back in one buffer (wgpu
+    /// would panic creating it): said up front, with the largest square that fits.
+    #[error(
+        "a {width}x{height} image needs a {} MiB readback buffer, more than this GPU \
+         device allows ({} MiB): ask for at most {side}x{side} (or as many pixels in \
+         another shape)",
+        .bytes.div_ceil(1 << 20),
+        .max >> 20
+    )]
+    ReadbackTooLarge {
+        /// Requested width.
+        width: u32,
+        /// Requested height.
+        height: u32,
+        /// Bytes the readback buffer would need.
+        bytes: u64,
+        /// The device's largest buffer, in bytes.
+        max: u64,
+        /// The largest square image whose readback fits.
+        side: u32,
+    },
     /// An empty image was requested.
     #[error("image size must be at least 1x1, got {0}x{1}")]
     Empty(u32, u32),

@@ -19,6 +19,9 @@
 //! A bad peer (wrong key, wrong version, malformed or oversized frame) is
 //! dropped, logged with its address and the reason, and counted; nothing of a
 //! malformed delta is merged, and other sensors are not disturbed.
+//! Refusals are logged through a [`RateLimitedLog`]: anyone who reaches the
+//! port can cause them at will (300 churning sockets once wrote 47,083 lines
+//! in 25 s).
 
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -32,6 +35,7 @@ use super::merge;
 use super::secure::{self, Handshake};
 use super::wire::{self, CloseReason, MAX_FRAME, MAX_HANDSHAKE_FRAME, Message, VERSION, WireError};
 use crate::counting::Counters;
+use crate::logging::RateLimitedLog;
 use crate::source::peers::{PeerKind, PeerSummary};
 use crate::source::{SourceError, SourceStatus};
 
@@ -146,6 +150,8 @@ struct Shared {
     closed: AtomicUsize,
     /// Set when the wall stops: a sensor whose reading ends then is told so.
     closing: AtomicBool,
+    /// Where refusals are logged.
+    refusals: RateLimitedLog,
 }
 
 /// A peer in the handshake.
@@ -224,6 +230,7 @@ impl SensorListener {
             pending: Mutex::new(Vec::new()),
             closed: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
+            refusals: RateLimitedLog::new("refused sensor connections"),
         });
         let until = self.run_for.map(|d| Instant::now() + d);
         let spent = || {
@@ -234,6 +241,7 @@ impl SensorListener {
         let mut next_id = 0u64;
         while !stop.load(Relaxed) && !spent() {
             served.retain(|s| !s.thread.is_finished());
+            shared.refusals.flush(false);
             match self.listener.accept() {
                 Ok((stream, peer)) => accept(&shared, &mut served, stream, peer, &mut next_id),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
@@ -252,6 +260,7 @@ impl SensorListener {
         for s in served {
             let _ = s.thread.join();
         }
+        shared.refusals.flush(true);
     }
 }
 
@@ -268,7 +277,9 @@ fn accept(
         let mut conn = Conn::new(stream, peer);
         conn.close(CloseReason::Busy, why);
         shared.closed.fetch_add(1, Relaxed);
-        log::warn!("refused sensor {peer}: {why}");
+        shared
+            .refusals
+            .note(log::Level::Warn, format!("refused sensor {peer}: {why}"));
     };
     // Threads are bounded too: the pool, the sensors, and the few evicted
     // peers still on their way out.
@@ -306,7 +317,10 @@ fn accept(
                 .store(s.authenticated.load(Relaxed) == 0 || left == 0, Relaxed);
             s.closed.fetch_add(1, Relaxed);
             // Logged once the slot is free: whoever reads the line may reuse it.
-            log::info!("{outcome}");
+            match outcome {
+                Ok(line) => log::info!("{line}"),
+                Err(refusal) => s.refusals.note(log::Level::Info, refusal),
+            }
         });
     match spawned {
         Ok(thread) => served.push(Served {
@@ -317,7 +331,10 @@ fn accept(
             leave_pool(shared, id);
             shared.active.fetch_sub(1, Relaxed);
             shared.closed.fetch_add(1, Relaxed);
-            log::warn!("refused sensor {peer}: cannot start a thread for it");
+            shared.refusals.note(
+                log::Level::Warn,
+                format!("refused sensor {peer}: cannot start a thread for it"),
+            );
         }
     }
 }
@@ -398,13 +415,11 @@ fn now_ns() -> u64 {
 }
 
 /// Authenticates one sensor and merges its deltas until it leaves or breaks
-/// the protocol; returns the line that says how it ended.
-fn serve_sensor(conn: &mut Conn, shared: &Shared, id: u64, stage: &AtomicU8) -> String {
+/// the protocol; returns the line that says how it ended, or (`Err`) the
+/// line of its refusal.
+fn serve_sensor(conn: &mut Conn, shared: &Shared, id: u64, stage: &AtomicU8) -> Result<String, String> {
     let peer = conn.peer();
-    let name = match handshake(conn, shared, stage) {
-        Ok(name) => name,
-        Err(line) => return line,
-    };
+    let name = handshake(conn, shared, stage)?;
     leave_pool(shared, id);
     // Only key holders reach here: only they can fill the sensors' places.
     if shared.authenticated.fetch_add(1, Relaxed) >= MAX_SENSORS {
@@ -412,14 +427,15 @@ fn serve_sensor(conn: &mut Conn, shared: &Shared, id: u64, stage: &AtomicU8) -> 
         shared.stats.refused_busy.fetch_add(1, Relaxed);
         let why = format!("already {MAX_SENSORS} sensors; try again later");
         conn.close(CloseReason::Busy, &why);
-        return format!("refused sensor {name} ({peer}): {why}");
+        return Err(format!("refused sensor {name} ({peer}): {why}"));
     }
     let outcome = serve_authenticated(conn, shared, &name);
     shared.authenticated.fetch_sub(1, Relaxed);
-    outcome
+    Ok(outcome)
 }
 
-/// Welcomes an authenticated sensor and merges its deltas.
+/// Welcomes an authenticated sensor and merges its deltas; the line that
+/// says how it ended.
 fn serve_authenticated(conn: &mut Conn, shared: &Shared, name: &str) -> String {
     let peer = conn.peer();
     if let Err(e) = conn.send(HANDSHAKE_TIMEOUT, wire::encode_welcome) {

@@ -167,6 +167,16 @@ impl PeerTable {
         Some(stats)
     }
 
+    /// Removes the entries of `gone` (an sFlow collector forgetting agents
+    /// long silent, to make room for new ones).
+    pub fn forget(&self, gone: &[PeerHandle]) {
+        if gone.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<*const PeerStats> = gone.iter().map(Arc::as_ptr).collect();
+        self.lock().retain(|e| !gone.contains(&Arc::as_ptr(&e.stats)));
+    }
+
     /// Whether any peer is known.
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()

@@ -47,11 +47,10 @@ impl Offscreen {
             view_formats: &[],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-        let padded_row = (width * 4).div_ceil(align) * align;
+        let padded_row = padded_row(width);
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
-            size: u64::from(padded_row) * u64::from(height),
+            size: readback_bytes(width, height),
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
@@ -62,6 +61,28 @@ impl Offscreen {
             padded_row,
         }
     }
+}
+
+/// Bytes per row of a `width`-pixel frame in the readback buffer (rows are
+/// padded to [`wgpu::COPY_BYTES_PER_ROW_ALIGNMENT`]).
+fn padded_row(width: u32) -> u32 {
+    let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    (width * 4).div_ceil(align) * align
+}
+
+/// The readback buffer's size for a `width` x `height` frame.
+fn readback_bytes(width: u32, height: u32) -> u64 {
+    u64::from(padded_row(width)) * u64::from(height)
+}
+
+/// The largest square frame whose readback buffer fits in `max_buffer` bytes
+/// (at most 65,536, beyond any texture a device allows).
+fn largest_square(max_buffer: u64) -> u32 {
+    let mut side = (max_buffer / 4).isqrt().min(1 << 16) as u32;
+    while side > 0 && readback_bytes(side, side) > max_buffer {
+        side -= 1;
+    }
+    side
 }
 
 impl WallRenderer {
@@ -79,9 +100,22 @@ impl WallRenderer {
         if width == 0 || height == 0 {
             return Err(RenderError::Empty(width, height));
         }
-        let max = gpu.device.limits().max_texture_dimension_2d;
+        let limits = gpu.device.limits();
+        let max = limits.max_texture_dimension_2d;
         if width > max || height > max {
             return Err(RenderError::TooLarge { width, height, max });
+        }
+        // wgpu panics on a buffer over the device's limit (lavapipe's 256 MiB
+        // is 8192 x 8192): refuse first, in words.
+        let bytes = readback_bytes(width, height);
+        if bytes > limits.max_buffer_size {
+            return Err(RenderError::ReadbackTooLarge {
+                width,
+                height,
+                bytes,
+                max: limits.max_buffer_size,
+                side: largest_square(limits.max_buffer_size).min(max),
+            });
         }
         let offscreen = match self.offscreen.take() {
             Some(o) if (o.texture.width(), o.texture.height()) == (width, height) => o,
@@ -170,4 +204,22 @@ pub(super) fn read_back(
         height,
         pixels,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_square_fits_and_one_more_pixel_would_not() {
+        // wgpu's default 256 MiB: 8192 x 8192 exactly.
+        let max = 256 << 20;
+        assert_eq!(largest_square(max), 8192);
+        assert!(readback_bytes(8193, 8193) > max);
+        // Padding counts: a width of 65 pixels takes a row of 512 bytes.
+        assert_eq!(readback_bytes(65, 2), 1024);
+        assert_eq!(largest_square(1023), 3);
+        assert_eq!(largest_square(u64::MAX), 1 << 16);
+        assert_eq!(largest_square(0), 0);
+    }
 }

@@ -23,9 +23,13 @@
 //!
 //! Memory is bounded against floods of spoofed agent addresses: at most
 //! [`MAX_AGENTS`] agents and [`MAX_SOURCES`] data sources are tracked. Later
-//! ones are still counted into the maps, just not tracked or listed.
+//! ones are still counted into the maps, just not tracked or listed, until
+//! room is made: when the table is full, agents silent for [`AGE_OUT`] are
+//! forgotten (with their data sources and status line entries), so one
+//! spoofed flood does not keep every later agent unlisted until a restart.
+//! Time is the datagrams' arrival time, handed in (tests drive it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::decode::{DatagramHeader, FlowSample};
@@ -42,6 +46,13 @@ const REORDER_WINDOW: u32 = 64;
 const MAX_GAP: u32 = 1 << 20;
 /// An uptime this much lower than the last one means the agent restarted.
 const RESTART_UPTIME_MS: u32 = 10_000;
+/// A full table forgets agents silent this long (nanoseconds). Agents send
+/// counter samples every 20 to 30 s even when idle, so a live one is never
+/// this quiet; a spoofed flood's addresses all are, soon after it ends.
+pub const AGE_OUT_NS: u64 = 600 * 1_000_000_000;
+/// A full table looks for agents to forget at most this often (nanoseconds),
+/// so a flood of new addresses does not sweep it once per datagram.
+const SWEEP_EVERY_NS: u64 = 1_000_000_000;
 
 /// One agent: its address and sub-agent id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,6 +84,8 @@ impl AgentKey {
 /// The sequence state of one agent.
 #[derive(Debug)]
 struct Agent {
+    /// When a datagram of it last arrived (ns since the Unix epoch).
+    heard_ns: u64,
     peer: Option<PeerHandle>,
     /// Newest datagram sequence number and its uptime; `None` before the first.
     last: Option<(u32, u32)>,
@@ -103,8 +116,13 @@ pub struct Arrival {
 #[derive(Debug, Default)]
 pub struct AgentTable {
     slots: HashMap<AgentKey, u32>,
+    /// By slot; a forgotten agent's slot is reused (see `free`).
     agents: Vec<Agent>,
+    /// Slots of forgotten agents, to be reused.
+    free: Vec<u32>,
     sources: HashMap<(u32, u64), Source>,
+    /// No sweep for agents to forget before this (ns since the Unix epoch).
+    next_sweep_ns: u64,
 }
 
 impl AgentTable {
@@ -115,34 +133,80 @@ impl AgentTable {
 
     /// Agents tracked.
     pub fn len(&self) -> usize {
-        self.agents.len()
+        self.slots.len()
     }
 
     /// Whether no agent is tracked yet.
     pub fn is_empty(&self) -> bool {
-        self.agents.is_empty()
+        self.slots.is_empty()
     }
 
-    /// The slot of `key`, created (with a `peers` entry) on first contact;
-    /// `None` when [`MAX_AGENTS`] are tracked already.
-    pub fn slot(&mut self, key: AgentKey, peers: &PeerTable) -> Option<u32> {
+    /// The slot of `key`, heard from at `now_ns` (arrival, ns since the Unix
+    /// epoch), created (with a `peers` entry) on first contact; `None` when
+    /// [`MAX_AGENTS`] are tracked and none has been silent for [`AGE_OUT_NS`].
+    pub fn slot(&mut self, key: AgentKey, peers: &PeerTable, now_ns: u64) -> Option<u32> {
         if let Some(&slot) = self.slots.get(&key) {
+            if let Some(agent) = self.agents.get_mut(slot as usize) {
+                agent.heard_ns = agent.heard_ns.max(now_ns);
+            }
             return Some(slot);
         }
-        if self.agents.len() >= MAX_AGENTS {
-            return None;
+        if self.slots.len() >= MAX_AGENTS {
+            if now_ns < self.next_sweep_ns {
+                return None;
+            }
+            self.next_sweep_ns = now_ns.saturating_add(SWEEP_EVERY_NS);
+            self.forget_silent(peers, now_ns);
+            if self.slots.len() >= MAX_AGENTS {
+                return None;
+            }
         }
-        let slot = self.agents.len() as u32;
         let peer = peers.peer(PeerKind::SflowAgent, &key.name());
-        self.agents.push(Agent {
+        let agent = Agent {
+            heard_ns: now_ns,
             peer,
             last: None,
             epoch: 0,
             datagrams: 0,
             packets: 0,
-        });
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                if let Some(old) = self.agents.get_mut(slot as usize) {
+                    *old = agent;
+                }
+                slot
+            }
+            None => {
+                self.agents.push(agent);
+                self.agents.len() as u32 - 1
+            }
+        };
         self.slots.insert(key, slot);
         Some(slot)
+    }
+
+    /// Forgets every agent silent for [`AGE_OUT_NS`] at `now_ns`: its slot,
+    /// its data sources, and its entry in `peers`.
+    fn forget_silent(&mut self, peers: &PeerTable, now_ns: u64) {
+        let mut gone = HashSet::new();
+        let mut handles = Vec::new();
+        for &slot in self.slots.values() {
+            let Some(agent) = self.agents.get_mut(slot as usize) else {
+                continue;
+            };
+            if now_ns.saturating_sub(agent.heard_ns) >= AGE_OUT_NS {
+                gone.insert(slot);
+                handles.extend(agent.peer.take());
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        self.slots.retain(|_, slot| !gone.contains(slot));
+        self.sources.retain(|(slot, _), _| !gone.contains(slot));
+        self.free.extend(gone);
+        peers.forget(&handles);
     }
 
     /// The status line entry of the agent in `slot` (none past the peer table's cap).
@@ -150,10 +214,11 @@ impl AgentTable {
         self.agents.get(slot as usize)?.peer.as_ref()
     }
 
-    /// Notes a well-formed datagram of `header`'s agent: returns its slot and
-    /// the datagrams lost before it, or `None` when the table is full.
-    pub fn arrive(&mut self, header: &DatagramHeader, peers: &PeerTable) -> Option<Arrival> {
-        let slot = self.slot(AgentKey::of(header), peers)?;
+    /// Notes a well-formed datagram of `header`'s agent that arrived at
+    /// `now_ns`: returns its slot and the datagrams lost before it, or `None`
+    /// when the table is full (see [`AgentTable::slot`]).
+    pub fn arrive(&mut self, header: &DatagramHeader, peers: &PeerTable, now_ns: u64) -> Option<Arrival> {
+        let slot = self.slot(AgentKey::of(header), peers, now_ns)?;
         let agent = self.agents.get_mut(slot as usize)?;
         let (seq, uptime) = (header.sequence, header.uptime_ms);
         let mut lost_datagrams = 0;
@@ -268,7 +333,7 @@ mod tests {
         datagrams
             .iter()
             .map(|&(seq, up, packets)| {
-                let a = t.arrive(&header(1, 0, seq, up), &peers).unwrap();
+                let a = t.arrive(&header(1, 0, seq, up), &peers, 0).unwrap();
                 t.finish(a, packets)
             })
             .collect()
@@ -303,7 +368,7 @@ mod tests {
     fn sample_drops_are_increases_times_the_rate_per_source() {
         let mut t = AgentTable::new();
         let peers = PeerTable::default();
-        let a = t.arrive(&header(1, 0, 1, 0), &peers).unwrap();
+        let a = t.arrive(&header(1, 0, 1, 0), &peers, 0).unwrap();
         let s = a.slot;
         assert_eq!(t.sample_drops(s, &sample(1, 1, 100, 7)), 0, "baseline");
         assert_eq!(
@@ -318,8 +383,8 @@ mod tests {
         assert_eq!(t.sample_drops(s, &sample(1, 3, 100, 3)), 0, "counter reset");
         assert_eq!(t.sample_drops(s, &sample(1, 4, 100, 4)), 100);
         // A restart makes every source's baseline stale.
-        t.arrive(&header(1, 0, 1, 0), &peers).unwrap();
-        t.arrive(&header(1, 0, 5_000_000, 0), &peers).unwrap();
+        t.arrive(&header(1, 0, 1, 0), &peers, 0).unwrap();
+        t.arrive(&header(1, 0, 5_000_000, 0), &peers, 0).unwrap();
         assert_eq!(t.sample_drops(s, &sample(1, 1, 100, 50)), 0, "new baseline");
         assert_eq!(t.sample_drops(s, &sample(1, 2, 100, 51)), 100);
     }
@@ -328,26 +393,68 @@ mod tests {
     fn agents_are_told_apart_by_address_and_sub_agent_and_capped() {
         let mut t = AgentTable::new();
         let peers = PeerTable::default();
-        let a = t.arrive(&header(1, 0, 1, 0), &peers).unwrap();
-        let b = t.arrive(&header(1, 1, 1, 0), &peers).unwrap();
-        let c = t.arrive(&header(2, 0, 1, 0), &peers).unwrap();
+        let a = t.arrive(&header(1, 0, 1, 0), &peers, 0).unwrap();
+        let b = t.arrive(&header(1, 1, 1, 0), &peers, 0).unwrap();
+        let c = t.arrive(&header(2, 0, 1, 0), &peers, 0).unwrap();
         assert_eq!([a.slot, b.slot, c.slot], [0, 1, 2]);
         let names: Vec<String> = peers.summaries().into_iter().map(|p| p.name).collect();
         assert_eq!(names, ["127.0.0.1", "127.0.0.1#1", "127.0.0.2"]);
         for i in 0..MAX_AGENTS as u32 * 2 {
-            t.arrive(&header(3, i, 1, 0), &peers);
+            t.arrive(&header(3, i, 1, 0), &peers, 0);
         }
         assert_eq!(t.len(), MAX_AGENTS);
-        assert!(t.arrive(&header(9, 0, 1, 0), &peers).is_none());
+        assert!(t.arrive(&header(9, 0, 1, 0), &peers, 0).is_none());
         // Known agents keep their slots.
-        assert_eq!(t.arrive(&header(1, 1, 2, 0), &peers).unwrap().slot, 1);
+        assert_eq!(t.arrive(&header(1, 1, 2, 0), &peers, 0).unwrap().slot, 1);
+    }
+
+    #[test]
+    fn a_full_table_forgets_agents_silent_for_the_age_out() {
+        const SEC: u64 = 1_000_000_000;
+        let mut t = AgentTable::new();
+        let peers = PeerTable::default();
+        // A spoofed flood fills the table at time 0 (one data source each).
+        for i in 0..MAX_AGENTS as u32 {
+            let a = t.arrive(&header(3, i, 1, 0), &peers, 0).unwrap();
+            t.sample_drops(a.slot, &sample(1, 1, 1, 0));
+        }
+        assert!(t.arrive(&header(9, 0, 1, 0), &peers, 60 * SEC).is_none());
+        // One of them is a real agent and keeps talking.
+        let real = t
+            .arrive(&header(3, 7, 2, 1000), &peers, AGE_OUT_NS - SEC)
+            .unwrap();
+        assert!(
+            t.arrive(&header(9, 0, 1, 0), &peers, AGE_OUT_NS - SEC).is_none(),
+            "nobody is silent long enough yet"
+        );
+        // Past the age-out the silent ones make room; the new agent is tracked and listed.
+        let new = t.arrive(&header(9, 0, 1, 0), &peers, AGE_OUT_NS + SEC).unwrap();
+        assert_eq!(t.len(), 2);
+        let names: Vec<String> = peers.summaries().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["127.0.0.3#7", "127.0.0.9"]);
+        assert_ne!(new.slot, real.slot);
+        // The real agent keeps its slot and sequence (datagram 3 follows 2)...
+        let again = t
+            .arrive(&header(3, 7, 3, 2000), &peers, AGE_OUT_NS + SEC)
+            .unwrap();
+        assert_eq!((again.slot, again.lost_datagrams), (real.slot, 0));
+        // ...and the forgotten ones' data sources went with them: the new
+        // agent's source 1 starts from a baseline of its own.
+        assert_eq!(t.sources.len(), 1);
+        assert_eq!(t.sample_drops(new.slot, &sample(1, 5, 10, 3)), 0, "baseline");
+        // A forgotten agent that comes back is a new one, with room for it.
+        assert!(
+            t.arrive(&header(3, 8, 9, 0), &peers, AGE_OUT_NS + 2 * SEC)
+                .is_some()
+        );
+        assert_eq!(t.len(), 3);
     }
 
     #[test]
     fn sources_are_capped() {
         let mut t = AgentTable::new();
         let peers = PeerTable::default();
-        let s = t.arrive(&header(1, 0, 1, 0), &peers).unwrap().slot;
+        let s = t.arrive(&header(1, 0, 1, 0), &peers, 0).unwrap().slot;
         for i in 0..MAX_SOURCES as u64 + 10 {
             t.sample_drops(s, &sample(i, 1, 1, 0));
         }

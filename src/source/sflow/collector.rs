@@ -119,6 +119,7 @@ impl SflowCollector {
             stats: &self.stats,
             buf: vec![0u8; 65_536],
             log: MalformedLog::default(),
+            saturated: SaturatedLog::default(),
         };
         let started = Instant::now();
         let deadline = self.run_for.map(|d| started + d);
@@ -159,6 +160,7 @@ struct Receiver<'c> {
     stats: &'c SflowStats,
     buf: Vec<u8>,
     log: MalformedLog,
+    saturated: SaturatedLog,
 }
 
 impl Receiver<'_> {
@@ -181,6 +183,29 @@ impl Receiver<'_> {
             self.stats.kernel_drops.store(d, Relaxed);
         }
         self.log.flush(last);
+        self.saturated.flush(self.stats.saturated.load(Relaxed), last);
+    }
+}
+
+/// Says when totals hit their ceiling (see `SflowStats::saturated`): at once
+/// the first time, then at most once per [`LOG_EVERY`] while it goes on.
+#[derive(Default)]
+struct SaturatedLog {
+    logged: u64,
+    last_logged: Option<Instant>,
+}
+
+impl SaturatedLog {
+    fn flush(&mut self, saturated: u64, now: bool) {
+        let due = now || self.last_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY);
+        if saturated <= self.logged || !due {
+            return;
+        }
+        log::warn!(
+            "sFlow drop or packet totals reached 2^64 - 1 and stay there ({saturated} additions cut short so far): an agent claims impossible drops"
+        );
+        self.logged = saturated;
+        self.last_logged = Some(Instant::now());
     }
 }
 

@@ -50,6 +50,21 @@ pub struct SflowStats {
     pub untracked: AtomicU64,
     /// Datagrams the kernel dropped for lack of socket buffer (when readable).
     pub kernel_drops: AtomicU64,
+    /// Additions cut short at 2^64 - 1 by [`add_saturating`]: an agent claimed
+    /// more drops or packets than any total can hold (a lying or broken agent).
+    pub saturated: AtomicU64,
+}
+
+/// Adds `n` to `total`, stopping at `u64::MAX` rather than wrapping: an agent
+/// may claim any drop counter at any sampling rate (up to about 2^64 packets
+/// a sample), and a wrapped total would read as a small one. True when the
+/// addition was cut short.
+fn add_saturating(total: &AtomicU64, n: u64) -> bool {
+    // The closure never returns None, so this is always Ok.
+    let before = match total.fetch_update(Relaxed, Relaxed, |t| Some(t.saturating_add(n))) {
+        Ok(v) | Err(v) => v,
+    };
+    before.checked_add(n).is_none()
 }
 
 /// BPF filters, one per header link type, applied to the sampled header bytes.
@@ -119,12 +134,12 @@ impl SflowIngest {
         let datagram = match Datagram::parse(data) {
             Ok(d) => d,
             Err(m) => {
-                self.malformed(&m);
+                self.malformed(ts, &m);
                 return Err(m);
             }
         };
         let header = datagram.header;
-        let arrival = self.agents.arrive(&header, &self.status.peers);
+        let arrival = self.agents.arrive(&header, &self.status.peers, ts);
         let mut visit = Count {
             classifiers: &self.classifiers,
             filters: self.filters.as_ref(),
@@ -149,19 +164,22 @@ impl SflowIngest {
         let s = &self.stats;
         s.flow_samples.fetch_add(u64::from(walked.flow_samples), Relaxed);
         s.headers.fetch_add(u64::from(walked.headers), Relaxed);
-        s.sample_drops.fetch_add(sample_drops, Relaxed);
         if let Some(Arrival { lost_datagrams, .. }) = arrival {
             s.lost_datagrams.fetch_add(u64::from(lost_datagrams), Relaxed);
         }
-        s.lost_packets.fetch_add(lost, Relaxed);
-        if drops > 0 {
-            self.status.shed.fetch_add(drops, Relaxed);
-        }
+        let mut saturated = 0;
+        let mut add = |total: &AtomicU64, n: u64| saturated += u64::from(add_saturating(total, n));
+        add(&s.sample_drops, sample_drops);
+        add(&s.lost_packets, lost);
+        add(&self.status.shed, drops);
         if let Some(peer) = arrival.and_then(|a| self.agents.peer(a.slot)) {
-            peer.packets.fetch_add(packets, Relaxed);
-            peer.drops.fetch_add(drops, Relaxed);
+            add(&peer.packets, packets);
+            add(&peer.drops, drops);
             peer.connected.store(true, Relaxed);
             peer.touch();
+        }
+        if saturated > 0 {
+            s.saturated.fetch_add(saturated, Relaxed);
         }
         Ok(DatagramCounts {
             flow_samples: walked.flow_samples,
@@ -171,10 +189,10 @@ impl SflowIngest {
         })
     }
 
-    fn malformed(&mut self, m: &Malformed) {
+    fn malformed(&mut self, ts: u64, m: &Malformed) {
         self.stats.malformed.fetch_add(1, Relaxed);
         let Some(header) = &m.header else { return };
-        let slot = self.agents.slot(AgentKey::of(header), &self.status.peers);
+        let slot = self.agents.slot(AgentKey::of(header), &self.status.peers, ts);
         if let Some(peer) = slot.and_then(|s| self.agents.peer(s)) {
             peer.malformed.fetch_add(1, Relaxed);
             peer.connected.store(true, Relaxed);
@@ -376,6 +394,40 @@ mod tests {
             .collect();
         assert_eq!(by_name, [("127.0.0.1", 20, 30, 1, true), ("::1", 10, 0, 0, true)]);
         assert_eq!(ingest.agents(), 2);
+    }
+
+    #[test]
+    fn drop_totals_saturate_rather_than_wrap() {
+        let (_, mut ingest, status, stats) = setup(&[]);
+        let frame = syn_frame([0, 1], 22);
+        // At 1 in 2^32 - 1, a counter rising by 2^32 - 1 is about 2^64 packets
+        // dropped; after a reset (a new baseline) it claims as much again.
+        let d = |seq: u32, drops: u32| {
+            let sample = Sample {
+                drops,
+                ..Sample::new(seq, u32::MAX)
+            };
+            craft::datagram(
+                agent(1),
+                0,
+                seq,
+                0,
+                &[sample.compact(&[craft::ethernet_header(&frame)])],
+            )
+        };
+        for (seq, drops) in [(1, 0), (2, u32::MAX), (3, 0), (4, u32::MAX)] {
+            ingest.datagram(TS, &d(seq, drops)).unwrap();
+        }
+        assert_eq!(status.shed.load(Relaxed), u64::MAX);
+        assert_eq!(stats.sample_drops.load(Relaxed), u64::MAX);
+        assert_eq!(status.peers.summaries()[0].drops, u64::MAX);
+        // Datagram 4 took the collector's, the shed and the agent's drop
+        // totals to the ceiling: counted, for the report and the log.
+        assert_eq!(stats.saturated.load(Relaxed), 3);
+        ingest.datagram(TS, &d(5, 0)).unwrap();
+        assert_eq!(stats.saturated.load(Relaxed), 3, "a new baseline adds nothing");
+        assert!(add_saturating(&AtomicU64::new(u64::MAX - 1), 2));
+        assert!(!add_saturating(&AtomicU64::new(u64::MAX - 1), 1));
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct SflowReport {
     pub kernel_drops: u64,
     /// Datagrams from agents past the tracking cap.
     pub untracked: u64,
+    /// Additions to drop or packet totals cut short at 2^64 - 1.
+    pub saturated: u64,
     /// Each agent: name, packets (scaled), drops (packets), malformed datagrams.
     pub agents: Vec<(String, u64, u64, u64)>,
 }
@@ -53,6 +55,7 @@ impl SflowReport {
             lost_packets: stats.lost_packets.load(Relaxed),
             kernel_drops: stats.kernel_drops.load(Relaxed),
             untracked: stats.untracked.load(Relaxed),
+            saturated: stats.saturated.load(Relaxed),
             agents,
         }
     }
@@ -81,6 +84,7 @@ impl SflowReport {
             "lost_packets": self.lost_packets,
             "kernel_drops": self.kernel_drops,
             "untracked_datagrams": self.untracked,
+            "saturated_totals": self.saturated,
             "agents": agents,
         })
     }
