@@ -321,7 +321,11 @@ fn bad_addresses_and_busy_ports_are_one_clear_line() {
         String::from_utf8_lossy(&out.stderr).to_string()
     };
     let e = run(&["count", "--sflow", "switchhost", "--duration", "1s"]);
-    assert!(e.contains("bad --sflow address `switchhost`"), "{e}");
+    assert!(
+        e.contains("invalid value 'switchhost' for '--sflow") && e.contains("e.g. 0.0.0.0:6343"),
+        "{e}"
+    );
+    assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
     let busy = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
     let e = run(&["count", "--sflow", &addr, "--duration", "1s"]);
