@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::counting::Counters;
 use crate::maps::MAPS;
 use crate::parse::SkipReason;
-use crate::source::SourceStatus;
+use crate::source::{SourceStatus, StatusSum};
 
 /// Frame timing the window reports and metrics read.
 #[derive(Debug, Default)]
@@ -64,8 +64,9 @@ impl FrameStats {
 pub struct MetricsSources {
     /// The counters (packet, skip and per-map totals).
     pub counters: Arc<Counters>,
-    /// The source's drops, stall flag and peers.
-    pub status: Arc<SourceStatus>,
+    /// Each source's drops, stall flag and peers (summed: one wall, one set
+    /// of numbers).
+    pub statuses: Vec<Arc<SourceStatus>>,
     /// Frame timing (the wall only; zero elsewhere).
     pub frames: Arc<FrameStats>,
 }
@@ -363,7 +364,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 pub fn exposition(s: &MetricsSources) -> String {
     let mut out = String::new();
     let totals = s.counters.totals();
-    let st = &s.status;
+    let st = StatusSum::of(&s.statuses);
     family(
         &mut out,
         "scanwall_packets_total",
@@ -400,11 +401,7 @@ pub fn exposition(s: &MetricsSources) -> String {
         "counter",
         "Packets the kernel capture received (live interfaces).",
     );
-    let _ = writeln!(
-        out,
-        "scanwall_capture_received_total {}",
-        st.received.load(Relaxed)
-    );
+    let _ = writeln!(out, "scanwall_capture_received_total {}", st.received);
     family(
         &mut out,
         "scanwall_drops_total",
@@ -412,9 +409,9 @@ pub fn exposition(s: &MetricsSources) -> String {
         "Packets lost before counting, by where.",
     );
     for (place, v) in [
-        ("kernel", st.kernel_drops.load(Relaxed)),
-        ("interface", st.interface_drops.load(Relaxed)),
-        ("shed", st.shed.load(Relaxed)),
+        ("kernel", st.kernel_drops),
+        ("interface", st.interface_drops),
+        ("shed", st.shed),
     ] {
         let _ = writeln!(out, "scanwall_drops_total{{where=\"{place}\"}} {v}");
     }
@@ -424,11 +421,7 @@ pub fn exposition(s: &MetricsSources) -> String {
         "gauge",
         "1 while the source delivers nothing.",
     );
-    let _ = writeln!(
-        out,
-        "scanwall_source_stalled {}",
-        u8::from(st.stalled.load(Relaxed))
-    );
+    let _ = writeln!(out, "scanwall_source_stalled {}", u8::from(st.stalled));
     family(
         &mut out,
         "scanwall_packet_clock_seconds",
@@ -437,7 +430,7 @@ pub fn exposition(s: &MetricsSources) -> String {
     );
     let clock = totals.last_ts.map_or(0.0, |t| t as f64 / 1e9);
     let _ = writeln!(out, "scanwall_packet_clock_seconds {clock}");
-    let peers = st.peers.summaries();
+    let peers = &st.peers;
     if !peers.is_empty() {
         type Field = (
             &'static str,
@@ -479,7 +472,7 @@ pub fn exposition(s: &MetricsSources) -> String {
         ];
         for (name, kind, help, value) in fields {
             family(&mut out, name, kind, help);
-            for p in &peers {
+            for p in peers {
                 let _ = writeln!(
                     out,
                     "{name}{{kind=\"{}\",peer=\"{}\"}} {}",
@@ -537,7 +530,7 @@ mod tests {
         let status = Arc::new(SourceStatus::new("eth1", false));
         MetricsSources {
             counters,
-            status,
+            statuses: vec![status],
             frames: Arc::new(FrameStats::default()),
         }
     }
@@ -545,10 +538,9 @@ mod tests {
     #[test]
     fn exposition_names_every_family_and_escapes_hostile_peer_names() {
         let s = sources();
-        s.status.kernel_drops.store(7, Relaxed);
-        s.status.shed.store(3, Relaxed);
-        let p = s
-            .status
+        s.statuses[0].kernel_drops.store(7, Relaxed);
+        s.statuses[0].shed.store(3, Relaxed);
+        let p = s.statuses[0]
             .peers
             .peer(PeerKind::Sensor, "evil\"\n\\name")
             .expect("room");

@@ -21,7 +21,8 @@ use crate::source::{SourceError, SourceStatus};
 pub struct Session {
     counters: Arc<Counters>,
     statuses: Vec<Arc<SourceStatus>>,
-    reports: Vec<SourceReport>,
+    /// Per source (as `statuses`), the extra figures it keeps, if any.
+    reports: Vec<Option<SourceReport>>,
     stop: Arc<AtomicBool>,
     threads: Vec<(String, JoinHandle<Result<(), SourceError>>)>,
     clock: SourceClock,
@@ -48,7 +49,7 @@ impl Session {
         let mut session = Session {
             counters,
             statuses: sources.iter().map(|s| s.status.clone()).collect(),
-            reports: sources.iter().filter_map(|s| s.report.clone()).collect(),
+            reports: sources.iter().map(|s| s.report.clone()).collect(),
             stop: Arc::new(AtomicBool::new(false)),
             threads: Vec::new(),
             clock,
@@ -80,8 +81,9 @@ impl Session {
         &self.statuses
     }
 
-    /// The extra figures the sources keep (sFlow, sensors).
-    pub fn reports(&self) -> &[SourceReport] {
+    /// The extra figures each source keeps (sFlow, sensors), in the order
+    /// of [`Session::statuses`].
+    pub fn reports(&self) -> &[Option<SourceReport>] {
         &self.reports
     }
 

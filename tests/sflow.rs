@@ -565,3 +565,54 @@ fn a_headless_session_collects_for_its_seconds_then_ends() {
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert_eq!(session.counters().totals().packets, 3);
 }
+
+/// Listeners run together into one set of maps: a pcap stream on `--listen`
+/// and sFlow on `--sflow` in one `count` (and so on one wall), both counted,
+/// the sFlow figures reported; neither is ignored.
+#[test]
+fn a_stream_listener_and_sflow_count_together() {
+    use scanwall::parse::LinkType;
+    use scanwall::source::pcap_format::PcapWriter;
+    use std::io::Write;
+    let tcp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{tcp_port}");
+    let mut args = vec!["--listen", &listen];
+    args.extend(LOCALS);
+    let c = Collector::start(&args);
+    // Three SYNs to 192.0.2.37 port 8080 over the stream...
+    let mut pcap = PcapWriter::new(Vec::new(), LinkType::Ethernet, 65535).unwrap();
+    let frame = syn_8080(&[]);
+    for i in 0..3 {
+        pcap.write(1_600_000_000_000_000_000 + i, frame.len() as u32, &frame)
+            .unwrap();
+    }
+    let mut sender = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    sender.write_all(&pcap.finish().unwrap()).unwrap();
+    drop(sender);
+    // ...and one sample of the same SYN at 1 in 100 over sFlow.
+    c.send(
+        Ipv4Addr::new(127, 0, 0, 1),
+        &[craft::datagram(
+            AGENT_V4,
+            0,
+            1,
+            1000,
+            &[Sample::new(1, 100).compact(&[craft::ethernet_header(&frame)])],
+        )],
+    );
+    let out = c.finish();
+    assert!(out.success, "{}", out.log);
+    let j = &out.json;
+    assert_eq!(cell(j, "synport", 8080), 103, "3 from the stream, 100 from sFlow");
+    assert_eq!(j["packets"], 103);
+    assert_eq!(sflow(j, "datagrams"), 1);
+    assert!(
+        out.log.contains("listening for pcap streams on 127.0.0.1:"),
+        "{}",
+        out.log
+    );
+}

@@ -59,7 +59,7 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         .map_or_else(|| (0..MAPS.len()).collect(), |m| m.0.clone());
     let counters = Counters::new(maps, Decay::NONE);
     let sources = plan.open(&counters)?;
-    let live = plan.spec.is_capture();
+    let live = plan.is_capture();
     if live {
         // As tcpdump's "listening on": the kernel now keeps every packet for
         // the count (scripts wait for this line before they send).
@@ -90,6 +90,7 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         report.capture = Some(totals);
     }
     for (extra, status) in session.reports().iter().zip(session.statuses()) {
+        let Some(extra) = extra else { continue };
         match extra {
             SourceReport::Sflow(stats) => report.sflow = Some(SflowReport::new(stats, status)),
             SourceReport::Sensors(stats) => report.sensors = Some(stats.to_json(&status.peers.summaries())),

@@ -27,7 +27,6 @@ use crate::sensor::uplink::{Uplink, UplinkControl, UplinkState, WallAddr};
 use crate::sensor::{SensorKey, wire};
 use crate::session::Session;
 use crate::source::SourceStatus;
-use crate::source::open::SourceSpec;
 
 /// How often the main thread looks at signals, the source and the uplinks.
 const TICK: Duration = Duration::from_millis(10);
@@ -90,10 +89,7 @@ impl Plan {
 
     /// The file a replay reads, when the source is one.
     fn replay_file(&self) -> Option<&PathBuf> {
-        match &self.sources.spec {
-            SourceSpec::File(p) => Some(p),
-            _ => None,
-        }
+        self.sources.replay_file()
     }
 }
 
@@ -180,7 +176,7 @@ pub fn run(args: &SensorArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            Some(s) if plan.sources.spec.ends() => {
+            Some(s) if plan.sources.ends() => {
                 let st = s.status();
                 if st.finished.load(Relaxed) || st.error().is_some() {
                     break End::SourceEnded;
@@ -366,6 +362,6 @@ mod tests {
         ]))
         .expect("a good plan");
         assert_eq!(plan.walls[0].port, crate::sensor::DEFAULT_PORT);
-        assert!(!plan.sources.spec.ends());
+        assert!(!plan.sources.ends());
     }
 }

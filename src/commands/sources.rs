@@ -47,8 +47,8 @@ pub enum Run {
 /// The sources a command line asks for, not yet open.
 #[derive(Clone, Debug)]
 pub struct SourcePlan {
-    /// What to open.
-    pub spec: SourceSpec,
+    /// What to open: one source, or several listeners together.
+    pub specs: Vec<SourceSpec>,
     /// How its packets count.
     pub options: OpenOptions,
     /// The user to become once the sources are open, when started as root
@@ -56,6 +56,85 @@ pub struct SourcePlan {
     pub user: Option<String>,
     /// `count -i`: one status per interface (it reports each one's losses).
     split_interfaces: bool,
+}
+
+impl SourcePlan {
+    /// Whether the sources capture live (`-i`).
+    pub fn is_capture(&self) -> bool {
+        self.specs.iter().any(SourceSpec::is_capture)
+    }
+
+    /// Whether the source ends by itself (a file or standard input).
+    pub fn ends(&self) -> bool {
+        self.specs.iter().all(SourceSpec::ends)
+    }
+
+    /// The capture file read, when the source is one.
+    pub fn replay_file(&self) -> Option<&std::path::PathBuf> {
+        self.specs.iter().find_map(|s| match s {
+            SourceSpec::File(p) => Some(p),
+            _ => None,
+        })
+    }
+}
+
+/// The listening sources asked for (`--listen`, `--sflow`, `--sensors-listen`),
+/// each with its stop conditions, appended to `specs`.
+fn listeners(
+    source: &SourceArgs,
+    run: Run,
+    headless_for: Option<Duration>,
+    specs: &mut Vec<SourceSpec>,
+) -> anyhow::Result<()> {
+    let counting = matches!(run, Run::Count { .. });
+    if let Some(addr) = source.listen {
+        let streams = match run {
+            Run::Count { streams, .. } => streams,
+            _ => None,
+        };
+        if counting && streams.is_none() && headless_for.is_none() {
+            return Err(anyhow!(
+                "count --listen needs --streams N or --duration TIME to know when to stop"
+            ));
+        }
+        specs.push(SourceSpec::Listen {
+            addr,
+            idle_timeout: source.stream_idle_timeout,
+            streams,
+            run_for: headless_for,
+        });
+    }
+    if let Some(addr) = source.sflow {
+        if counting && headless_for.is_none() {
+            return Err(anyhow!(
+                "count --sflow needs --duration TIME, e.g. --duration 10s"
+            ));
+        }
+        specs.push(SourceSpec::Sflow {
+            addr,
+            run_for: headless_for,
+        });
+    }
+    if let Some(addr) = source.sensors_listen {
+        let connections = match run {
+            Run::Count { sensors, .. } => sensors,
+            _ => None,
+        };
+        if counting && connections.is_none() && headless_for.is_none() {
+            return Err(anyhow!(
+                "count --sensors-listen needs --sensors N or --duration TIME to know when to stop"
+            ));
+        }
+        // Alone, --local and a filter would apply to nothing: refused, not ignored.
+        let alone = specs.is_empty();
+        specs.push(SourceSpec::Sensors {
+            addr,
+            key: wall_key(source, alone)?,
+            connections,
+            run_for: headless_for,
+        });
+    }
+    Ok(())
 }
 
 impl SourcePlan {
@@ -76,17 +155,18 @@ impl SourcePlan {
                 "count reads as fast as it can and once: --speed and --loop are for the wall"
             ));
         }
-        let spec = if let Some(path) = &source.read {
-            if path.as_os_str() == "-" {
+        let mut specs = Vec::new();
+        if let Some(path) = &source.read {
+            specs.push(if path.as_os_str() == "-" {
                 SourceSpec::Stdin
             } else {
                 SourceSpec::File(path.clone())
-            }
+            });
         } else if !source.interface.is_empty() {
             if counting && headless_for.is_none() {
                 return Err(anyhow!("count -i needs --duration TIME, e.g. --duration 10s"));
             }
-            SourceSpec::Interfaces(
+            specs.push(SourceSpec::Interfaces(
                 source
                     .interface
                     .iter()
@@ -98,54 +178,17 @@ impl SourcePlan {
                         filter: filter.clone(),
                     })
                     .collect(),
-            )
-        } else if let Some(addr) = source.listen {
-            let streams = match run {
-                Run::Count { streams, .. } => streams,
-                _ => None,
-            };
-            if counting && streams.is_none() && headless_for.is_none() {
-                return Err(anyhow!(
-                    "count --listen needs --streams N or --duration TIME to know when to stop"
-                ));
-            }
-            SourceSpec::Listen {
-                addr,
-                idle_timeout: source.stream_idle_timeout,
-                streams,
-                run_for: headless_for,
-            }
-        } else if let Some(addr) = source.sflow {
-            if counting && headless_for.is_none() {
-                return Err(anyhow!(
-                    "count --sflow needs --duration TIME, e.g. --duration 10s"
-                ));
-            }
-            SourceSpec::Sflow {
-                addr,
-                run_for: headless_for,
-            }
-        } else if let Some(addr) = source.sensors_listen {
-            let connections = match run {
-                Run::Count { sensors, .. } => sensors,
-                _ => None,
-            };
-            if counting && connections.is_none() && headless_for.is_none() {
-                return Err(anyhow!(
-                    "count --sensors-listen needs --sensors N or --duration TIME to know when to stop"
-                ));
-            }
-            SourceSpec::Sensors {
-                addr,
-                key: wall_key(source)?,
-                connections,
-                run_for: headless_for,
-            }
-        } else if counting {
-            return Err(anyhow!(
-                "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
             ));
         } else {
+            // The listeners may run together: each adds to the same maps.
+            listeners(source, run, headless_for, &mut specs)?;
+        }
+        if specs.is_empty() {
+            if counting {
+                return Err(anyhow!(
+                    "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
+                ));
+            }
             if source.local.is_empty() {
                 locals = LocalNets::parse(&[DEMO_LOCAL])?;
             }
@@ -155,15 +198,15 @@ impl SourcePlan {
                 }
                 _ => (now_ns(), None),
             };
-            SourceSpec::Demo(DemoConfig {
+            specs.push(SourceSpec::Demo(DemoConfig {
                 seed: source.seed,
                 rate_pps: source.demo_rate,
                 start_ns,
                 duration_ns,
-            })
-        };
-        let speed = match (&spec, run) {
-            (SourceSpec::Demo(_), Run::Live) => Speed::Times(1.0),
+            }));
+        }
+        let speed = match (specs.first(), run) {
+            (Some(SourceSpec::Demo(_)), Run::Live) => Speed::Times(1.0),
             (_, Run::Live) => source.speed.unwrap_or(Speed::Times(1.0)),
             _ => Speed::Max,
         };
@@ -172,8 +215,8 @@ impl SourcePlan {
             _ => 1,
         };
         Ok(SourcePlan {
-            split_interfaces: counting && spec.is_capture(),
-            spec,
+            split_interfaces: counting,
+            specs,
             options: OpenOptions {
                 locals,
                 filter,
@@ -188,13 +231,17 @@ impl SourcePlan {
     /// Opens every source, counting into `counters`, then drops root (when
     /// started as root) before any of them runs.
     pub fn open(&self, counters: &Arc<Counters>) -> anyhow::Result<Vec<OpenSource>> {
-        let specs = match &self.spec {
-            SourceSpec::Interfaces(list) if self.split_interfaces => list
-                .iter()
-                .map(|one| SourceSpec::Interfaces(vec![one.clone()]))
-                .collect(),
-            spec => vec![spec.clone()],
-        };
+        let specs: Vec<SourceSpec> = self
+            .specs
+            .iter()
+            .flat_map(|spec| match spec {
+                SourceSpec::Interfaces(list) if self.split_interfaces => list
+                    .iter()
+                    .map(|one| SourceSpec::Interfaces(vec![one.clone()]))
+                    .collect(),
+                spec => vec![spec.clone()],
+            })
+            .collect();
         let mut sources = Vec::with_capacity(specs.len());
         for spec in &specs {
             sources.push(open(spec, counters, &self.options)?);
@@ -206,10 +253,11 @@ impl SourcePlan {
     }
 }
 
-/// The wall's sensor key: `--key-file`, checked, with `--local` and BPF
-/// filters refused (they apply where packets are captured).
-fn wall_key(source: &SourceArgs) -> anyhow::Result<Arc<SensorKey>> {
-    if !source.local.is_empty() || source.filter.filter_expression().is_some() {
+/// The wall's sensor key: `--key-file`, checked. With no other source
+/// (`alone`), `--local` and BPF filters are refused: they apply where packets
+/// are captured, so here they would apply to nothing.
+fn wall_key(source: &SourceArgs, alone: bool) -> anyhow::Result<Arc<SensorKey>> {
+    if alone && (!source.local.is_empty() || source.filter.filter_expression().is_some()) {
         return Err(anyhow!(
             "--sensors-listen: --local and BPF filters apply where packets are captured; give them to `scanwall sensor`"
         ));

@@ -45,7 +45,7 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
     if let Some(m) = metrics {
         let sources = MetricsSources {
             counters: session.counters().clone(),
-            status: session.status().clone(),
+            statuses: session.statuses().to_vec(),
             frames: frames.clone(),
         };
         m.serve(sources, stop_metrics.clone())

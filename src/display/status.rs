@@ -2,27 +2,26 @@
 //! drops, the half-life, the packet clock and the remote feeders. The
 //! renderer lays the words out; it never looks at the model itself.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use crate::counting::{DecayMode, MapFrame};
 use crate::render::{StatusInfo, format_rate, group_thousands};
 use crate::session::Session;
+use crate::source::StatusSum;
 use crate::source::peers::{PeerKind, PeerSummary};
 
 /// The status line for `frame` of `session`, drawn at `frames_per_sec`.
 pub fn status_info(session: &Session, frame: &MapFrame, frames_per_sec: f64) -> StatusInfo {
-    let s = session.status();
+    let s = StatusSum::of(session.statuses());
     let counters = session.counters();
-    let peers = s.peers.summaries();
+    let peers = &s.peers;
     StatusInfo {
-        source: match s.error() {
+        source: match &s.error {
             Some(e) => format!("{} ({e})", s.description),
             None => s.description.clone(),
         },
         demo: s.demo,
         packets_per_sec: frame.packets_per_sec,
-        kernel_drops: s.kernel_drops.load(Relaxed),
-        interface_drops: s.interface_drops.load(Relaxed),
+        kernel_drops: s.kernel_drops,
+        interface_drops: s.interface_drops,
         drop_percent: s.drop_percent(),
         half_life: match counters.decay().mode {
             DecayMode::None => "none (totals)".to_string(),
@@ -35,9 +34,9 @@ pub fn status_info(session: &Session, frame: &MapFrame, frames_per_sec: f64) -> 
             .unwrap_or_else(|| "no packets yet".into()),
         frames_per_sec,
         // Remote feeders: stalled while none of them is live.
-        stalled: s.stalled.load(Relaxed) || (!peers.is_empty() && !peers.iter().any(|p| p.live)),
-        shed: s.shed.load(Relaxed),
-        peers: peers_text(&peers),
+        stalled: s.stalled || (!peers.is_empty() && !peers.iter().any(|p| p.live)),
+        shed: s.shed,
+        peers: peers_text(peers),
     }
 }
 

@@ -21,7 +21,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 pub use pacing::{Pacer, Speed};
-pub use status::SourceStatus;
+pub use status::{SourceStatus, StatusSum};
 
 use crate::counting::PacketSink;
 use crate::parse::LinkType;

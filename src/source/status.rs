@@ -68,3 +68,96 @@ impl SourceStatus {
         if seen == 0.0 { 0.0 } else { 100.0 * drops / seen }
     }
 }
+
+/// Several sources' facts as one: what the status line and the metrics show
+/// for a session that reads several listeners at once (each keeps its own
+/// status, written by its own threads).
+#[derive(Clone, Debug, Default)]
+pub struct StatusSum {
+    /// The sources' descriptions, joined by ` + `.
+    pub description: String,
+    /// Any of them is the synthetic traffic.
+    pub demo: bool,
+    /// Packets the kernel delivered, all sources.
+    pub received: u64,
+    /// Kernel drops, all sources.
+    pub kernel_drops: u64,
+    /// Interface drops, all sources.
+    pub interface_drops: u64,
+    /// Packets shed by scanwall, all sources.
+    pub shed: u64,
+    /// Every source delivers nothing.
+    pub stalled: bool,
+    /// The first source's latest error, named by its source when several.
+    pub error: Option<String>,
+    /// Every source's remote feeders.
+    pub peers: Vec<super::peers::PeerSummary>,
+}
+
+impl StatusSum {
+    /// The sum of `statuses`.
+    pub fn of(statuses: &[std::sync::Arc<SourceStatus>]) -> StatusSum {
+        let mut sum = StatusSum {
+            stalled: !statuses.is_empty(),
+            ..StatusSum::default()
+        };
+        let several = statuses.len() > 1;
+        for s in statuses {
+            if !sum.description.is_empty() {
+                sum.description.push_str(" + ");
+            }
+            sum.description.push_str(&s.description);
+            sum.demo |= s.demo;
+            sum.received = sum.received.saturating_add(s.received.load(Relaxed));
+            sum.kernel_drops = sum.kernel_drops.saturating_add(s.kernel_drops.load(Relaxed));
+            sum.interface_drops = sum
+                .interface_drops
+                .saturating_add(s.interface_drops.load(Relaxed));
+            sum.shed = sum.shed.saturating_add(s.shed.load(Relaxed));
+            sum.stalled &= s.stalled.load(Relaxed);
+            if sum.error.is_none() {
+                sum.error = s.error().map(|e| match several {
+                    true => format!("{}: {e}", s.description),
+                    false => e,
+                });
+            }
+            sum.peers.extend(s.peers.summaries());
+        }
+        sum
+    }
+
+    /// Kernel plus interface drops as a percentage of the packets that reached
+    /// the captures, as [`SourceStatus::drop_percent`].
+    pub fn drop_percent(&self) -> f64 {
+        let drops = self.kernel_drops.saturating_add(self.interface_drops) as f64;
+        let seen = (self.received as f64).max(drops);
+        if seen == 0.0 { 0.0 } else { 100.0 * drops / seen }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn several_sources_sum_into_one_status() {
+        let a = Arc::new(SourceStatus::new("stream 127.0.0.1:5000", false));
+        let b = Arc::new(SourceStatus::new("sflow 127.0.0.1:6343", false));
+        a.received.store(100, Relaxed);
+        b.kernel_drops.store(10, Relaxed);
+        b.shed.store(u64::MAX, Relaxed);
+        a.shed.store(5, Relaxed);
+        a.stalled.store(true, Relaxed);
+        b.set_error(Some("receive failed".into()));
+        let sum = StatusSum::of(&[a.clone(), b.clone()]);
+        assert_eq!(sum.description, "stream 127.0.0.1:5000 + sflow 127.0.0.1:6343");
+        assert_eq!((sum.received, sum.kernel_drops, sum.shed), (100, 10, u64::MAX));
+        assert!((sum.drop_percent() - 10.0).abs() < 1e-9);
+        assert!(!sum.stalled, "one source still delivers");
+        assert_eq!(sum.error.as_deref(), Some("sflow 127.0.0.1:6343: receive failed"));
+        b.stalled.store(true, Relaxed);
+        assert!(StatusSum::of(&[a, b]).stalled);
+        assert!(!StatusSum::of(&[]).stalled);
+    }
+}
