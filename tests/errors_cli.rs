@@ -142,6 +142,10 @@ fn a_snapshot_larger_than_the_gpu_buffer_limit_says_so() {
     let out = scanwall()
         .env("SCANWALL_SOFTWARE_GPU", "1")
         .env("WGPU_BACKEND", "vulkan")
+        // Headless: no display to talk to (the X client library's own
+        // complaints about one would not be scanwall's one line).
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .args([
             "snapshot",
             "--demo",
