@@ -151,7 +151,7 @@ pub struct SnapshotArgs {
     /// Packet time to show: a duration after the first packet (e.g. 30s, 2m), or `end`.
     #[arg(long, value_name = "TIME", default_value = "end", value_parser = at_time, allow_hyphen_values = true)]
     pub at: At,
-    /// Seconds of demo traffic to generate (with `--sflow`: seconds to collect).
+    /// Seconds of demo traffic to generate (with `--sflow` or `--netflow`: seconds to collect).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub seconds: f64,
     /// Image size in pixels.
@@ -180,12 +180,18 @@ pub struct SourceArgs {
     /// binds 127.0.0.1: give 0.0.0.0:6343 to hear the network.
     #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo"], value_parser = sflow_addr)]
     pub sflow: Option<SocketAddr>,
+    /// Collect NetFlow v5, v9 and IPFIX flow records from routers and switches on
+    /// one UDP port (exporters commonly send to 2055; IPFIX's port is 4739); each
+    /// flow counts as its packets times the sampling interval. A bare port binds
+    /// 127.0.0.1: give 0.0.0.0:2055 to hear the network.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "listen", "demo", "sflow"], value_parser = netflow_addr)]
+    pub netflow: Option<SocketAddr>,
     /// Merge the counts of `scanwall sensor`s that connect here (TCP; a bare port
     /// binds 127.0.0.1, sensors default to port 7311); needs `--key-file`.
     #[arg(
         long,
         value_name = "[HOST:]PORT",
-        conflicts_with_all = ["read", "interface", "listen", "demo", "sflow"],
+        conflicts_with_all = ["read", "interface", "listen", "demo", "sflow", "netflow"],
         value_parser = sensors_addr
     )]
     pub sensors_listen: Option<SocketAddr>,
@@ -482,6 +488,10 @@ fn sflow_addr(text: &str) -> Result<SocketAddr, String> {
     bind_addr(text, &format!("0.0.0.0:{}", crate::source::sflow::DEFAULT_PORT))
 }
 
+fn netflow_addr(text: &str) -> Result<SocketAddr, String> {
+    bind_addr(text, &format!("0.0.0.0:{}", crate::source::netflow::DEFAULT_PORT))
+}
+
 fn sensors_addr(text: &str) -> Result<SocketAddr, String> {
     bind_addr(text, "0.0.0.0:7311")
 }
@@ -570,6 +580,9 @@ mod tests {
         assert_eq!(sflow_addr("[::]:6343"), Ok("[::]:6343".parse().unwrap()));
         let e = sflow_addr("switchhost").unwrap_err();
         assert!(e.contains("0.0.0.0:6343"), "{e}");
+        assert_eq!(netflow_addr("2055"), Ok(SocketAddr::from(([127, 0, 0, 1], 2055))));
+        let e = netflow_addr("routerhost").unwrap_err();
+        assert!(e.contains("0.0.0.0:2055"), "{e}");
     }
 
     /// Every pair of source options is refused together, by the wall,
@@ -577,11 +590,12 @@ mod tests {
     /// ignored (`--sflow` with `--sensors-listen` was).
     #[test]
     fn one_source_at_a_time_everywhere() {
-        let sources: [&[&str]; 6] = [
+        let sources: [&[&str]; 7] = [
             &["-r", "a.pcap"],
             &["-i", "eth0"],
             &["--listen", "5000"],
             &["--sflow", "6343"],
+            &["--netflow", "2055"],
             &["--sensors-listen", "7311"],
             &["--demo"],
         ];

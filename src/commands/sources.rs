@@ -125,6 +125,21 @@ impl SourcePlan {
                 addr,
                 run_for: headless_for,
             }
+        } else if let Some(addr) = source.netflow {
+            if counting && headless_for.is_none() {
+                return Err(anyhow!(
+                    "count --netflow needs --duration TIME, e.g. --duration 10s"
+                ));
+            }
+            if filter.is_some() {
+                return Err(anyhow!(
+                    "a BPF filter cannot apply to --netflow: flow records carry no packet bytes"
+                ));
+            }
+            SourceSpec::Netflow {
+                addr,
+                run_for: headless_for,
+            }
         } else if let Some(addr) = source.sensors_listen {
             let connections = match run {
                 Run::Count { sensors, .. } => sensors,
@@ -143,7 +158,7 @@ impl SourcePlan {
             }
         } else if counting {
             return Err(anyhow!(
-                "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
+                "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR, --netflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
             ));
         } else {
             if source.local.is_empty() {

@@ -57,7 +57,7 @@ const PEERS_NAMED: usize = 3;
 /// rate, drops and lag (or STALLED), or a count when there are many.
 fn peers_text(peers: &[PeerSummary]) -> String {
     let mut out = String::new();
-    for kind in [PeerKind::Sensor, PeerKind::SflowAgent] {
+    for kind in [PeerKind::Sensor, PeerKind::SflowAgent, PeerKind::NetflowExporter] {
         let of_kind: Vec<&PeerSummary> = peers.iter().filter(|p| p.kind == kind).collect();
         if of_kind.is_empty() {
             continue;
