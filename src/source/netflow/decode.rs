@@ -631,4 +631,4 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-pub(super) mod tests;
+mod tests;

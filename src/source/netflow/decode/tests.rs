@@ -1,12 +1,13 @@
 //! Datagrams written out byte by byte from the specifications: the v5
 //! header and record layout (Cisco), RFC 3954 (NetFlow v9) sections 5 and 6,
-//! RFC 7011 (IPFIX) sections 3 and 7.
+//! RFC 7011 (IPFIX) sections 3, 7 and 8 (the datagrams are in `craft`).
 
 #![allow(clippy::unwrap_used)] // test fixtures
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
+use crate::source::netflow::craft::{IPFIX_MESSAGE, V5_ONE, V9_PACKET};
 
 fn elements(d: &Datagram<'_>) -> Vec<String> {
     let mut out = Vec::new();
@@ -31,38 +32,6 @@ fn elements(d: &Datagram<'_>) -> Vec<String> {
     });
     out
 }
-
-/// A v5 header and one record (Cisco's NetFlow v5 export format).
-#[rustfmt::skip]
-pub const V5_ONE: [u8; 72] = [
-    0x00, 0x05,             // version 5
-    0x00, 0x01,             // count: 1 record
-    0x00, 0x05, 0x7e, 0x40, // sys_uptime: 360000 ms
-    0x65, 0x53, 0xf1, 0x00, // unix_secs
-    0x00, 0x00, 0x00, 0x00, // unix_nsecs
-    0x00, 0x00, 0x00, 0x2a, // flow_sequence 42
-    0x01,                   // engine_type 1
-    0x02,                   // engine_id 2
-    0x40, 0x64,             // sampling: mode 1 (top 2 bits), interval 100
-    // record
-    198, 51, 100, 7,        // srcaddr
-    192, 0, 2, 80,          // dstaddr
-    0, 0, 0, 0,             // nexthop
-    0x00, 0x01, 0x00, 0x02, // input, output
-    0x00, 0x00, 0x00, 0x03, // dPkts 3
-    0x00, 0x00, 0x00, 0x78, // dOctets 120
-    0x00, 0x05, 0x7a, 0x58, // First
-    0x00, 0x05, 0x7e, 0x40, // Last
-    0x9c, 0x40,             // srcport 40000
-    0x00, 0x16,             // dstport 22
-    0x00,                   // pad1
-    0x02,                   // tcp_flags: SYN
-    0x06,                   // prot: TCP
-    0x00,                   // tos
-    0x00, 0x00, 0x00, 0x00, // src_as, dst_as
-    24, 24,                 // src_mask, dst_mask
-    0x00, 0x00,             // pad2
-];
 
 #[test]
 fn v5_header_and_record() {
@@ -113,43 +82,6 @@ fn v5_header_and_record() {
         DecodeError::Trailing { .. }
     ));
 }
-
-/// RFC 3954 section 5: a v9 packet with a template flowset (section 5.2),
-/// a data flowset with two records and 2 bytes of padding (5.3), and an
-/// options template flowset (6.1) with a System scope and SAMPLING_INTERVAL.
-#[rustfmt::skip]
-pub const V9_PACKET: [u8; 120] = [
-    // header (5.1)
-    0x00, 0x09,             // version 9
-    0x00, 0x04,             // count: 4 records (template, 2 data, options template)
-    0x00, 0x05, 0x7e, 0x40, // sysUpTime
-    0x65, 0x53, 0xf1, 0x00, // UNIX secs
-    0x00, 0x00, 0x00, 0x07, // sequence 7
-    0x00, 0x00, 0x00, 0x09, // source id 9
-    // template flowset (5.2): id 0, length 32
-    0x00, 0x00, 0x00, 0x20,
-    0x01, 0x00, 0x00, 0x06, // template 256, 6 fields
-    0x00, 0x08, 0x00, 0x04, // IPV4_SRC_ADDR 4
-    0x00, 0x0c, 0x00, 0x04, // IPV4_DST_ADDR 4
-    0x00, 0x02, 0x00, 0x04, // IN_PKTS 4
-    0x00, 0x01, 0x00, 0x04, // IN_BYTES 4
-    0x00, 0x04, 0x00, 0x01, // PROTOCOL 1
-    0x00, 0x0b, 0x00, 0x02, // L4_DST_PORT 2
-    // data flowset (5.3): id 256, length 4 + 2 x 19 + 2 padding = 44
-    0x01, 0x00, 0x00, 0x2c,
-    198, 51, 100, 1,   192, 0, 2, 1,   0, 0, 0, 10,   0, 0, 0x01, 0xf4,   17,   0x00, 0x35,
-    198, 51, 100, 2,   192, 0, 2, 2,   0, 0, 0, 1,    0, 0, 0, 60,        6,    0x01, 0xbb,
-    0x00, 0x00,             // padding
-    // options template flowset (6.1): id 1, length 22 rounded to 24
-    0x00, 0x01, 0x00, 0x18,
-    0x01, 0x01,             // template 257
-    0x00, 0x04,             // option scope length: 1 field
-    0x00, 0x08,             // option length: 2 fields
-    0x00, 0x01, 0x00, 0x04, // scope System, 4 bytes
-    0x00, 0x22, 0x00, 0x04, // SAMPLING_INTERVAL 4
-    0x00, 0x30, 0x00, 0x01, // FLOW_SAMPLER_ID 1
-    0x00, 0x00,             // padding
-];
 
 #[test]
 fn v9_templates_data_padding_and_options() {
@@ -204,45 +136,6 @@ fn v9_templates_data_padding_and_options() {
         assert!(Datagram::parse(&V9_PACKET[..cut]).is_err(), "cut at {cut}");
     }
 }
-
-/// RFC 7011: a message (3.1) with a template set (3.4.1) holding an
-/// enterprise-specific field (3.2) and a variable-length field (7), a data
-/// set with a 1-byte and a 3-byte length, an options template set (3.4.2.2)
-/// and a withdrawal (8.1).
-#[rustfmt::skip]
-pub const IPFIX_MESSAGE: [u8; 120] = [
-    // message header (3.1)
-    0x00, 0x0a,             // version 10
-    0x00, 0x78,             // length 120
-    0x65, 0x53, 0xf1, 0x00, // export time
-    0x00, 0x00, 0x00, 0x05, // sequence 5
-    0x00, 0x00, 0x00, 0x03, // observation domain 3
-    // template set: id 2, length 28
-    0x00, 0x02, 0x00, 0x1c,
-    0x01, 0x00, 0x00, 0x04, // template 256, 4 fields
-    0x00, 0x0c, 0x00, 0x04, // destinationIPv4Address 4
-    0x80, 0x01, 0x00, 0x04, // enterprise bit | 1, 4 bytes,
-    0x00, 0x00, 0x72, 0x79, //   enterprise 29305
-    0x00, 0x52, 0xff, 0xff, // interfaceName (82), variable length
-    0x00, 0x02, 0x00, 0x08, // packetDeltaCount 8
-    // data set: id 256, length 4 + 19 + 20 + 1 padding
-    0x01, 0x00, 0x00, 0x2c, // length 44
-    192, 0, 2, 9,   0xde, 0xad, 0xbe, 0xef,   2, b'e', b'0',           0, 0, 0, 0, 0, 0, 0, 5,
-    192, 0, 2, 10,  0xde, 0xad, 0xbe, 0xef,   255, 0x00, 0x01, b'x',   0, 0, 0, 0, 0, 0, 0, 7,
-    0x00,                   // padding
-    // options template set: id 3, length 22
-    0x00, 0x03, 0x00, 0x16,
-    0x01, 0x01,             // template 257
-    0x00, 0x03,             // 3 fields
-    0x00, 0x01,             // 1 scope field
-    0x01, 0x2e, 0x00, 0x04, // scope: selectorId (302), 4
-    0x01, 0x31, 0x00, 0x04, // samplingPacketInterval (305), 4
-    0x01, 0x32, 0x00, 0x04, // samplingPacketSpace (306), 4
-    // template set with a withdrawal of 258 (8.1) and padding
-    0x00, 0x02, 0x00, 0x0a,
-    0x01, 0x02, 0x00, 0x00, // template 258, field count 0
-    0x00, 0x00,             // padding
-];
 
 #[test]
 fn ipfix_enterprise_variable_length_options_and_withdrawal() {

@@ -5,8 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::*;
 use crate::counting::Decay;
 use crate::maps::{self, MAPS};
-use crate::source::netflow::craft::{self, FLOW_V4, FLOW_V6, Flow};
-use crate::source::netflow::decode::tests::{IPFIX_MESSAGE, V5_ONE, V9_PACKET};
+use crate::source::netflow::craft::{self, FLOW_V4, FLOW_V6, Flow, IPFIX_MESSAGE, V5_ONE, V9_PACKET};
 use crate::source::netflow::report::NetflowReport;
 
 const TS: u64 = 1_700_000_000_000_000_000;
