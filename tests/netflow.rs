@@ -14,113 +14,23 @@
 
 #![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
 
-mod stderr_lines;
+mod udp_collector;
 
-use std::io::Read;
-use std::net::UdpSocket;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use udp_collector::{Collector, PATIENCE, cell, find_program};
 
 use scanwall::craft::{ether, icmp, ipv4, tcp, udp};
 use scanwall::source::netflow::craft::{self, FLOW_V4, FLOW_V6, Flow};
 
-/// Upper bound on any one wait: generous for a loaded CI machine.
-const PATIENCE: Duration = Duration::from_secs(30);
 const SYN: u8 = 0x02;
 
-/// A running `scanwall count --netflow`.
-struct Collector {
-    child: Child,
-    stdout: std::thread::JoinHandle<Vec<u8>>,
-    lines: Receiver<String>,
-    log: Vec<String>,
-    port: u16,
-}
-
-/// What a finished run printed.
-struct Outcome {
-    json: serde_json::Value,
-    log: String,
-    success: bool,
-}
-
-impl Collector {
-    /// Starts a collector on a free loopback port for `duration` and waits until it listens.
-    fn start(duration: &str, extra: &[&str]) -> Collector {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scanwall"))
-            .args(["count", "--netflow", "127.0.0.1:0", "--duration", duration])
-            .args(["--format", "json"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start scanwall");
-        let mut stdout = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = stdout.read_to_end(&mut out);
-            out
-        });
-        let lines = stderr_lines::follow(child.stderr.take().unwrap());
-        let mut c = Collector {
-            child,
-            stdout,
-            lines,
-            log: Vec::new(),
-            port: 0,
-        };
-        let listening = |l: &str| l.contains("NetFlow collector on 127.0.0.1:");
-        let Some(line) = stderr_lines::wait_for(&c.lines, &mut c.log, PATIENCE, listening) else {
-            let _ = c.child.kill();
-            panic!("no listening line; standard error:\n{}", c.log.join("\n"));
-        };
-        c.port = line
-            .split("127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .expect("a port in the listening line");
-        c
-    }
-
-    /// Sends `datagrams` from `from` (a loopback address).
-    fn send(&self, from: &str, datagrams: &[Vec<u8>]) {
-        let socket = UdpSocket::bind((from, 0)).unwrap();
-        for d in datagrams {
-            socket.send_to(d, ("127.0.0.1", self.port)).unwrap();
-        }
-    }
-
-    /// Waits for the run to end; returns its JSON, log and exit status.
-    fn finish(mut self) -> Outcome {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("scanwall did not end after its --duration");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let out = self.stdout.join().unwrap();
-        self.log.extend(self.lines.try_iter());
-        let log = self.log.join("\n");
-        let json = serde_json::from_slice(&out)
-            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{log}", String::from_utf8_lossy(&out)));
-        Outcome {
-            json,
-            log,
-            success: status.success(),
-        }
-    }
-}
-
-fn cell(json: &serde_json::Value, map: &str, key: u16) -> u64 {
-    json["maps"][map][key.to_string()].as_u64().unwrap_or(0)
+/// A running `scanwall count --netflow` for `duration`.
+fn start(duration: &str, extra: &[&str]) -> Collector {
+    Collector::start("--netflow", "NetFlow", duration, extra)
 }
 
 fn netflow(json: &serde_json::Value, field: &str) -> u64 {
@@ -154,7 +64,7 @@ fn exporters(json: &serde_json::Value) -> Vec<(String, u64, u64, u64, u64, u64, 
 
 #[test]
 fn flows_of_every_version_count_exactly_and_hostile_datagrams_do_not_stop_it() {
-    let c = Collector::start("2s", &["--local", "192.0.2.0/24", "--local", "2001:db8::/32"]);
+    let c = start("2s", &["--local", "192.0.2.0/24", "--local", "2001:db8::/32"]);
     let syn = Flow::v4([198, 51, 100, 1], [192, 0, 2, 37], 6, 8080, SYN, 2, 80);
     let dns = Flow::v4([198, 51, 100, 2], [192, 0, 2, 53], 17, 53, 0, 3, 3 * 76);
     let out = Flow::v4([192, 0, 2, 9], [192, 0, 2, 53], 17, 53, 0, 100, 100 * 76);
@@ -168,13 +78,13 @@ fn flows_of_every_version_count_exactly_and_hostile_datagrams_do_not_stop_it() {
         60,
     );
     // v5 at 1 in 10 from 127.0.0.1.
-    c.send("127.0.0.1", &[craft::v5(0, 10, &[syn, dns, out])]);
+    c.send(Ipv4Addr::new(127, 0, 0, 1), &[craft::v5(0, 10, &[syn, dns, out])]);
     // v9 from 127.0.0.2: a data flowset before its template (unusable), then
     // the template, sampling 1 in 4 by options, and the data.
     let mut options = vec![0, 0, 0, 0];
     options.extend_from_slice(&4u32.to_be_bytes());
     c.send(
-        "127.0.0.2",
+        Ipv4Addr::new(127, 0, 0, 2),
         &[
             craft::v9(1, 0, 1, &[craft::set(260, &syn.record_v4())]),
             craft::v9(
@@ -192,7 +102,7 @@ fn flows_of_every_version_count_exactly_and_hostile_datagrams_do_not_stop_it() {
     );
     // IPFIX from 127.0.0.3, observation domain 7: an IPv6 SYN flow.
     c.send(
-        "127.0.0.3",
+        Ipv4Addr::new(127, 0, 0, 3),
         &[craft::ipfix(
             7,
             0,
@@ -207,7 +117,7 @@ fn flows_of_every_version_count_exactly_and_hostile_datagrams_do_not_stop_it() {
     let mut lying = good.clone();
     lying[19] = 0xff;
     c.send(
-        "127.0.0.3",
+        Ipv4Addr::new(127, 0, 0, 3),
         &[
             good[..good.len() - 3].to_vec(),
             lying,
@@ -261,16 +171,6 @@ fn count_needs_a_duration_and_refuses_a_bpf_filter() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("BPF filter"));
     let o = run(&["count", "--netflow", "0", "--sflow", "0", "--duration", "1s"]);
     assert!(!o.status.success());
-}
-
-/// Where a program is: on `PATH`, or in the sbin folders (Debian puts
-/// softflowd and nfcapd there).
-fn find_program(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(Into::into))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
 }
 
 /// A capture of multi-packet flows, every packet of a flow the same length:
@@ -374,7 +274,7 @@ fn a_real_exporter_softflowd_counts_as_the_capture_does() {
     flow_capture(&flows);
     // Half of the demo's /16 and a /25 of the flows' /24: some flows are not inbound.
     let locals = ["--local", "127.20.0.0/17", "--local", "192.0.2.0/25"];
-    let c = Collector::start("5s", &locals);
+    let c = start("5s", &locals);
     for version in [5, 9, 10] {
         softflowd(&program, &demo, c.port, version);
         softflowd(&program, &flows, c.port, version);
@@ -477,7 +377,7 @@ fn nfdump_sees_what_scanwall_counts() {
         std::thread::sleep(Duration::from_millis(20));
     }
     softflowd(&sfd, &capture, port, 9);
-    let c = Collector::start("2s", &[]);
+    let c = start("2s", &[]);
     softflowd(&sfd, &capture, c.port, 9);
     let o = c.finish();
     assert!(o.success, "{}", o.log);
