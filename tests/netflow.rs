@@ -3,7 +3,8 @@
 //! --format json`): hand-built ones (`scanwall::source::netflow::craft`),
 //! hostile ones, and a real exporter's (`softflowd -r CAPTURE -v 5|9|10`,
 //! checked against `scanwall count -r CAPTURE` and, where installed,
-//! against nfdump's view of the same export).
+//! against nfdump's view of the same export); and library sessions as the
+//! wall and `snapshot --seconds` start them.
 //!
 //! Asserts: each flow counts its packets (times the sampling interval) in
 //! the maps the counting rules give; malformed and unusable datagrams are
@@ -409,4 +410,92 @@ fn nfdump_sees_what_scanwall_counts() {
         .map(|(k, v)| (k.parse().unwrap(), v.as_u64().unwrap()))
         .collect();
     assert_eq!(got, by_dst);
+}
+
+/// A session as the wall (`seconds` = `None`) or `snapshot --seconds` starts it on `--netflow`.
+fn netflow_session(port: u16, seconds: Option<f64>) -> scanwall::session::Session {
+    use scanwall::cli::Cli;
+    use scanwall::commands::sources::{Run, SourcePlan};
+    use scanwall::session::Session;
+    let addr = format!("127.0.0.1:{port}");
+    let args = [
+        "scanwall",
+        "--netflow",
+        &addr,
+        "--local",
+        "192.0.2.0/24",
+        "--user",
+        "root",
+    ];
+    let cli = <Cli as clap::Parser>::try_parse_from(args).unwrap();
+    let run = seconds.map_or(Run::Live, |seconds| Run::Headless { seconds });
+    let plan = SourcePlan::from_args(&cli.wall.source, run).unwrap();
+    let counters = scanwall::commands::counters(&cli.wall.counting);
+    let sources = plan.open(&counters).unwrap();
+    Session::start(counters, sources).unwrap()
+}
+
+/// A free loopback UDP port (bound, read, released).
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What the wall draws from: flows counted, the exporter on the status line
+/// as its own kind, and the system clock as "now".
+#[test]
+fn the_wall_session_shows_exporters_on_the_system_clock() {
+    let port = free_port();
+    let mut session = netflow_session(port, None);
+    let syn = Flow::v4([198, 51, 100, 1], [192, 0, 2, 37], 6, 8080, SYN, 5, 200);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let d = craft::ipfix(
+        4,
+        0,
+        &[
+            craft::set(2, &craft::template(256, &FLOW_V4)),
+            craft::set(256, &syn.record_v4()),
+        ],
+    );
+    socket.send_to(&d, ("127.0.0.1", port)).unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while session.counters().totals().packets < 5 {
+        assert!(Instant::now() < deadline, "the datagram was not counted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut reader = session.frame_reader();
+    let frame = reader.read(session.now());
+    let info = scanwall::display::status::status_info(&session, frame, 30.0);
+    assert_eq!(info.source, format!("netflow 127.0.0.1:{port}"));
+    assert!(info.peers.contains("netflow: 127.0.0.1#4 "), "{}", info.peers);
+    let system_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let now = session.now().unwrap();
+    assert!(
+        now.abs_diff(system_now) < 5_000_000_000,
+        "now {now} vs system {system_now}"
+    );
+    session.stop();
+    session.wait().unwrap();
+}
+
+/// `snapshot --netflow` collects for `--seconds`, then its session ends by itself.
+#[test]
+fn a_headless_session_collects_for_its_seconds_then_ends() {
+    let port = free_port();
+    let started = Instant::now();
+    let mut session = netflow_session(port, Some(1.0));
+    let dns = Flow::v4([198, 51, 100, 2], [192, 0, 2, 53], 17, 53, 0, 3, 228);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .send_to(&craft::v5(0, 2, &[dns]), ("127.0.0.1", port))
+        .unwrap();
+    session.wait().unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(session.counters().totals().packets, 6);
 }
