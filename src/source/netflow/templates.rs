@@ -13,7 +13,7 @@
 //! not refreshed for [`TEMPLATE_TIMEOUT`] is dropped (exporters over UDP
 //! resend theirs every few minutes at most; RFC 7011 section 8.4), and so is
 //! an exporter not heard from for [`EXPORTER_TIMEOUT`], with its templates:
-//! the tables are swept when full and once a minute. What does not fit is
+//! the tables are swept once a minute, and once a second while one is full. What does not fit is
 //! refused and counted, never evicted in favour of a newcomer, so a flood
 //! cannot push out the exporters that were there first.
 
@@ -221,11 +221,13 @@ impl Tables {
         self.exporters.get(key)
     }
 
-    /// Drops timed-out templates and exporters (at most once a minute unless
-    /// a table is full).
+    /// Drops timed-out templates and exporters: once a minute, or once a
+    /// second while a table is full (a sweep walks every entry, so a flood
+    /// that keeps a table full must not make every datagram pay for one).
     pub fn sweep(&mut self, now: u64) {
         let full = self.exporters.len() >= MAX_EXPORTERS || self.templates.len() >= MAX_TEMPLATES;
-        if !full && now.saturating_sub(self.last_sweep) < 60_000_000_000 {
+        let every = if full { 1_000_000_000 } else { 60_000_000_000 };
+        if now.saturating_sub(self.last_sweep) < every {
             return;
         }
         self.last_sweep = now;
