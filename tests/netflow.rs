@@ -154,6 +154,10 @@ fn flows_of_every_version_count_exactly_and_hostile_datagrams_do_not_stop_it() {
     assert!(o.log.contains("malformed NetFlow datagram"), "{}", o.log);
     // One line at once, the rest summed up at most every 10 s: not one per datagram.
     assert!(o.log.matches("malformed NetFlow").count() <= 2, "{}", o.log);
+    // What could not be used is logged too, as a running total, at a bounded rate.
+    assert!(o.log.contains("could not be used so far"), "{}", o.log);
+    assert!(o.log.contains("no_template 1"), "{}", o.log);
+    assert!(o.log.matches("could not be used").count() <= 2, "{}", o.log);
 }
 
 #[test]

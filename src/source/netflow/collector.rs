@@ -9,14 +9,18 @@
 //! (active timeouts hold long flows for minutes), and a quiet network must
 //! still fade, as with live interfaces and sFlow. The cost: a flow shows up
 //! when its record arrives, up to the exporter's active timeout late.
+//!
+//! Datagrams are hostile input: a malformed one is counted and logged at most
+//! once every 10 seconds (the shared receive loop), and so is what could not
+//! be used (records, data sets, templates, by reason), as a running total.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 use super::decode::Malformed;
-use super::ingest::{NetflowIngest, NetflowStats, exporter_addr};
+use super::ingest::{NetflowIngest, NetflowStats, Unusable, exporter_addr};
 use crate::counting::Counters;
 use crate::parse::LocalNets;
 use crate::source::udp::{DatagramSink, POLL, UdpLoop};
@@ -81,28 +85,78 @@ impl NetflowCollector {
             kernel_drops: &self.stats.kernel_drops,
         };
         udp.announce(self.buffer_bytes);
-        let mut sink = Sink(NetflowIngest::new(
-            &self.counters,
-            &self.locals,
-            status.clone(),
-            self.stats.clone(),
-        ));
+        let mut sink = Sink {
+            ingest: NetflowIngest::new(&self.counters, &self.locals, status.clone(), self.stats.clone()),
+            stats: self.stats.clone(),
+            unusable: UnusableLog::default(),
+        };
         udp.serve(&mut sink, &status, &stop);
-        self.counters.release(sink.0.into_writer());
+        sink.unusable.log(&self.stats, None, true);
+        self.counters.release(sink.ingest.into_writer());
     }
 }
 
 /// The counting, as the receive loop sees it.
-struct Sink(NetflowIngest);
+struct Sink {
+    ingest: NetflowIngest,
+    stats: Arc<NetflowStats>,
+    unusable: UnusableLog,
+}
 
 impl DatagramSink for Sink {
     type Malformed = Why;
 
     fn datagram(&mut self, ts: u64, from: SocketAddr, data: &[u8]) -> Result<(), Why> {
-        self.0
-            .datagram(ts, exporter_addr(from), data)
-            .map(|_| ())
-            .map_err(Why)
+        let result = self.ingest.datagram(ts, exporter_addr(from), data);
+        self.unusable.log(&self.stats, Some(from), false);
+        result.map(|_| ()).map_err(Why)
+    }
+}
+
+/// At most one line about unusable records per this.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Logs what could not be used (records, data sets, templates: the
+/// `unusable` reasons) when it grows: the first time at once, then at most
+/// once per [`LOG_EVERY`], so a flood cannot flood the log.
+#[derive(Default)]
+struct UnusableLog {
+    logged: u64,
+    last_logged: Option<Instant>,
+    latest_from: Option<SocketAddr>,
+}
+
+impl UnusableLog {
+    /// Looks at the counters after a datagram from `from` (or at the end, `last`).
+    fn log(&mut self, stats: &NetflowStats, from: Option<SocketAddr>, last: bool) {
+        let total: u64 = stats.unusable.iter().map(|c| c.load(Relaxed)).sum();
+        if total == self.logged {
+            return;
+        }
+        if from.is_some() {
+            self.latest_from = from;
+        }
+        let due = last || self.last_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY);
+        if !due {
+            return;
+        }
+        let reasons: Vec<String> = Unusable::ALL
+            .iter()
+            .filter_map(|&u| {
+                let n = stats.unusable[u as usize].load(Relaxed);
+                (n > 0).then(|| format!("{} {n}", u.name()))
+            })
+            .collect();
+        let from = self
+            .latest_from
+            .map(|f| format!(", the latest from {f}"))
+            .unwrap_or_default();
+        log::warn!(
+            "NetFlow: {total} records, sets or templates could not be used so far ({}){from}",
+            reasons.join(", ")
+        );
+        self.logged = total;
+        self.last_logged = Some(Instant::now());
     }
 }
 
