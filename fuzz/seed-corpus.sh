@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCANWALL_SEED_DIR="$PWD/fuzz/corpus" \
   cargo test --test fuzz_corpus write_seed_corpus -- --ignored --exact
-for t in parse_packet read_stream sflow_datagram sensor_frames sealed_records config_file; do
+for t in parse_packet read_stream sflow_datagram netflow_datagram sensor_frames sealed_records config_file; do
   echo "fuzz/corpus/$t: $(ls fuzz/corpus/$t | wc -l) inputs"
 done

@@ -10,6 +10,7 @@ SCANWALL_PACKAGES=(
   libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon0 libxkbcommon-x11-0  # winit on X11
   xvfb x11-utils xdotool imagemagick evilwm    # window tests: virtual display, keys, screenshots, WM
   pmacct                                       # sFlow test: a real exporter (pmacctd's sfprobe)
+  softflowd nfdump                             # NetFlow test: a real exporter (softflowd -r), an independent collector (nfcapd, nfdump)
   iproute2 tcpreplay                           # live reopen test: a veth pair in a namespace, frames sent onto it
   dpkg-dev                                     # the Debian package: dpkg-shlibdeps finds its library dependencies
   adduser libcap2-bin man-db systemd jq        # package test: its postinst (adduser, setcap), getcap, man -w, systemd-analyze, JSON
@@ -29,5 +30,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   # UDP 6343, pmacctd captures) would only get in the way.
   if [[ " ${missing[*]} " == *" pmacct "* ]] && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --now pmacctd nfacctd sfacctd uacctd >/dev/null 2>&1 || true
+  fi
+  # Likewise the NetFlow test runs softflowd and nfcapd itself.
+  if [[ " ${missing[*]} " == *" softflowd "* || " ${missing[*]} " == *" nfdump "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now softflowd nfdump >/dev/null 2>&1 || true
   fi
 fi

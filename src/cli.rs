@@ -151,7 +151,7 @@ pub struct SnapshotArgs {
     /// Packet time to show: a duration after the first packet (e.g. 30s, 2m), or `end`.
     #[arg(long, value_name = "TIME", default_value = "end", value_parser = at_time, allow_hyphen_values = true)]
     pub at: At,
-    /// Seconds of demo traffic to generate (with `--sflow`: seconds to collect).
+    /// Seconds of demo traffic to generate (with `--sflow` or `--netflow`: seconds to collect).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub seconds: f64,
     /// Image size in pixels.
@@ -163,7 +163,7 @@ pub struct SnapshotArgs {
 }
 
 /// Where packets come from: one of `-r`, `-i` and `--demo`, or any of the
-/// listeners `--listen`, `--sflow` and `--sensors-listen` together.
+/// listeners `--listen`, `--sflow`, `--netflow` and `--sensors-listen` together.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
     /// Read a capture file (pcap or pcapng); `-` reads a pcap stream from standard input.
@@ -181,6 +181,12 @@ pub struct SourceArgs {
     /// binds 127.0.0.1: give 0.0.0.0:6343 to hear the network.
     #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "demo"], value_parser = sflow_addr)]
     pub sflow: Option<SocketAddr>,
+    /// Collect NetFlow v5, v9 and IPFIX flow records from routers and switches on
+    /// one UDP port (exporters commonly send to 2055; IPFIX's port is 4739); each
+    /// flow counts as its packets times the sampling interval. A bare port binds
+    /// 127.0.0.1: give 0.0.0.0:2055 to hear the network.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with_all = ["read", "interface", "demo"], value_parser = netflow_addr)]
+    pub netflow: Option<SocketAddr>,
     /// Merge the counts of `scanwall sensor`s that connect here (TCP; a bare port
     /// binds 127.0.0.1, sensors default to port 7311); needs `--key-file`.
     #[arg(
@@ -484,6 +490,10 @@ fn sflow_addr(text: &str) -> Result<SocketAddr, String> {
     bind_addr(text, &format!("0.0.0.0:{}", crate::source::sflow::DEFAULT_PORT))
 }
 
+fn netflow_addr(text: &str) -> Result<SocketAddr, String> {
+    bind_addr(text, &format!("0.0.0.0:{}", crate::source::netflow::DEFAULT_PORT))
+}
+
 fn sensors_addr(text: &str) -> Result<SocketAddr, String> {
     bind_addr(text, "0.0.0.0:7311")
 }
@@ -572,6 +582,9 @@ mod tests {
         assert_eq!(sflow_addr("[::]:6343"), Ok("[::]:6343".parse().unwrap()));
         let e = sflow_addr("switchhost").unwrap_err();
         assert!(e.contains("0.0.0.0:6343"), "{e}");
+        assert_eq!(netflow_addr("2055"), Ok(SocketAddr::from(([127, 0, 0, 1], 2055))));
+        let e = netflow_addr("routerhost").unwrap_err();
+        assert!(e.contains("0.0.0.0:2055"), "{e}");
     }
 
     /// A file, an interface or the demo is refused with any other source, by
@@ -580,11 +593,12 @@ mod tests {
     /// with `--sensors-listen` used to drop the sensors).
     #[test]
     fn one_source_at_a_time_everywhere() {
-        let sources: [&[&str]; 6] = [
+        let sources: [&[&str]; 7] = [
             &["-r", "a.pcap"],
             &["-i", "eth0"],
             &["--listen", "5000"],
             &["--sflow", "6343"],
+            &["--netflow", "2055"],
             &["--sensors-listen", "7311"],
             &["--demo"],
         ];
@@ -598,7 +612,7 @@ mod tests {
             for (i, a) in sources.iter().enumerate() {
                 for b in &sources[i + 1..] {
                     let line: Vec<&str> = command.iter().chain(a.iter()).chain(b.iter()).copied().collect();
-                    let listeners = (2..=4).contains(&i) && !b.contains(&"--demo");
+                    let listeners = (2..=5).contains(&i) && !b.contains(&"--demo");
                     match Cli::try_parse_from(&line) {
                         Ok(_) => assert!(listeners, "accepted {}", line.join(" ")),
                         Err(e) => {

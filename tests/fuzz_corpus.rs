@@ -1,13 +1,14 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) and crash
 //! regressions (`fuzz/regressions/<target>/`) through the fuzz targets' own
 //! bodies (`scanwall::fuzzing`, and `scanwall::source::sflow::fuzz` for
-//! `sflow_datagram`, `scanwall::sensor::fuzz` for `sensor_frames`), on
+//! `sflow_datagram`, `scanwall::source::netflow::fuzz` for
+//! `netflow_datagram`, `scanwall::sensor::fuzz` for `sensor_frames`), on
 //! stable Rust and in well under a second:
 //! what a long `cargo fuzz run` found stays fixed.
 //!
 //! `write_seed_corpus` (ignored; run by `fuzz/seed-corpus.sh`) writes the seed
-//! inputs: the tests' own crafted packets for every link type and sFlow
-//! datagrams, and the packets and streams of the classic captures in
+//! inputs: the tests' own crafted packets for every link type, sFlow and
+//! NetFlow/IPFIX datagrams, and the packets and streams of the classic captures in
 //! `../shared/corpus/`.
 
 #![allow(clippy::unwrap_used)] // test setup
@@ -21,13 +22,15 @@ use scanwall::fuzzing::{config_file, packet_selector, parse_packet, read_stream}
 use scanwall::parse::LinkType;
 use scanwall::sensor::fuzz as sensor;
 use scanwall::source::RecordSource;
+use scanwall::source::netflow::fuzz as netflow;
 use scanwall::source::pcap_format::{PcapWriter, SliceReader};
 use scanwall::source::sflow::fuzz as sflow;
 
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "parse_packet",
     "read_stream",
     "sflow_datagram",
+    "netflow_datagram",
     "sensor_frames",
     "sealed_records",
     "config_file",
@@ -44,6 +47,7 @@ fn run_target(target: &str, input: &[u8]) {
             read_stream(input);
         }
         "sflow_datagram" => sflow::sflow_datagram(input),
+        "netflow_datagram" => netflow::netflow_datagram(input),
         "config_file" => config_file(input),
         "sensor_frames" => {
             sensor::sensor_frames(input);
@@ -131,6 +135,15 @@ fn crafted_sensor_frames_pass_their_target() {
 fn crafted_sflow_datagrams_pass_their_target() {
     for datagram in sflow::seeds() {
         sflow::sflow_datagram(&datagram);
+    }
+}
+
+#[test]
+fn crafted_netflow_datagrams_pass_their_target() {
+    let seeds = netflow::seeds();
+    assert!(seeds.len() >= 20);
+    for datagram in seeds {
+        netflow::netflow_datagram(&datagram);
     }
 }
 
@@ -225,6 +238,9 @@ fn write_seed_corpus() {
     }
     for datagram in sflow::seeds() {
         write("sflow_datagram", &datagram);
+    }
+    for datagram in netflow::seeds() {
+        write("netflow_datagram", &datagram);
     }
     for input in config_seeds() {
         write("config_file", &input);

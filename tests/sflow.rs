@@ -14,121 +14,26 @@
 
 #![allow(clippy::unwrap_used)] // test setup: a failure to set up should fail the test
 
-mod stderr_lines;
+mod udp_collector;
 
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+
+use udp_collector::{Collector, PATIENCE, cell, find_program};
 
 use scanwall::craft::{ether, ipv4, ipv6_to, tcp, udp};
 use scanwall::source::sflow::craft::{self, Sample};
 
-/// Upper bound on any one wait: generous for a loaded CI machine.
-const PATIENCE: Duration = Duration::from_secs(30);
 /// The collection run: datagrams are sent at once after the collector says
 /// it is listening, well inside this.
 const DURATION: &str = "2s";
 /// Where the crafted packets go (`scanwall::craft` sends to 192.0.2.x and 2001:db8::1234).
 const LOCALS: [&str; 4] = ["--local", "192.0.2.0/24", "--local", "2001:db8::/32"];
 
-/// A running `scanwall count --sflow`.
-struct Collector {
-    child: Child,
-    stdout: std::thread::JoinHandle<Vec<u8>>,
-    lines: Receiver<String>,
-    log: Vec<String>,
-    port: u16,
-}
-
-/// What a finished run printed.
-struct Outcome {
-    json: serde_json::Value,
-    log: String,
-    success: bool,
-}
-
-impl Collector {
-    /// Starts a collector on a free loopback port for [`DURATION`] and waits until it listens.
-    fn start(extra: &[&str]) -> Collector {
-        Collector::start_for(DURATION, extra)
-    }
-
-    /// Starts a collector that runs for `duration`.
-    fn start_for(duration: &str, extra: &[&str]) -> Collector {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scanwall"))
-            .args(["count", "--sflow", "127.0.0.1:0", "--duration", duration])
-            .args(["--format", "json"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start scanwall");
-        let mut stdout = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = stdout.read_to_end(&mut out);
-            out
-        });
-        let lines = stderr_lines::follow(child.stderr.take().unwrap());
-        let mut c = Collector {
-            child,
-            stdout,
-            lines,
-            log: Vec::new(),
-            port: 0,
-        };
-        let listening = |l: &str| l.contains("sFlow collector on 127.0.0.1:");
-        let Some(line) = stderr_lines::wait_for(&c.lines, &mut c.log, PATIENCE, listening) else {
-            let _ = c.child.kill();
-            panic!("no listening line; standard error:\n{}", c.log.join("\n"));
-        };
-        c.port = line
-            .split("127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .expect("a port in the listening line");
-        c
-    }
-
-    /// Sends `datagrams` from `from` (a loopback address).
-    fn send(&self, from: Ipv4Addr, datagrams: &[Vec<u8>]) {
-        let socket = UdpSocket::bind((from, 0)).unwrap();
-        for d in datagrams {
-            socket.send_to(d, ("127.0.0.1", self.port)).unwrap();
-        }
-    }
-
-    /// Waits for the run to end; returns its JSON, log and exit status.
-    fn finish(mut self) -> Outcome {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("scanwall did not end after its --duration");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let out = self.stdout.join().unwrap();
-        self.log.extend(self.lines.try_iter());
-        let log = self.log.join("\n");
-        let json = serde_json::from_slice(&out)
-            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{log}", String::from_utf8_lossy(&out)));
-        Outcome {
-            json,
-            log,
-            success: status.success(),
-        }
-    }
-}
-
-fn cell(json: &serde_json::Value, map: &str, key: u16) -> u64 {
-    json["maps"][map][key.to_string()].as_u64().unwrap_or(0)
+/// A running `scanwall count --sflow` for [`DURATION`].
+fn start(extra: &[&str]) -> Collector {
+    Collector::start("--sflow", "sFlow", DURATION, extra)
 }
 
 /// (name, packets, drops, malformed) of each agent in the report.
@@ -164,7 +69,7 @@ fn syn_8080(tags: &[u16]) -> Vec<u8> {
 
 #[test]
 fn samples_count_scaled_by_their_sampling_rate_exactly() {
-    let c = Collector::start(&LOCALS);
+    let c = start(&LOCALS);
     let dns = ipv4(17, [2, 53], &udp(53), None, 0, 5);
     let v6_syn = ipv6_to([0x12, 0x34], 6, &[], &tcp(443, 0x02));
     let a = [
@@ -223,7 +128,7 @@ fn samples_count_scaled_by_their_sampling_rate_exactly() {
 
 #[test]
 fn malformed_datagrams_are_counted_not_fatal() {
-    let c = Collector::start(&LOCALS);
+    let c = start(&LOCALS);
     let good = |seq| {
         craft::datagram(
             AGENT_V4,
@@ -280,7 +185,7 @@ fn malformed_datagrams_are_counted_not_fatal() {
 
 #[test]
 fn dropped_samples_and_sequence_gaps_are_drops() {
-    let c = Collector::start(&LOCALS);
+    let c = start(&LOCALS);
     let datagram = |seq: u32, sample_seq: u32, drops: u32| {
         let s = Sample {
             drops,
@@ -340,16 +245,6 @@ fn bad_addresses_and_busy_ports_are_one_clear_line() {
     assert!(e.contains("cannot be used with"), "{e}");
 }
 
-/// Where a program is: on `PATH`, or in the sbin folders (not on a normal
-/// user's `PATH`, where Debian puts `pmacctd`).
-fn find_program(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(Into::into))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// A capture of 1000 TCP SYNs to 192.0.2.0-255 on `port`.
 fn syn_capture(path: &std::path::Path, port: u16) {
     use scanwall::parse::LinkType;
@@ -383,7 +278,7 @@ fn a_real_exporter_pmacct_sfprobe_is_counted() {
     };
     let dir = tempfile::tempdir().unwrap();
     // pmacctd waits 2 s before it reads a capture file.
-    let c = Collector::start_for("8s", &LOCALS);
+    let c = Collector::start("--sflow", "sFlow", "8s", &LOCALS);
     let probes: Vec<Child> = [(1, 8080, "127.0.0.1"), (10, 9090, "127.0.0.2")]
         .iter()
         .map(|&(rate, port, agent)| {
@@ -582,7 +477,7 @@ fn a_stream_listener_and_sflow_count_together() {
     let listen = format!("127.0.0.1:{tcp_port}");
     let mut args = vec!["--listen", &listen];
     args.extend(LOCALS);
-    let c = Collector::start(&args);
+    let c = Collector::start("--sflow", "sFlow", DURATION, &args);
     // Three SYNs to 192.0.2.37 port 8080 over the stream...
     let mut pcap = PcapWriter::new(Vec::new(), LinkType::Ethernet, 65535).unwrap();
     let frame = syn_8080(&[]);

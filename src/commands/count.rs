@@ -15,6 +15,7 @@ use crate::maps::{MAPS, MapId};
 use crate::parse::SkipReason;
 use crate::session::Session;
 use crate::source::SourceStatus;
+use crate::source::netflow::NetflowReport;
 use crate::source::open::SourceReport;
 use crate::source::sflow::SflowReport;
 
@@ -28,6 +29,8 @@ pub struct CountReport {
     pub capture: Option<CaptureTotals>,
     /// `--sflow` only: datagrams, drops and agents.
     pub sflow: Option<SflowReport>,
+    /// `--netflow` only: datagrams, templates and exporters.
+    pub netflow: Option<NetflowReport>,
     /// `--sensors-listen` only: each sensor and every refused connection.
     pub sensors: Option<serde_json::Value>,
 }
@@ -93,6 +96,7 @@ pub fn run(args: &CountArgs) -> anyhow::Result<()> {
         let Some(extra) = extra else { continue };
         match extra {
             SourceReport::Sflow(stats) => report.sflow = Some(SflowReport::new(stats, status)),
+            SourceReport::Netflow(stats) => report.netflow = Some(NetflowReport::new(stats)),
             SourceReport::Sensors(stats) => report.sensors = Some(stats.to_json(&status.peers.summaries())),
         }
     }
@@ -169,6 +173,7 @@ pub fn report(counters: &Counters) -> CountReport {
     CountReport {
         capture: None,
         sflow: None,
+        netflow: None,
         sensors: None,
         maps,
         totals: counters.totals(),
@@ -228,6 +233,9 @@ pub fn to_json(report: &CountReport) -> String {
     });
     if let (Some(s), Some(obj)) = (&report.sflow, doc.as_object_mut()) {
         obj.insert("sflow".into(), s.to_json());
+    }
+    if let (Some(n), Some(obj)) = (&report.netflow, doc.as_object_mut()) {
+        obj.insert("netflow".into(), n.to_json());
     }
     if let (Some(s), Some(obj)) = (&report.sensors, doc.as_object_mut()) {
         obj.insert("sensors".into(), s.clone());

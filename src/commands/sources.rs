@@ -78,7 +78,8 @@ impl SourcePlan {
     }
 }
 
-/// The listening sources asked for (`--listen`, `--sflow`, `--sensors-listen`),
+/// The listening sources asked for (`--listen`, `--sflow`, `--netflow`,
+/// `--sensors-listen`),
 /// each with its stop conditions, appended to `specs`.
 fn listeners(
     source: &SourceArgs,
@@ -111,6 +112,22 @@ fn listeners(
             ));
         }
         specs.push(SourceSpec::Sflow {
+            addr,
+            run_for: headless_for,
+        });
+    }
+    if let Some(addr) = source.netflow {
+        if counting && headless_for.is_none() {
+            return Err(anyhow!(
+                "count --netflow needs --duration TIME, e.g. --duration 10s"
+            ));
+        }
+        if source.filter.filter_expression().is_some() {
+            return Err(anyhow!(
+                "a BPF filter cannot apply to --netflow: flow records carry no packet bytes"
+            ));
+        }
+        specs.push(SourceSpec::Netflow {
             addr,
             run_for: headless_for,
         });
@@ -186,7 +203,7 @@ impl SourcePlan {
         if specs.is_empty() {
             if counting {
                 return Err(anyhow!(
-                    "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
+                    "count needs -r FILE, -i IFACE, --listen ADDR, --sflow ADDR, --netflow ADDR or --sensors-listen ADDR (for demo traffic: scanwall generate -o demo.pcap, then count -r demo.pcap)"
                 ));
             }
             if source.local.is_empty() {

@@ -56,7 +56,7 @@ const PEERS_NAMED: usize = 3;
 /// rate, drops and lag (or STALLED), or a count when there are many.
 fn peers_text(peers: &[PeerSummary]) -> String {
     let mut out = String::new();
-    for kind in [PeerKind::Sensor, PeerKind::SflowAgent] {
+    for kind in [PeerKind::Sensor, PeerKind::SflowAgent, PeerKind::NetflowExporter] {
         let of_kind: Vec<&PeerSummary> = peers.iter().filter(|p| p.kind == kind).collect();
         if of_kind.is_empty() {
             continue;
@@ -118,6 +118,19 @@ mod tests {
         for part in ["sensor: edge-1 1,500 pkt/s 4 drops lag 40 ms", "edge-2 STALLED"] {
             assert!(t.contains(part), "{part} missing from {t}");
         }
+        // NetFlow exporters are listed after sensors and sFlow agents, as their own kind.
+        let exporter = PeerSummary {
+            kind: PeerKind::NetflowExporter,
+            name: "192.0.2.1#7".into(),
+            drops: 0,
+            lag_ms: 0,
+            ..peer("", true)
+        };
+        let t = peers_text(&[exporter, peer("edge-1", true)]);
+        assert!(
+            t.ends_with("   netflow: 192.0.2.1#7 1,500 pkt/s") && t.starts_with("   sensor: edge-1"),
+            "{t}"
+        );
         let many: Vec<PeerSummary> = (0..5).map(|i| peer(&format!("s{i}"), i != 0)).collect();
         let t = peers_text(&many);
         assert!(t.contains("sensor: 5 (1 stalled) 7,500 pkt/s, 20 drops"), "{t}");

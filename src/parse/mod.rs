@@ -4,7 +4,7 @@
 //! nothing allocates. The rules are `COUNTING.md`'s, to the packet. A packet either
 //! yields [`PacketFacts`] or the [`SkipReason`] it was not counted for.
 
-mod bytes;
+pub(crate) mod bytes;
 mod ipv4;
 mod ipv6;
 mod link;

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod file;
 pub mod libpcap;
 pub mod listen;
+pub mod netflow;
 pub mod open;
 pub mod pacing;
 pub mod parallel;
@@ -16,6 +17,8 @@ pub mod pcap_format;
 pub mod peers;
 pub mod sflow;
 pub mod status;
+pub mod udp;
+pub mod udp_socket;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};

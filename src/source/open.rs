@@ -19,6 +19,7 @@ use super::demo::{DemoConfig, DemoTraffic};
 use super::file::CaptureFile;
 use super::libpcap::{LiveCapture, LiveOptions};
 use super::listen::StreamListener;
+use super::netflow::{NetflowCollector, NetflowStats};
 use super::pacing::ReplayClock;
 use super::parallel::ReadJob;
 use super::pcap_format::StreamReader;
@@ -56,6 +57,13 @@ pub enum SourceSpec {
         /// Stop after this much wall clock; `None`: until stopped.
         run_for: Option<Duration>,
     },
+    /// NetFlow v5/v9 and IPFIX datagrams from routers and switches (UDP, one socket).
+    Netflow {
+        /// Where to receive them.
+        addr: SocketAddr,
+        /// Stop after this much wall clock; `None`: until stopped.
+        run_for: Option<Duration>,
+    },
     /// Counter deltas from `scanwall sensor`s (TCP, authenticated).
     Sensors {
         /// Where to accept them.
@@ -84,6 +92,7 @@ impl SourceSpec {
                 .join("+"),
             SourceSpec::Listen { addr, .. } => format!("stream {addr}"),
             SourceSpec::Sflow { addr, .. } => format!("sflow {addr}"),
+            SourceSpec::Netflow { addr, .. } => format!("netflow {addr}"),
             SourceSpec::Sensors { addr, .. } => format!("sensors {addr}"),
             SourceSpec::Demo(_) => "demo".to_string(),
         }
@@ -149,6 +158,8 @@ pub type SourceBody = Box<dyn FnOnce(Arc<AtomicBool>) -> Result<(), SourceError>
 pub enum SourceReport {
     /// The sFlow collector's datagrams, drops and agents.
     Sflow(Arc<SflowStats>),
+    /// The NetFlow/IPFIX collector's datagrams, templates and exporters.
+    Netflow(Arc<NetflowStats>),
     /// The sensor listener's sensors and refusals.
     Sensors(Arc<ListenerStats>),
 }
@@ -201,7 +212,9 @@ pub fn open(
     ));
     let clock = match (spec, options.speed) {
         // Live captures and samples are stamped on arrival: a quiet network still fades.
-        (SourceSpec::Interfaces(_) | SourceSpec::Sflow { .. }, _) => SourceClock::System,
+        (SourceSpec::Interfaces(_) | SourceSpec::Sflow { .. } | SourceSpec::Netflow { .. }, _) => {
+            SourceClock::System
+        }
         // Deltas are stamped with the sensors' clocks, as live capture is.
         (SourceSpec::Sensors { .. }, _) => SourceClock::System,
         (SourceSpec::File(_) | SourceSpec::Stdin | SourceSpec::Demo(_), Speed::Times(f)) => {
@@ -326,6 +339,19 @@ pub fn open(
             let status = status.clone();
             open.bodies.push((
                 "sflow".into(),
+                Box::new(move |stop| {
+                    collector.serve(status, stop);
+                    Ok(())
+                }),
+            ));
+        }
+        SourceSpec::Netflow { addr, run_for } => {
+            let collector =
+                NetflowCollector::bind(addr, counters.clone(), options.locals.clone())?.stop_after(run_for);
+            open.report = Some(SourceReport::Netflow(collector.stats()));
+            let status = status.clone();
+            open.bodies.push((
+                "netflow".into(),
                 Box::new(move |stop| {
                     collector.serve(status, stop);
                     Ok(())

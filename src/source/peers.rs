@@ -18,6 +18,8 @@ pub enum PeerKind {
     Sensor,
     /// A switch or router exporting sFlow samples.
     SflowAgent,
+    /// A router or switch exporting NetFlow or IPFIX flow records.
+    NetflowExporter,
 }
 
 impl PeerKind {
@@ -26,6 +28,7 @@ impl PeerKind {
         match self {
             PeerKind::Sensor => "sensor",
             PeerKind::SflowAgent => "sflow",
+            PeerKind::NetflowExporter => "netflow",
         }
     }
 }

@@ -1,37 +1,31 @@
 //! `--sflow [HOST:]PORT`: a UDP sFlow v5 collector thread. Each datagram is
 //! stamped with the system clock on arrival (agents' clocks are not
 //! trusted, and a quiet network must still fade, as with live interfaces)
-//! and handed to [`SflowIngest`]; once a second the kernel's drop count and
-//! the stall flag are refreshed.
+//! and handed to [`SflowIngest`]; the receive loop, shared with NetFlow, is
+//! [`crate::source::udp`].
 //!
 //! Datagrams are hostile input: a malformed one is counted (per agent where
 //! its header is readable) and logged at most once every 10 seconds, never
-//! fatal. One receive buffer of 64 KiB (the largest UDP payload) is
-//! allocated at start and reused.
+//! fatal.
 
-use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use super::decode::Malformed;
 use super::ingest::{HeaderFilters, SflowIngest, SflowStats};
-use super::socket;
 use crate::counting::Counters;
 use crate::parse::LocalNets;
+use crate::source::udp::{DatagramSink, POLL, UdpLoop};
+use crate::source::udp_socket as socket;
 use crate::source::{SourceError, SourceStatus};
+
+/// At most one line about saturated totals per this.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The port sFlow agents send to unless configured otherwise (IANA).
 pub const DEFAULT_PORT: u16 = 6343;
-/// How often the receive loop looks at the stop flag when no datagram comes.
-const POLL: Duration = Duration::from_millis(50);
-/// How often the kernel drop count and the stall flag are refreshed.
-const HOUSEKEEPING: Duration = Duration::from_secs(1);
-/// Silence after which the source shows as stalled.
-const STALL_AFTER: Duration = Duration::from_secs(5);
-/// At most one line about malformed datagrams per this.
-const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// A bound collector, ready to serve.
 pub struct SflowCollector {
@@ -89,101 +83,49 @@ impl SflowCollector {
     /// Receives and counts datagrams until `stop` is set or the duration has
     /// passed; the counts are all in when it returns.
     pub fn serve(self, status: Arc<SourceStatus>, stop: Arc<AtomicBool>) {
-        if let Some(addr) = self.local_addr() {
-            let asked = socket::RECEIVE_BUFFER_BYTES;
-            let short = if self.buffer_bytes < asked {
-                format!(
-                    " of {} KiB asked: raise net.core.rmem_max to get it all",
-                    asked >> 10
-                )
-            } else {
-                String::new()
-            };
-            log::info!(
-                "sFlow collector on {addr} (UDP, receive buffer {} KiB{short})",
-                self.buffer_bytes >> 10
-            );
-        }
-        status.stalled.store(true, Relaxed);
-        let ingest = SflowIngest::new(
-            &self.counters,
-            &self.locals,
-            self.filters,
-            status.clone(),
-            self.stats.clone(),
-        );
-        let mut rx = Receiver {
+        let udp = UdpLoop {
             socket: &self.socket,
-            ingest,
-            status: &status,
-            stats: &self.stats,
-            buf: vec![0u8; 65_536],
-            log: MalformedLog::default(),
+            protocol: "sFlow",
+            run_for: self.run_for,
+            kernel_drops: &self.stats.kernel_drops,
+        };
+        udp.announce(self.buffer_bytes);
+        let mut ingest = Sink {
+            ingest: SflowIngest::new(
+                &self.counters,
+                &self.locals,
+                self.filters,
+                status.clone(),
+                self.stats.clone(),
+            ),
+            stats: self.stats.clone(),
             saturated: SaturatedLog::default(),
         };
-        let started = Instant::now();
-        let deadline = self.run_for.map(|d| started + d);
-        let mut last_datagram = started;
-        let mut next_housekeeping = started + HOUSEKEEPING;
-        while !stop.load(Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
-            match rx.receive_one() {
-                Ok(()) => last_datagram = Instant::now(),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) => {
-                    status.set_error(Some(format!("receive failed: {e}")));
-                    std::thread::sleep(POLL);
-                }
-            }
-            let now = Instant::now();
-            if now >= next_housekeeping {
-                next_housekeeping = now + HOUSEKEEPING;
-                rx.housekeeping(false);
-                if now.duration_since(last_datagram) >= STALL_AFTER {
-                    status.stalled.store(true, Relaxed);
-                }
-            }
-        }
-        // What arrived in time but was not read yet still counts.
-        if self.socket.set_nonblocking(true).is_ok() {
-            while rx.receive_one().is_ok() {}
-        }
-        rx.housekeeping(true);
-        self.counters.release(rx.ingest.into_writer());
+        udp.serve(&mut ingest, &status, &stop);
+        self.counters.release(ingest.ingest.into_writer());
     }
 }
 
-/// The receive loop's state: the socket, one reused buffer, the counting.
-struct Receiver<'c> {
-    socket: &'c UdpSocket,
+/// The counting, as the receive loop sees it, and what it says of totals
+/// that reached their ceiling.
+struct Sink {
     ingest: SflowIngest,
-    status: &'c SourceStatus,
-    stats: &'c SflowStats,
-    buf: Vec<u8>,
-    log: MalformedLog,
+    stats: Arc<SflowStats>,
     saturated: SaturatedLog,
 }
 
-impl Receiver<'_> {
-    /// Receives and counts one datagram, stamped with its arrival time.
-    fn receive_one(&mut self) -> std::io::Result<()> {
-        let (n, from) = self.socket.recv_from(&mut self.buf)?;
-        self.status.received.fetch_add(1, Relaxed);
-        let data = self.buf.get(..n).unwrap_or_default();
-        if let Err(m) = self.ingest.datagram(now_ns(), data) {
-            self.log.note(from, &m);
-        }
-        Ok(())
+impl DatagramSink for Sink {
+    type Malformed = Why;
+
+    fn datagram(&mut self, ts: u64, _from: SocketAddr, data: &[u8]) -> Result<(), Why> {
+        self.ingest.datagram(ts, data).map(|_| ()).map_err(Why)
     }
 
-    /// Refreshes the kernel drop count and logs malformed datagrams when due
-    /// (or now, when `last`).
     fn housekeeping(&mut self, last: bool) {
-        if let Some(d) = socket::kernel_drops(self.socket) {
-            self.status.kernel_drops.store(d, Relaxed);
-            self.stats.kernel_drops.store(d, Relaxed);
-        }
-        self.log.flush(last);
-        self.saturated.flush(self.stats.saturated.load(Relaxed), last);
+        self.saturated.flush(
+            self.stats.saturated.load(std::sync::atomic::Ordering::Relaxed),
+            last,
+        );
     }
 }
 
@@ -209,52 +151,14 @@ impl SaturatedLog {
     }
 }
 
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+/// A malformed datagram as the log words it: the agent, when readable, and the reason.
+struct Why(Malformed);
 
-/// Logs the first malformed datagram at once, then at most one summary line
-/// per [`LOG_EVERY`], so a flood of junk cannot flood the log (and formats
-/// nothing per datagram).
-#[derive(Default)]
-struct MalformedLog {
-    last_logged: Option<Instant>,
-    /// Malformed datagrams not logged yet, and the latest of them.
-    pending: u64,
-    latest: Option<(SocketAddr, Malformed)>,
-}
-
-impl MalformedLog {
-    fn note(&mut self, from: SocketAddr, m: &Malformed) {
-        self.pending += 1;
-        self.latest = Some((from, *m));
-        if self.last_logged.is_none() {
-            self.flush(true);
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(h) = self.0.header {
+            write!(f, " (agent {})", h.agent)?;
         }
-    }
-
-    /// Logs what is pending if [`LOG_EVERY`] has passed, or `now`.
-    fn flush(&mut self, now: bool) {
-        let due = now || self.last_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY);
-        if self.pending == 0 || !due {
-            return;
-        }
-        if let Some((from, m)) = self.latest.take() {
-            let agent = m
-                .header
-                .map(|h| format!(" (agent {})", h.agent))
-                .unwrap_or_default();
-            match self.pending {
-                1 => log::warn!("malformed sFlow datagram from {from}{agent}: {}", m.error),
-                n => log::warn!(
-                    "{n} malformed sFlow datagrams, the latest from {from}{agent}: {}",
-                    m.error
-                ),
-            }
-        }
-        self.pending = 0;
-        self.last_logged = Some(Instant::now());
+        write!(f, ": {}", self.0.error)
     }
 }

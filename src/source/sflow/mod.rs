@@ -6,8 +6,8 @@
 //!
 //! One job per module: [`decode`] walks a datagram (no I/O), [`agents`]
 //! keeps each agent's sequence and drop counters, [`ingest`] counts a
-//! datagram into the maps, [`collector`] is the UDP thread and `socket` its
-//! socket, [`report`] is what `count` prints; [`craft`] builds datagrams for
+//! datagram into the maps, [`collector`] is the UDP thread (its loop and
+//! socket shared with NetFlow), [`report`] is what `count` prints; [`craft`] builds datagrams for
 //! tests, benchmarks and fuzz seeds, and [`fuzz`] is the fuzz target's body.
 
 pub mod agents;
@@ -19,7 +19,6 @@ pub mod decode;
 pub mod fuzz;
 pub mod ingest;
 pub mod report;
-mod socket;
 
 pub use collector::{DEFAULT_PORT, SflowCollector};
 pub use ingest::{SflowIngest, SflowStats};
