@@ -411,3 +411,79 @@ fn render_offscreen_writes_a_png_and_rejects_empty_sizes() {
     let m = arr.slots[1].map;
     assert_eq!(rgb(&img, m.x + m.w / 2, m.y + m.h / 2), tile_colour(1));
 }
+
+/// Isolated marked cells: one per row and one per column (column 7 x row,
+/// mod 256), no two within 3 cells of each other, so a lost row or column
+/// always takes a mark with it.
+fn marked_cells() -> Vec<(usize, usize)> {
+    (0..256).map(|r| (r, (r * 7) % 256)).collect()
+}
+
+/// Issue #21: a map drawn smaller than 256 pixels must still show every
+/// cell (several cells to a pixel show the largest), in every layout at
+/// every common screen size. On the old shader, which sampled one cell per
+/// pixel, 14 rows and columns vanished from the small focus tiles.
+#[test]
+fn every_marked_cell_is_visible_in_every_layout_and_size() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let mark = PAPER_SCALE[PAPER_SCALE.len() - 1];
+    let mut values = filled(0.0);
+    for (row, col) in marked_cells() {
+        *at(&mut values, row, col) = mark.value;
+    }
+    let maps: Vec<Vec<f32>> = (0..6).map(|_| values.clone()).collect();
+    for (w, h) in [(1280, 720), (1600, 900), (1920, 1080), (3840, 2160)] {
+        for presenter in [false, true] {
+            for layout in LayoutKind::ALL {
+                if presenter && layout != LayoutKind::Grid3x2 {
+                    continue;
+                }
+                let view = ViewState {
+                    layout,
+                    presenter,
+                    ..ViewState::default()
+                };
+                let name = if presenter {
+                    "presenter".to_string()
+                } else {
+                    layout.to_string()
+                };
+                let img = r
+                    .render_to_image(&gpu, &frame(tiles(&maps), view.clone()), w, h)
+                    .expect("render");
+                let arr = view.arrange(6, w, h);
+                assert!(!arr.slots.is_empty());
+                let mut missing = Vec::new();
+                for slot in &arr.slots {
+                    let m = slot.map;
+                    // The pixels cell c overlaps along a side of m.w pixels.
+                    let span = |c: usize, origin: i32| -> (i32, i32) {
+                        let c = c as i64;
+                        let len = i64::from(m.w);
+                        let first = (c * len) / 256;
+                        let last = (((c + 1) * len + 255) / 256 - 1).max(first);
+                        (origin + first as i32, origin + last as i32)
+                    };
+                    for &(row, col) in &marked_cells() {
+                        let (x0, x1) = span(col, m.x);
+                        let (y0, y1) = span(row, m.y);
+                        let seen = (y0..=y1).any(|y| (x0..=x1).any(|x| rgb(&img, x, y) == mark.rgb));
+                        if !seen {
+                            missing.push((slot.tile, m.w, row, col));
+                        }
+                    }
+                }
+                if !missing.is_empty() {
+                    save(&img, &format!("lost-cells-{name}-{w}x{h}"));
+                }
+                assert!(
+                    missing.is_empty(),
+                    "{name} at {w}x{h}: {} marked cells not drawn (tile, side, row, col): {:?}",
+                    missing.len(),
+                    &missing[..missing.len().min(8)]
+                );
+            }
+        }
+    }
+}

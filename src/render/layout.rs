@@ -290,7 +290,8 @@ impl TileSlot {
 }
 
 /// The largest multiple of 256 not above `avail`, or `avail` itself when even
-/// one pixel per cell does not fit (cells then share pixels).
+/// one pixel per cell does not fit (cells then share pixels, and the shader
+/// max-pools them so that none is hidden).
 fn whole_cells(avail: i32) -> i32 {
     let side = SIDE as i32;
     if avail >= side {
