@@ -487,3 +487,45 @@ fn every_marked_cell_is_visible_in_every_layout_and_size() {
         }
     }
 }
+
+/// Issue #21: at 1920x1080 in grid-3x2 the six maps used to fill 19 % of the
+/// screen (256 px maps) under 15 px titles, unreadable from 4 m. Now the maps
+/// take the room (well over 400 px each, over 45 % of the screen) and a
+/// title's letters stand about 3 % of the screen height tall (measured in
+/// the pixels: rows holding the title's bright text).
+#[test]
+fn maps_fill_the_1080p_screen_under_titles_read_from_across_the_room() {
+    let (w, h) = (1920u32, 1080u32);
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let view = ViewState::default();
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), view.clone()), w, h)
+        .expect("render");
+    save(&img, "fill-1080p");
+    let arr = view.arrange(6, w, h);
+    let area: i64 = arr
+        .slots
+        .iter()
+        .map(|s| i64::from(s.map.w) * i64::from(s.map.h))
+        .sum();
+    let share = area as f64 / (f64::from(w) * f64::from(h));
+    assert!(share > 0.45, "maps fill {:.0} % of the screen", share * 100.0);
+    for s in &arr.slots {
+        assert!(s.map.w > 400, "{s:?}");
+    }
+    // Tile 1 (not in focus): the title's rows, from the top of its region to
+    // the column labels above the map, left of the rate.
+    let s = arr.slots[1];
+    let bottom = s.map.y - s.metrics.tick - s.metrics.label_h;
+    let bright = |x: i32, y: i32| rgb(&img, x, y).iter().all(|&c| c > 200);
+    let rows: Vec<i32> = (s.region.y..bottom)
+        .filter(|&y| (s.region.x..s.region.x + s.region.w * 2 / 3).any(|x| bright(x, y)))
+        .collect();
+    let tall = rows.last().zip(rows.first()).map_or(0, |(b, t)| b - t + 1);
+    assert!(
+        f64::from(tall) >= 0.02 * f64::from(h),
+        "title letters {tall} px tall, want about 3 % of {h}"
+    );
+}

@@ -38,6 +38,7 @@ pub fn view_state(view: &ViewArgs, shown: &[MapId]) -> anyhow::Result<ViewState>
         map_view: view.map_view,
         order: view.order,
         colours: view.colours,
+        text_scale: view.text_scale,
         ..ViewState::default()
     })
 }

@@ -22,7 +22,7 @@ mod text;
 pub use colour::ColourMap;
 pub use gpu::{AdapterChoice, Gpu, TIMESTAMPS, WallRenderer};
 pub use image::RgbaImage;
-pub use layout::{Arrangement, LayoutKind, Rect, TileSlot, WallGrid};
+pub use layout::{Arrangement, LayoutKind, Rect, TextScale, TileSlot, WallGrid};
 pub use scale::{CellOrder, MapScale, MapView, ScaleMode};
 
 use crate::maps::{Key, MapDef};
@@ -145,6 +145,8 @@ pub struct ViewState {
     pub order: CellOrder,
     /// The sequential colour map (key V).
     pub colours: ColourMap,
+    /// How much larger than the default text is drawn (`--text-scale`).
+    pub text_scale: TextScale,
 }
 
 impl ViewState {
@@ -156,6 +158,7 @@ impl ViewState {
             focus: self.focus,
             presenter: self.presenter,
             wall: self.wall,
+            text_scale: self.text_scale,
         }
     }
 

@@ -250,7 +250,7 @@ fn tile_decorations(
     if map.w == 0 {
         return;
     }
-    let title_size = f * 1.1;
+    let title_size = m.title_px;
     let clip = Some([region.x, region.y, region.right(), region.bottom()]);
     // The title line sits over the block [row labels | map]; when title and
     // rate need more room it widens about the block's centre, within the region.
@@ -266,7 +266,7 @@ fn tile_decorations(
         left = (centre - need / 2).max(region.x + m.pad);
         right = (left + need).min(region.right() - m.pad);
     }
-    let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + f * 0.1;
+    let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + title_size * 0.05;
     let colour = if focused { FOCUS } else { TEXT };
     let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, colour);
     title.clip = clip;

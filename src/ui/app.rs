@@ -215,6 +215,7 @@ impl WallApp {
                 map_view: options.map_view,
                 order: options.order,
                 colours: options.colours,
+                text_scale: options.text_scale,
                 ..ViewState::default()
             },
             fullscreen: options.fullscreen,
