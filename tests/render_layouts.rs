@@ -5,7 +5,8 @@ mod support;
 
 use scanwall::render::colour::PAPER_SCALE;
 use scanwall::render::{
-    CellOrder, HelpLine, Hover, LayoutKind, MapView, Rect, RgbaImage, ViewState, WallGrid,
+    CellOrder, ColourMap, HelpLine, Hover, LayoutKind, MapView, Rect, RgbaImage, ScaleMode, ViewState,
+    WallGrid,
 };
 use support::*;
 
@@ -528,4 +529,65 @@ fn maps_fill_the_1080p_screen_under_titles_read_from_across_the_room() {
         f64::from(tall) >= 0.02 * f64::from(h),
         "title letters {tall} px tall, want about 3 % of {h}"
     );
+}
+
+/// Issue #21: a view other than the default carries a badge for each part
+/// that differs (scale, view, order, colour map) for as long as it does, and
+/// the map in focus in a grid is marked by a blue bar, not a yellow title that
+/// reads as a warning.
+#[test]
+fn non_default_views_carry_badges_and_focus_is_not_a_warning() {
+    const MODE_BADGE: [u8; 3] = [0, 105, 115];
+    const FOCUS_MARK: [u8; 3] = [80, 160, 255];
+    const WARNING_YELLOW: [u8; 3] = [255, 214, 90];
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let plain = ViewState {
+        focus: 1,
+        ..ViewState::default()
+    };
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), plain.clone()), 1920, 1080)
+        .expect("render");
+    save(&img, "focus-mark");
+    let arr = plain.arrange(6, 1920, 1080);
+    assert!(
+        find_swatch(&img, arr.footers[0].area, MODE_BADGE).is_none(),
+        "badge on the default view"
+    );
+    for s in &arr.slots {
+        let band = Rect::new(s.region.x, s.region.y, s.region.w, s.map.y - s.region.y);
+        let yellow = (band.y..band.bottom())
+            .flat_map(|y| (band.x..band.right()).map(move |x| (x, y)))
+            .filter(|&(x, y)| rgb(&img, x, y) == WARNING_YELLOW)
+            .count();
+        assert_eq!(yellow, 0, "tile {}: a yellow title", s.tile);
+        let bar =
+            (band.y..band.bottom()).any(|y| (s.map.x..s.map.x + 8).all(|x| rgb(&img, x, y) == FOCUS_MARK));
+        assert_eq!(bar, s.tile == 1, "tile {}: focus bar", s.tile);
+    }
+    for view in [
+        ViewState {
+            scale: ScaleMode::Auto,
+            ..ViewState::default()
+        },
+        ViewState {
+            order: CellOrder::Hilbert,
+            ..ViewState::default()
+        },
+        ViewState {
+            colours: ColourMap::Viridis,
+            ..ViewState::default()
+        },
+    ] {
+        let img = r
+            .render_to_image(&gpu, &frame(tiles(&values), view.clone()), 1920, 1080)
+            .expect("render");
+        let footer = view.arrange(6, 1920, 1080).footers[0].area;
+        assert!(
+            find_swatch(&img, footer, MODE_BADGE).is_some(),
+            "no badge for {view:?}"
+        );
+    }
 }

@@ -15,8 +15,11 @@ use crate::maps::SIDE;
 pub(crate) const BACKGROUND: [u8; 3] = [22, 24, 28];
 const TEXT: [u8; 4] = [222, 224, 228, 255];
 const TEXT_DIM: [u8; 4] = [150, 155, 162, 255];
-/// Title colour of the map in focus, and key names in the help overlay.
+/// Key names in the help overlay.
 pub(crate) const FOCUS: [u8; 4] = [255, 214, 90, 255];
+/// The bar under the title of the map in focus in the grids: a calm blue,
+/// since yellow and orange on a NOC wall read as a warning.
+pub(crate) const FOCUS_MARK: [u8; 4] = [80, 160, 255, 255];
 const TICK: [u8; 4] = [120, 125, 132, 255];
 const PANEL: [u8; 4] = [8, 9, 12, 235];
 const PANEL_EDGE: [u8; 4] = [90, 96, 104, 255];
@@ -24,6 +27,40 @@ const HOVER_OUTLINE: [u8; 4] = [255, 40, 140, 255];
 const DEMO_BADGE: [u8; 4] = [214, 110, 0, 255];
 const STALLED_BADGE: [u8; 4] = [190, 30, 30, 255];
 const FROZEN_BADGE: [u8; 4] = [40, 95, 200, 255];
+/// Badges of a view other than the default (scale, view, order, colours):
+/// they stay while the view does, so a picture is never read on the wrong key.
+pub(crate) const MODE_BADGE: [u8; 4] = [0, 105, 115, 255];
+
+/// The badges a frame carries, in order: the source's state, then every
+/// part of the view that is not the default. One list, drawn on the status
+/// line and in presenter mode alike.
+pub(crate) fn badges(frame: &FrameInput<'_>) -> Vec<(String, [u8; 4])> {
+    let v = &frame.view;
+    let mut out = Vec::new();
+    if frame.status.demo {
+        out.push(("DEMO".to_string(), DEMO_BADGE));
+    }
+    if frame.status.stalled {
+        out.push(("STALLED".to_string(), STALLED_BADGE));
+    }
+    if v.frozen {
+        out.push(("FROZEN".to_string(), FROZEN_BADGE));
+    }
+    let upper = |s: &str| s.to_uppercase();
+    if v.scale != ScaleMode::default() {
+        out.push((format!("SCALE {}", upper(v.scale.name())), MODE_BADGE));
+    }
+    if v.map_view != MapView::default() {
+        out.push((format!("VIEW {}", upper(v.map_view.name())), MODE_BADGE));
+    }
+    if v.order != super::CellOrder::default() {
+        out.push((format!("ORDER {}", upper(v.order.name())), MODE_BADGE));
+    }
+    if v.colours != super::ColourMap::default() {
+        out.push((format!("COLOURS {}", upper(v.colours.name())), MODE_BADGE));
+    }
+    out
+}
 
 /// A flat rectangle, a colour swatch of a value, or a gradient of the scale.
 #[repr(C)]
@@ -267,8 +304,17 @@ fn tile_decorations(
         right = (left + need).min(region.right() - m.pad);
     }
     let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + title_size * 0.05;
-    let colour = if focused { FOCUS } else { TEXT };
-    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, colour);
+    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, TEXT);
+    if focused {
+        // A bar under the title line, as wide as the map: marks the focus
+        // without a colour that reads as an alarm.
+        let bar_h = ((title_size / 10.0).round() as i32).max(2);
+        let bar_y = map.y - m.tick - m.label_h - bar_h;
+        scene.base.push(RectInstance::solid(
+            Rect::new(map.x, bar_y, map.w, bar_h),
+            FOCUS_MARK,
+        ));
+    }
     title.clip = clip;
     scene.text.push(title);
     let mut rate = TextItem::new(
@@ -538,16 +584,7 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
         a.y + (f * 0.25) as i32
     };
     let text_y = top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0;
-    let mut badges: Vec<(&str, [u8; 4])> = Vec::new();
-    if frame.status.demo {
-        badges.push(("DEMO", DEMO_BADGE));
-    }
-    if frame.status.stalled {
-        badges.push(("STALLED", STALLED_BADGE));
-    }
-    if frame.view.frozen {
-        badges.push(("FROZEN", FROZEN_BADGE));
-    }
+    let badges = badges(frame);
     let badge_w: Vec<i32> = badges
         .iter()
         .map(|(b, _)| measure(b, f).0.ceil() as i32 + pad)
@@ -562,8 +599,14 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
         let r = Rect::new(x, top + (f * 0.2) as i32, *w, line_h - (f * 0.4) as i32);
         scene.base.push(RectInstance::solid(r, *colour));
         scene.text.push(
-            TextItem::new(*label, (x + w / 2) as f32, text_y, f, [255, 255, 255, 255])
-                .anchored(Anchor::Centre),
+            TextItem::new(
+                label.as_str(),
+                (x + w / 2) as f32,
+                text_y,
+                f,
+                [255, 255, 255, 255],
+            )
+            .anchored(Anchor::Centre),
         );
         x += w + pad / 2;
     }
