@@ -591,3 +591,47 @@ fn non_default_views_carry_badges_and_focus_is_not_a_warning() {
         );
     }
 }
+
+/// Issue #21: presenter mode shows the DEMO badge (it had no status line, so
+/// an audience could take synthetic traffic for real), and a replay that has
+/// ended carries an END badge saying how long ago, on the status line and in
+/// presenter mode.
+#[test]
+fn demo_and_end_badges_show_in_every_mode() {
+    const DEMO_BADGE: [u8; 3] = [214, 110, 0];
+    const END_BADGE: [u8; 3] = [125, 60, 170];
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    for presenter in [false, true] {
+        let view = ViewState {
+            presenter,
+            ..ViewState::default()
+        };
+        let screen = Rect::new(0, 0, 1920, 1080);
+        let demo = frame(tiles(&values), view.clone());
+        let img = r.render_to_image(&gpu, &demo, 1920, 1080).expect("render");
+        save(&img, &format!("badges-demo-presenter-{presenter}"));
+        assert!(
+            find_swatch(&img, screen, DEMO_BADGE).is_some(),
+            "presenter {presenter}: no DEMO badge"
+        );
+        assert!(
+            find_swatch(&img, screen, END_BADGE).is_none(),
+            "presenter {presenter}: END while running"
+        );
+        let mut ended = frame(tiles(&values), view.clone());
+        ended.status = status(false);
+        ended.status.ended_secs = Some(75.0);
+        let img = r.render_to_image(&gpu, &ended, 1920, 1080).expect("render");
+        save(&img, &format!("badges-end-presenter-{presenter}"));
+        assert!(
+            find_swatch(&img, screen, END_BADGE).is_some(),
+            "presenter {presenter}: no END badge"
+        );
+        assert!(
+            find_swatch(&img, screen, DEMO_BADGE).is_none(),
+            "presenter {presenter}: DEMO on a file"
+        );
+    }
+}

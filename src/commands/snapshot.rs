@@ -88,7 +88,11 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     scales.update(frame, counters.half_life(), counters.baseline(), view.scale);
     let input = FrameInput {
         tiles: scaled_tiles(frame, &scales),
-        status: status_info(&session, frame, 0.0),
+        // A snapshot shows packet time --at, not the moment the file ended.
+        status: crate::render::StatusInfo {
+            ended_secs: None,
+            ..status_info(&session, frame, 0.0)
+        },
         view,
     };
     let image = render_offscreen(&input, width, height)?;

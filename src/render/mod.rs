@@ -93,6 +93,9 @@ pub struct StatusInfo {
     /// The part about remote feeders (sensors, sFlow agents), worded by the
     /// display side (`crate::display::status`); empty without any.
     pub peers: String,
+    /// A replay has read its whole file: seconds since then (its last
+    /// packet), so a picture that no longer changes says why, and since when.
+    pub ended_secs: Option<f64>,
 }
 
 /// One line of the help overlay: keys and what they do.

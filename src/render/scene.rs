@@ -27,6 +27,8 @@ const HOVER_OUTLINE: [u8; 4] = [255, 40, 140, 255];
 const DEMO_BADGE: [u8; 4] = [214, 110, 0, 255];
 const STALLED_BADGE: [u8; 4] = [190, 30, 30, 255];
 const FROZEN_BADGE: [u8; 4] = [40, 95, 200, 255];
+/// The replay has ended: the picture no longer changes.
+const END_BADGE: [u8; 4] = [125, 60, 170, 255];
 /// Badges of a view other than the default (scale, view, order, colours):
 /// they stay while the view does, so a picture is never read on the wrong key.
 pub(crate) const MODE_BADGE: [u8; 4] = [0, 105, 115, 255];
@@ -42,6 +44,9 @@ pub(crate) fn badges(frame: &FrameInput<'_>) -> Vec<(String, [u8; 4])> {
     }
     if frame.status.stalled {
         out.push(("STALLED".to_string(), STALLED_BADGE));
+    }
+    if let Some(secs) = frame.status.ended_secs {
+        out.push((format!("END {} ago", ago(secs)), END_BADGE));
     }
     if v.frozen {
         out.push(("FROZEN".to_string(), FROZEN_BADGE));
@@ -151,6 +156,22 @@ impl Scene {
     }
 }
 
+/// A time since, for a badge: "8 s", "3 min", "2 h", "4 d".
+pub(crate) fn ago(secs: f64) -> String {
+    // Not finite or negative (a clock stepped back): no time has passed.
+    let s = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+    // Whole units, and far below u64::MAX, so the casts are exact.
+    if s < 60.0 {
+        format!("{} s", s as u64)
+    } else if s < 3600.0 {
+        format!("{} min", (s / 60.0) as u64)
+    } else if s < 86_400.0 {
+        format!("{} h", (s / 3600.0) as u64)
+    } else {
+        format!("{} d", (s / 86_400.0).min(1e6) as u64)
+    }
+}
+
 /// Measures text: (text, size) to (width, height) in pixels.
 pub(crate) type Measure<'m> = &'m mut dyn FnMut(&str, f32) -> (f32, f32);
 
@@ -239,6 +260,17 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
         && let Some(tile) = frame.tiles.get(slot.tile)
     {
         caption(scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
+    }
+    if let Some(cap) = arr.caption
+        && !arr.footers.iter().any(|f| f.status)
+    {
+        // Presenter mode has no status line, but DEMO, END and the view's
+        // badges must still show: the audience must never take synthetic or
+        // finished traffic for live traffic. They sit above the map counter.
+        let f = (cap.w as f32 / 26.0).clamp(12.0, 40.0) * 0.7;
+        let line_h = (f * 1.9).round() as i32;
+        let y = cap.bottom() - (f * LINE_HEIGHT).ceil() as i32 - line_h - (f * 0.4) as i32;
+        badge_row(scene, &badges(frame), cap.x, y, f, measure);
     }
     let key = legend_key(frame, arr);
     for footer in &arr.footers {
@@ -585,19 +617,45 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
     };
     let text_y = top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0;
     let badges = badges(frame);
-    let badge_w: Vec<i32> = badges
-        .iter()
-        .map(|(b, _)| measure(b, f).0.ceil() as i32 + pad)
-        .collect();
-    let total = tw.ceil() as i32 + badge_w.iter().map(|w| w + pad / 2).sum::<i32>();
-    let mut x = if footer.two_lines {
+    let total = tw.ceil() as i32 + badge_row_width(&badges, f, measure);
+    let x = if footer.two_lines {
         a.x + pad
     } else {
         a.right() - pad - total
     };
-    for ((label, colour), w) in badges.iter().zip(&badge_w) {
-        let r = Rect::new(x, top + (f * 0.2) as i32, *w, line_h - (f * 0.4) as i32);
+    let x = badge_row(scene, &badges, x, top, f, measure);
+    scene
+        .text
+        .push(TextItem::new(text, x as f32, text_y, f, TEXT).live());
+}
+
+/// The width of a row of badges in text of `f` pixels, with the gap after it.
+fn badge_row_width(badges: &[(String, [u8; 4])], f: f32, measure: Measure<'_>) -> i32 {
+    let pad = (f * 0.6).round() as i32;
+    badges
+        .iter()
+        .map(|(b, _)| measure(b, f).0.ceil() as i32 + pad + pad / 2)
+        .sum()
+}
+
+/// Draws `badges` left to right from `x` on a line of text `f` pixels high
+/// whose box starts at `top`; returns the x after the last one.
+fn badge_row(
+    scene: &mut Scene,
+    badges: &[(String, [u8; 4])],
+    mut x: i32,
+    top: i32,
+    f: f32,
+    measure: Measure<'_>,
+) -> i32 {
+    let pad = (f * 0.6).round() as i32;
+    let line_h = (f * 1.9).round() as i32;
+    let text_y = top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0;
+    for (label, colour) in badges {
+        let w = measure(label, f).0.ceil() as i32 + pad;
+        let r = Rect::new(x, top + (f * 0.2) as i32, w, line_h - (f * 0.4) as i32);
         scene.base.push(RectInstance::solid(r, *colour));
+        // Live: the END badge counts the time since the replay ended.
         scene.text.push(
             TextItem::new(
                 label.as_str(),
@@ -606,13 +664,12 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
                 f,
                 [255, 255, 255, 255],
             )
-            .anchored(Anchor::Centre),
+            .anchored(Anchor::Centre)
+            .live(),
         );
         x += w + pad / 2;
     }
-    scene
-        .text
-        .push(TextItem::new(text, x as f32, text_y, f, TEXT).live());
+    x
 }
 
 /// The hover readout: the cell outlined and a box of text near the pointer.
@@ -812,6 +869,16 @@ mod tests {
     }
 
     #[test]
+    fn times_since_read_well() {
+        assert_eq!(ago(8.7), "8 s");
+        assert_eq!(ago(75.0), "1 min");
+        assert_eq!(ago(7300.0), "2 h");
+        assert_eq!(ago(3.0 * 86_400.0), "3 d");
+        assert_eq!(ago(-4.0), "0 s");
+        assert_eq!(ago(f64::NAN), "0 s");
+    }
+
+    #[test]
     fn numbers_read_well() {
         assert_eq!(group_thousands(0), "0");
         assert_eq!(group_thousands(1234567), "1,234,567");
@@ -835,6 +902,7 @@ mod tests {
             stalled: false,
             shed: 0,
             peers: String::new(),
+            ended_secs: None,
         };
         let t = status_text(&s);
         assert!(!t.contains("shed"), "shed shown only when some were: {t}");

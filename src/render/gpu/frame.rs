@@ -484,11 +484,17 @@ mod tests {
                 ..ViewState::default()
             },
         };
-        // Six maps at 1920x1080 are 256 pixels wide: all copied.
-        let copied = r.render_to_image(&gpu, &frame, 1920, 1080).expect("render");
+        // A screen on which all six maps are 256 pixels wide (at 1920x1080
+        // they are larger since issue #21): all copied.
+        let (w, h) = (960..=1600)
+            .step_by(8)
+            .flat_map(|w| [(w, w * 9 / 16), (w, w * 5 / 8), (w, w * 3 / 4)])
+            .find(|&(w, h)| frame.view.arrange(6, w, h).slots.iter().all(|s| s.map.w == 256))
+            .expect("a size with 256-pixel maps");
+        let copied = r.render_to_image(&gpu, &frame, w, h).expect("render");
         assert_eq!(r.copies.len(), 6);
         // The same frame into a target that takes no copies: all drawn.
-        let mut target = Offscreen::new(&gpu.device, format, 1920, 1080);
+        let mut target = Offscreen::new(&gpu.device, format, w, h);
         target.texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
             label: None,
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
@@ -502,7 +508,7 @@ mod tests {
         target.view = target
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
-        r.render(&gpu, &frame, &target.view, 1920, 1080).expect("render");
+        r.render(&gpu, &frame, &target.view, w, h).expect("render");
         assert!(r.copies.is_empty());
         assert_eq!(r.quad_list.len(), 6);
         let drawn = read_back(&gpu, &target, format).expect("read back");
