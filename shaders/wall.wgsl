@@ -258,11 +258,14 @@ fn fs_map(in: MapOut) -> @location(0) vec4<f32> {
     // one of them would hide the others (a whole row of a sweep could vanish).
     // A wall must never hide a cell, so the pixel shows the one that stands
     // out most among all it covers (max-pooling), in that cell's colour.
+    // Edges times 256 first, then divided: whole numbers over the side, so an
+    // edge that falls on a cell edge lands on it exactly (multiplying by a
+    // rounded 256 / side could put it just below and take in one cell more).
     let left = in.pos.xy - 0.5 - in.rect.xy;
-    let lo = clamp(vec2<i32>(floor(left * per_px)), vec2<i32>(0, 0), vec2<i32>(255, 255));
-    // The small margin keeps a pixel edge that falls exactly on a cell edge
-    // (up to rounding) from taking in the next cell.
-    let hi_f = ceil((left + 1.0) * per_px - 1e-3) - 1.0;
+    let lo = clamp(vec2<i32>(floor(left * 256.0 / in.rect.zw)), vec2<i32>(0, 0), vec2<i32>(255, 255));
+    // The small margin keeps a right edge within rounding of a cell edge
+    // from taking in the next cell (a true overlap is at least 1 / side).
+    let hi_f = ceil((left + 1.0) * 256.0 / in.rect.zw - 1e-3) - 1.0;
     let hi = clamp(vec2<i32>(hi_f), lo, min(lo + MAX_POOL - 1, vec2<i32>(255, 255)));
     var best = cell;
     var best_s = -1.0;
