@@ -470,8 +470,7 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
             .collect()
     };
     match kind {
-        LayoutKind::Grid3x2 => grid(3),
-        LayoutKind::Grid2x3 => grid(2),
+        LayoutKind::Grid3x2 | LayoutKind::Grid2x3 => grid(grid_columns(kind, count) as i32),
         LayoutKind::Single => vec![area],
         LayoutKind::Focus => {
             if n == 1 {
@@ -496,6 +495,22 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
             out
         }
     }
+}
+
+/// Columns of a grid layout for `tiles` maps (1 for the other layouts). The
+/// grid's name is its shape for six maps; for another count the rows are
+/// those that shape needs (at most 3 across, or 2) and the columns are then
+/// as few as fill them, so no row is left half empty where it need not be:
+/// four maps are 2 x 2, not three and one with two empty tiles.
+pub fn grid_columns(kind: LayoutKind, tiles: usize) -> usize {
+    let widest = match kind {
+        LayoutKind::Grid3x2 => 3,
+        LayoutKind::Grid2x3 => 2,
+        LayoutKind::Focus | LayoutKind::Single => return 1,
+    };
+    let n = tiles.max(1);
+    let rows = n.div_ceil(widest);
+    n.div_ceil(rows)
 }
 
 /// The order tiles are placed in: the focus tile first for focus layouts,
@@ -766,6 +781,31 @@ mod tests {
         let b = arrange(&req(LayoutKind::Grid2x3, 6), 1920, 1080);
         let xs: Vec<i32> = b.slots.iter().map(|s| s.region.x).collect();
         assert_eq!(xs, [0, 960, 0, 960, 0, 960]);
+    }
+
+    /// Issue #21: four maps in grid-3x2 left two tiles empty.
+    #[test]
+    fn grids_are_chosen_by_map_count() {
+        let shape = |kind, n| {
+            let a = arrange(&req(kind, n), 1920, 1080);
+            let cols: std::collections::BTreeSet<i32> = a.slots.iter().map(|s| s.region.x).collect();
+            let rows: std::collections::BTreeSet<i32> = a.slots.iter().map(|s| s.region.y).collect();
+            (cols.len(), rows.len())
+        };
+        assert_eq!(shape(LayoutKind::Grid3x2, 4), (2, 2));
+        assert_eq!(shape(LayoutKind::Grid2x3, 4), (2, 2));
+        assert_eq!(shape(LayoutKind::Grid3x2, 6), (3, 2));
+        assert_eq!(shape(LayoutKind::Grid2x3, 6), (2, 3));
+        assert_eq!(shape(LayoutKind::Grid3x2, 2), (2, 1));
+        assert_eq!(shape(LayoutKind::Grid3x2, 7), (3, 3));
+        assert_eq!(shape(LayoutKind::Grid3x2, 9), (3, 3));
+        for n in 1..=9 {
+            for kind in [LayoutKind::Grid3x2, LayoutKind::Grid2x3] {
+                let (c, r) = shape(kind, n);
+                assert!(c * r - n < c, "{kind} {n}: a whole row empty");
+                assert_eq!(c, grid_columns(kind, n));
+            }
+        }
     }
 
     #[test]

@@ -259,7 +259,13 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
     if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first())
         && let Some(tile) = frame.tiles.get(slot.tile)
     {
-        caption(scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
+        caption(
+            scene,
+            cap,
+            &caption_text(tile, &frame.view),
+            slot.tile,
+            frame.tiles.len(),
+        );
     }
     if let Some(cap) = arr.caption
         && !arr.footers.iter().any(|f| f.status)
@@ -429,6 +435,43 @@ fn tile_decorations(
         row.clip = Some([region.x, region.y, map.x, region.bottom()]);
         scene.text.push(row);
     }
+}
+
+/// Presenter mode's caption for `tile` under `view`: what a pixel is and how
+/// the axes run (row order or the curve), what its lines and bands mean, and
+/// what its colours mean in this colour map, scale mode and view. Built from
+/// parts so it is true whichever keys were pressed.
+pub(crate) fn caption_text(tile: &super::TileInput<'_>, view: &super::ViewState) -> String {
+    let curve = tile.follows_curve(view.order);
+    let axes = if curve {
+        "Each pixel is one destination address, drawn along a Hilbert curve: each /24 is a \
+         16 x 16 square, neighbouring /24s side by side (labels name the /24s)."
+    } else {
+        tile.def.key.axes_sentence()
+    };
+    let reading = match (curve, tile.def.caption_curve) {
+        (true, Some(c)) => c,
+        _ => tile.def.caption,
+    };
+    let colours = if view.map_view == MapView::Change && tile.baseline.is_some() {
+        "Warm colours receive more packets than usual (the slow baseline), cool colours \
+         fewer, the neutral middle as usual."
+            .to_string()
+    } else {
+        let (none, most) = view.colours.words();
+        let scale = match view.scale {
+            ScaleMode::Paper => "255 or more within the half-life",
+            ScaleMode::Auto => "auto gain: a typical cell of this map is mid-scale",
+            ScaleMode::Log => "log scale up to this map's busiest cell",
+            ScaleMode::Rank => "colour by rank among this map's busy cells",
+        };
+        let mut none = none.to_string();
+        if let Some(first) = none.get(..1) {
+            none = first.to_uppercase() + none.get(1..).unwrap_or("");
+        }
+        format!("{none} is no packets, {most} the most ({scale}).")
+    };
+    format!("{axes} {reading} {colours}")
 }
 
 /// Presenter mode's caption: the plain-language explanation of the map.
@@ -865,6 +908,62 @@ mod tests {
             build(frame, &arr, &mut measure, &mut used);
             assert_eq!(contents(&used), contents(&fresh));
             assert!(!fresh.base.is_empty() || frame.view.blank);
+        }
+    }
+
+    /// Issue #21: the presenter caption said "row: 3rd octet" in Hilbert
+    /// order and "dark areas receive the most packets" in viridis, where
+    /// dark is least. Every map, order, colour map, scale and view now gets
+    /// a caption whose axes and colours are those on screen.
+    #[test]
+    fn captions_are_true_for_every_view() {
+        use super::super::{CellOrder, ColourMap, TileInput, ViewState};
+        use crate::maps::Key;
+        let values = vec![1.0f32; crate::maps::CELLS];
+        for def in &crate::maps::MAPS {
+            for order in CellOrder::ALL {
+                for &colours in &ColourMap::ALL {
+                    for &scale in ScaleMode::ALL {
+                        for &map_view in MapView::ALL {
+                            let tile = TileInput {
+                                def,
+                                values: &values,
+                                rate_pps: 1.0,
+                                baseline: Some(&values),
+                                scale: None,
+                            };
+                            let view = ViewState {
+                                order: *order,
+                                colours,
+                                scale,
+                                map_view,
+                                ..ViewState::default()
+                            };
+                            let c = caption_text(&tile, &view);
+                            let what = format!("{} {order} {colours} {scale} {map_view}: {c}", def.name);
+                            let curve = tile.follows_curve(*order);
+                            assert_eq!(c.contains("Hilbert"), curve, "{what}");
+                            assert_eq!(
+                                c.contains("3rd octet"),
+                                !curve && def.key == Key::DstAddrLow16,
+                                "{what}"
+                            );
+                            assert!(!c.contains("horizontal line") || !curve, "{what}");
+                            assert!(!c.to_lowercase().contains("dark areas"), "{what}");
+                            if map_view == MapView::Change {
+                                assert!(c.contains("Warm colours"), "{what}");
+                            } else {
+                                let (none, most) = colours.words();
+                                assert!(
+                                    c.to_lowercase().contains(&format!("{none} is no packets")),
+                                    "{what}"
+                                );
+                                assert!(c.contains(&format!("{most} the most")), "{what}");
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 //! No winit or GPU here, so every key's meaning is unit-tested.
 
 use super::keys::{Action, Direction, help_lines};
-use crate::render::{LayoutKind, ViewState};
+use crate::render::ViewState;
 
 /// Something the window must do because of a key.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,13 +35,10 @@ pub struct WallState {
 }
 
 impl WallState {
-    /// Columns of the current layout, for Up / Down.
-    fn columns(&self) -> usize {
-        match self.view.layout {
-            LayoutKind::Grid3x2 => 3,
-            LayoutKind::Grid2x3 => 2,
-            LayoutKind::Focus | LayoutKind::Single => 1,
-        }
+    /// Columns of the current layout for `tiles` maps, for Up / Down: the
+    /// layout's own answer, so the arrows follow the grid on screen.
+    fn columns(&self, tiles: usize) -> usize {
+        crate::render::layout::grid_columns(self.view.layout, tiles)
     }
 
     /// Moves the focus by `delta` maps, wrapping around.
@@ -132,7 +129,7 @@ impl WallState {
                         Direction::Right | Direction::Down => 1,
                     }
                 } else {
-                    let cols = self.columns() as isize;
+                    let cols = self.columns(tiles) as isize;
                     match dir {
                         Direction::Left => -1,
                         Direction::Right => 1,
