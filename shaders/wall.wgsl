@@ -245,15 +245,23 @@ fn salience(slot: u32, cell: vec2<i32>) -> f32 {
 // pixels shows every cell).
 const MAX_POOL: i32 = 16;
 
+// A map at least 256 pixels wide: each pixel shows the one cell its centre
+// falls in.
 @fragment
 fn fs_map(in: MapOut) -> @location(0) vec4<f32> {
-    let per_px = 256.0 / in.rect.zw;
     // Pixel centre to cell: the same sum as TileSlot::cell_at on the CPU.
-    let rel = (in.pos.xy - in.rect.xy) * per_px;
+    let rel = (in.pos.xy - in.rect.xy) * 256.0 / in.rect.zw;
     let cell = clamp(vec2<i32>(floor(rel)), vec2<i32>(0, 0), vec2<i32>(255, 255));
-    if all(per_px <= vec2<f32>(1.0, 1.0)) {
-        return textureLoad(colours, atlas_origin(in.slot) + cell, 0);
-    }
+    return textureLoad(colours, atlas_origin(in.slot) + cell, 0);
+}
+
+// A map smaller than 256 pixels (a pipeline of its own, so that the larger
+// maps never pay for the loop: on a software rasteriser they did, three
+// times over, though they never ran it).
+@fragment
+fn fs_map_pooled(in: MapOut) -> @location(0) vec4<f32> {
+    let rel = (in.pos.xy - in.rect.xy) * 256.0 / in.rect.zw;
+    let cell = clamp(vec2<i32>(floor(rel)), vec2<i32>(0, 0), vec2<i32>(255, 255));
     // Smaller than 256 pixels: a pixel covers more than one cell, and sampling
     // one of them would hide the others (a whole row of a sweep could vanish).
     // A wall must never hide a cell, so the pixel shows the one that stands

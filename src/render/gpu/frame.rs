@@ -95,6 +95,12 @@ fn copies_allowed(target: &wgpu::TextureView, format: wgpu::TextureFormat, width
         && (t.width(), t.height()) == (width, height)
 }
 
+/// Whether a map quad is drawn smaller than 256 pixels on a side, so that its
+/// pixels pool several cells (`fs_map_pooled`).
+fn pooled(quad: &MapInstance) -> bool {
+    quad.rect[2] < SIDE as f32 || quad.rect[3] < SIDE as f32
+}
+
 /// The pixel origin of `quad` when it shows its map at exactly one pixel per
 /// cell, wholly inside a `width` x `height` target: then its atlas tile can
 /// be copied into place, texel for pixel, instead of drawn.
@@ -242,6 +248,10 @@ impl WallRenderer {
                 None => self.quad_list.push(*quad),
             }
         }
+        // Maps of at least 256 pixels first, then those that max-pool: each
+        // run is one draw with its own pipeline.
+        self.quad_list.sort_by_key(pooled);
+        let whole = self.quad_list.iter().filter(|q| !pooled(q)).count() as u32;
         write_instances(
             gpu,
             &mut self.map_quads,
@@ -314,9 +324,16 @@ impl WallRenderer {
             pass.draw(0..6, 0..base_count);
         }
         if !self.quad_list.is_empty() {
-            pass.set_pipeline(&self.pipelines.map);
             pass.set_vertex_buffer(0, self.map_quads.slice(..));
-            pass.draw(0..6, 0..self.quad_list.len() as u32);
+            let all = self.quad_list.len() as u32;
+            if whole > 0 {
+                pass.set_pipeline(&self.pipelines.map);
+                pass.draw(0..6, 0..whole);
+            }
+            if whole < all {
+                pass.set_pipeline(&self.pipelines.map_pooled);
+                pass.draw(0..6, whole..all);
+            }
         }
         if !self.copies.is_empty() {
             drop(pass);
