@@ -635,3 +635,64 @@ fn demo_and_end_badges_show_in_every_mode() {
         );
     }
 }
+
+/// Issue #21, in the change view: where pixels pool cells, the pixel shows
+/// the cell that changed most either way, so a drop (cool) is not hidden by
+/// steady neighbours that happen to hold more packets.
+#[test]
+fn pooled_maps_keep_every_changed_cell_in_the_change_view() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let now = filled(1.0);
+    let mut base = filled(1.0);
+    let mut current = now.clone();
+    for (row, col) in marked_cells() {
+        *at(&mut current, row, col) = 0.0;
+        *at(&mut base, row, col) = 100.0;
+    }
+    let scale = scanwall::render::MapScale {
+        short_rate: 1.0,
+        baseline_rate: 1.0,
+        ..Default::default()
+    };
+    let maps: Vec<Vec<f32>> = (0..6).map(|_| current.clone()).collect();
+    let mut tiles = tiles(&maps);
+    for t in &mut tiles {
+        t.baseline = Some(&base);
+        t.scale = Some(&scale);
+    }
+    let view = ViewState {
+        layout: LayoutKind::Focus,
+        map_view: MapView::Change,
+        ..ViewState::default()
+    };
+    let (w, h) = (1280, 720);
+    let img = r
+        .render_to_image(&gpu, &frame(tiles, view.clone()), w, h)
+        .expect("render");
+    save(&img, "pooled-change");
+    // Far below the baseline: the coolest colour of the diverging scale.
+    let coolest = scanwall::render::colour::DIVERGING_SCALE[0].rgb;
+    let arr = view.arrange(6, w, h);
+    let small: Vec<_> = arr.slots.iter().filter(|s| s.map.w < 256).collect();
+    assert!(!small.is_empty(), "no pooled map at {w}x{h}");
+    for slot in small {
+        let m = slot.map;
+        let span = |c: usize, origin: i32| -> (i32, i32) {
+            let (c, len) = (c as i64, i64::from(m.w));
+            let first = c * len / 256;
+            let last = (((c + 1) * len + 255) / 256 - 1).max(first);
+            (origin + first as i32, origin + last as i32)
+        };
+        for (row, col) in marked_cells() {
+            let (x0, x1) = span(col, m.x);
+            let (y0, y1) = span(row, m.y);
+            let seen = (y0..=y1).any(|y| (x0..=x1).any(|x| rgb(&img, x, y) == coolest));
+            assert!(
+                seen,
+                "tile {} ({} px): changed cell ({row},{col}) hidden",
+                slot.tile, m.w
+            );
+        }
+    }
+}
