@@ -5,7 +5,9 @@
 // colour atlas: 256 x 256 texels per map, ATLAS_COLS tiles to a row. The wall
 // pass then draws each map's rectangle on screen by fetching its cells from the
 // atlas (`fs_map`), so the scale arithmetic runs 65,536 times per map whatever
-// the screen size, and a cell's pixels are copies of one texel. (Where a map
+// the screen size, and a cell's pixels are copies of one texel. A map drawn
+// smaller than 256 pixels max-pools: each pixel shows the most salient of the
+// cells it covers, so no cell is ever hidden. (Where a map
 // is shown at exactly one pixel per cell and the target takes copies, the
 // renderer copies its tile into place instead: the same pixels.)
 //
@@ -226,12 +228,66 @@ fn vs_map(
     return out;
 }
 
+// How much a cell stands out, for max-pooling: its value, or in the change
+// view how far its ratio to the baseline is from 1 (either way).
+fn salience(slot: u32, cell: vec2<i32>) -> f32 {
+    let p = globals.maps[min(slot, MAX_TILES - 1u)];
+    let v = textureLoad(maps, cell, i32(slot), 0).r;
+    if u32(p.a.x) == MODE_CHANGE {
+        let base = textureLoad(maps, cell, i32(p.b.z), 0).r;
+        let eps = max(p.c.x, 1e-30);
+        return abs(log2((v * p.c.x + eps) / (base * p.c.y + eps)));
+    }
+    return v;
+}
+
+// Cells along a side one pixel may pool (a map down to 256 / MAX_POOL = 16
+// pixels shows every cell).
+const MAX_POOL: i32 = 16;
+
+// A map at least 256 pixels wide: each pixel shows the one cell its centre
+// falls in.
 @fragment
 fn fs_map(in: MapOut) -> @location(0) vec4<f32> {
     // Pixel centre to cell: the same sum as TileSlot::cell_at on the CPU.
     let rel = (in.pos.xy - in.rect.xy) * 256.0 / in.rect.zw;
     let cell = clamp(vec2<i32>(floor(rel)), vec2<i32>(0, 0), vec2<i32>(255, 255));
     return textureLoad(colours, atlas_origin(in.slot) + cell, 0);
+}
+
+// A map smaller than 256 pixels (a pipeline of its own, so that the larger
+// maps never pay for the loop: on a software rasteriser they did, three
+// times over, though they never ran it).
+@fragment
+fn fs_map_pooled(in: MapOut) -> @location(0) vec4<f32> {
+    let rel = (in.pos.xy - in.rect.xy) * 256.0 / in.rect.zw;
+    let cell = clamp(vec2<i32>(floor(rel)), vec2<i32>(0, 0), vec2<i32>(255, 255));
+    // Smaller than 256 pixels: a pixel covers more than one cell, and sampling
+    // one of them would hide the others (a whole row of a sweep could vanish).
+    // A wall must never hide a cell, so the pixel shows the one that stands
+    // out most among all it covers (max-pooling), in that cell's colour.
+    // Edges times 256 first, then divided: whole numbers over the side, so an
+    // edge that falls on a cell edge lands on it exactly (multiplying by a
+    // rounded 256 / side could put it just below and take in one cell more).
+    let left = in.pos.xy - 0.5 - in.rect.xy;
+    let lo = clamp(vec2<i32>(floor(left * 256.0 / in.rect.zw)), vec2<i32>(0, 0), vec2<i32>(255, 255));
+    // The small margin keeps a right edge within rounding of a cell edge
+    // from taking in the next cell (a true overlap is at least 1 / side).
+    let hi_f = ceil((left + 1.0) * 256.0 / in.rect.zw - 1e-3) - 1.0;
+    let hi = clamp(vec2<i32>(hi_f), lo, min(lo + MAX_POOL - 1, vec2<i32>(255, 255)));
+    var best = cell;
+    var best_s = -1.0;
+    for (var y = lo.y; y <= hi.y; y = y + 1) {
+        for (var x = lo.x; x <= hi.x; x = x + 1) {
+            let c = vec2<i32>(x, y);
+            let s = salience(in.slot, c);
+            if s > best_s {
+                best_s = s;
+                best = c;
+            }
+        }
+    }
+    return textureLoad(colours, atlas_origin(in.slot) + best, 0);
 }
 
 // ---- rectangles -------------------------------------------------------

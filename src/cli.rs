@@ -134,6 +134,10 @@ pub struct ViewArgs {
     /// Colour map: paper, viridis (perceptually uniform), cividis (colour-blind safe). Key V cycles.
     #[arg(long = "colormap", value_name = "MAP", default_value = "paper")]
     pub colours: crate::render::ColourMap,
+    /// All text this many times its default size (0.5 to 3): titles are about
+    /// 3 % of the screen height at 1, for reading from about 4 m.
+    #[arg(long, value_name = "FACTOR", default_value = "1")]
+    pub text_scale: crate::render::TextScale,
 }
 
 /// `scanwall snapshot`.

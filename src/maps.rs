@@ -52,6 +52,20 @@ impl Key {
         }
     }
 
+    /// What a pixel is and how the axes run, in row order: the first
+    /// sentence of a presenter caption.
+    pub fn axes_sentence(self) -> &'static str {
+        match self {
+            Key::DstAddrLow16 => "Each pixel is one destination address (row: 3rd octet, column: 4th octet).",
+            Key::DstPort => "Each pixel is one destination port (row: port / 256, column: port % 256).",
+            Key::Length => "Each pixel is one packet length (row: length / 256, column: length % 256).",
+            Key::PortLowByAddrLow => {
+                "Each pixel is one port and host (row: destination port low byte, column: last \
+                 octet of the destination address)."
+            }
+        }
+    }
+
     /// What a row of the picture spans, for axis labels (e.g. "8192" for ports).
     pub fn row_label(self, row: u16) -> String {
         match self {
@@ -70,7 +84,12 @@ pub struct MapDef {
     /// Tile title on the wall.
     pub title: &'static str,
     /// Plain-language caption for presenter mode: what a pixel is, how to read lines.
+    /// Says what a line or a band means in row order; never names a colour
+    /// or the axes, which depend on the view (`render::caption_text` adds them).
     pub caption: &'static str,
+    /// The same along the Hilbert curve (address maps: a /24 is a square
+    /// there, not a row); `None` where the map never follows the curve.
+    pub caption_curve: Option<&'static str>,
     /// The paper's figure number, so the paper's pictures can be matched.
     pub paper_figure: u8,
     /// Which packets are counted.
@@ -131,9 +150,12 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "icmp",
         title: "ICMP - destination address",
-        caption: "Each pixel is one destination address (row: 3rd octet, column: 4th octet). \
-                  A horizontal line is a ping sweep across one /24; a vertical line is one \
+        caption: "A horizontal line is a ping sweep across one /24; a vertical line is one \
                   host number probed in many /24s.",
+        caption_curve: Some(
+            "A filled square is a ping sweep across one /24; the same spot in many squares \
+             is one host number probed in many /24s.",
+        ),
         paper_figure: 5,
         filter: Filter::Icmp,
         key: Key::DstAddrLow16,
@@ -141,8 +163,8 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "all",
         title: "All packets - destination address",
-        caption: "Each pixel is one destination address (row: 3rd octet, column: 4th octet). \
-                  Dark areas receive the most packets; scanners light up whole rows.",
+        caption: "Scanners light up whole rows.",
+        caption_curve: Some("Scanners light up whole squares, one /24 each."),
         paper_figure: 6,
         filter: Filter::AnyIp,
         key: Key::DstAddrLow16,
@@ -150,9 +172,12 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "syn",
         title: "TCP SYN - destination address",
-        caption: "Each pixel is one destination address receiving connection requests (TCP \
-                  SYN only). A horizontal line is a /24 being swept; noise everywhere is \
-                  Internet-wide scanning.",
+        caption: "Only connection requests (TCP SYN) count. A horizontal line is a /24 being \
+                  swept; noise everywhere is Internet-wide scanning.",
+        caption_curve: Some(
+            "Only connection requests (TCP SYN) count. A filled square is a /24 being swept; \
+             noise everywhere is Internet-wide scanning.",
+        ),
         paper_figure: 7,
         filter: Filter::SynOnly,
         key: Key::DstAddrLow16,
@@ -160,8 +185,8 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "udp",
         title: "UDP - destination address",
-        caption: "Each pixel is one destination address receiving UDP. Short bars are UDP \
-                  sweeps of part of a /24.",
+        caption: "Only UDP counts. Short bars are UDP sweeps of part of a /24.",
+        caption_curve: Some("Only UDP counts. Partly filled squares are UDP sweeps of part of a /24."),
         paper_figure: 8,
         filter: Filter::Udp,
         key: Key::DstAddrLow16,
@@ -169,9 +194,9 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "port",
         title: "TCP/UDP - destination port",
-        caption: "Each pixel is one destination port (row: port / 256). A horizontal line is \
-                  a port range being scanned; the dark bottom quarter is replies to clients' \
-                  ephemeral ports.",
+        caption: "A horizontal line is a port range being scanned; a busy bottom quarter is \
+                  replies to clients' ephemeral ports.",
+        caption_curve: None,
         paper_figure: 9,
         filter: Filter::TcpOrUdpPorts,
         key: Key::DstPort,
@@ -179,8 +204,9 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "synport",
         title: "TCP SYN - destination port",
-        caption: "Each pixel is one destination port receiving connection requests. Replies \
-                  are gone, so what remains is scanning: look for bands of ports.",
+        caption: "Only connection requests count. Replies are gone, so what remains is \
+                  scanning: look for bands of ports.",
+        caption_curve: None,
         paper_figure: 10,
         filter: Filter::SynOnly,
         key: Key::DstPort,
@@ -188,9 +214,9 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "addrport",
         title: "TCP/UDP - port low byte x address 4th octet",
-        caption: "Row: destination port low byte; column: last octet of the destination \
-                  address. A horizontal line is one port probed on many hosts; a vertical \
-                  line is one host busy on many ports.",
+        caption: "A horizontal line is one port probed on many hosts; a vertical line is one \
+                  host busy on many ports.",
+        caption_curve: None,
         paper_figure: 11,
         filter: Filter::TcpOrUdpPorts,
         key: Key::PortLowByAddrLow,
@@ -198,8 +224,9 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "synaddrport",
         title: "TCP SYN - port low byte x address 4th octet",
-        caption: "Like the port x address map but connection requests only: a horizontal \
-                  line is someone looking for one service across many hosts.",
+        caption: "Connection requests only: a horizontal line is someone looking for one \
+                  service across many hosts.",
+        caption_curve: None,
         paper_figure: 12,
         filter: Filter::SynOnly,
         key: Key::PortLowByAddrLow,
@@ -207,9 +234,9 @@ pub const MAPS: [MapDef; 9] = [
     MapDef {
         name: "len",
         title: "All packets - IP length",
-        caption: "Each pixel is one packet length (row: length / 256). Lengths above 1500 \
-                  come from segmentation offload merging TCP segments; they cluster at \
-                  multiples of 8.",
+        caption: "Lengths above 1500 come from segmentation offload merging TCP segments; \
+                  they cluster at multiples of 8.",
+        caption_curve: None,
         paper_figure: 13,
         filter: Filter::AnyIp,
         key: Key::Length,

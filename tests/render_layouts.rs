@@ -5,7 +5,8 @@ mod support;
 
 use scanwall::render::colour::PAPER_SCALE;
 use scanwall::render::{
-    CellOrder, HelpLine, Hover, LayoutKind, MapView, Rect, RgbaImage, ViewState, WallGrid,
+    CellOrder, ColourMap, HelpLine, Hover, LayoutKind, MapView, Rect, RgbaImage, ScaleMode, ViewState,
+    WallGrid,
 };
 use support::*;
 
@@ -410,4 +411,288 @@ fn render_offscreen_writes_a_png_and_rejects_empty_sizes() {
     let arr = ViewState::default().arrange(2, 800, 450);
     let m = arr.slots[1].map;
     assert_eq!(rgb(&img, m.x + m.w / 2, m.y + m.h / 2), tile_colour(1));
+}
+
+/// Isolated marked cells: one per row and one per column (column 7 x row,
+/// mod 256), no two within 3 cells of each other, so a lost row or column
+/// always takes a mark with it.
+fn marked_cells() -> Vec<(usize, usize)> {
+    (0..256).map(|r| (r, (r * 7) % 256)).collect()
+}
+
+/// Issue #21: a map drawn smaller than 256 pixels must still show every
+/// cell (several cells to a pixel show the largest), in every layout at
+/// every common screen size. On the old shader, which sampled one cell per
+/// pixel, 14 rows and columns vanished from the small focus tiles.
+#[test]
+fn every_marked_cell_is_visible_in_every_layout_and_size() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let mark = PAPER_SCALE[PAPER_SCALE.len() - 1];
+    let mut values = filled(0.0);
+    for (row, col) in marked_cells() {
+        *at(&mut values, row, col) = mark.value;
+    }
+    let maps: Vec<Vec<f32>> = (0..6).map(|_| values.clone()).collect();
+    for (w, h) in [(1280, 720), (1600, 900), (1920, 1080), (3840, 2160)] {
+        for presenter in [false, true] {
+            for layout in LayoutKind::ALL {
+                if presenter && layout != LayoutKind::Grid3x2 {
+                    continue;
+                }
+                let view = ViewState {
+                    layout,
+                    presenter,
+                    ..ViewState::default()
+                };
+                let name = if presenter {
+                    "presenter".to_string()
+                } else {
+                    layout.to_string()
+                };
+                let img = r
+                    .render_to_image(&gpu, &frame(tiles(&maps), view.clone()), w, h)
+                    .expect("render");
+                let arr = view.arrange(6, w, h);
+                assert!(!arr.slots.is_empty());
+                let mut missing = Vec::new();
+                for slot in &arr.slots {
+                    let m = slot.map;
+                    // The pixels cell c overlaps along a side of m.w pixels.
+                    let span = |c: usize, origin: i32| -> (i32, i32) {
+                        let c = c as i64;
+                        let len = i64::from(m.w);
+                        let first = (c * len) / 256;
+                        let last = (((c + 1) * len + 255) / 256 - 1).max(first);
+                        (origin + first as i32, origin + last as i32)
+                    };
+                    for &(row, col) in &marked_cells() {
+                        let (x0, x1) = span(col, m.x);
+                        let (y0, y1) = span(row, m.y);
+                        let seen = (y0..=y1).any(|y| (x0..=x1).any(|x| rgb(&img, x, y) == mark.rgb));
+                        if !seen {
+                            missing.push((slot.tile, m.w, row, col));
+                        }
+                    }
+                }
+                if !missing.is_empty() {
+                    save(&img, &format!("lost-cells-{name}-{w}x{h}"));
+                }
+                assert!(
+                    missing.is_empty(),
+                    "{name} at {w}x{h}: {} marked cells not drawn (tile, side, row, col): {:?}",
+                    missing.len(),
+                    &missing[..missing.len().min(8)]
+                );
+            }
+        }
+    }
+}
+
+/// Issue #21: at 1920x1080 in grid-3x2 the six maps used to fill 19 % of the
+/// screen (256 px maps) under 15 px titles, unreadable from 4 m. Now the maps
+/// take the room (well over 400 px each, over 45 % of the screen) and a
+/// title's letters stand about 3 % of the screen height tall (measured in
+/// the pixels: rows holding the title's bright text).
+#[test]
+fn maps_fill_the_1080p_screen_under_titles_read_from_across_the_room() {
+    let (w, h) = (1920u32, 1080u32);
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let view = ViewState::default();
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), view.clone()), w, h)
+        .expect("render");
+    save(&img, "fill-1080p");
+    let arr = view.arrange(6, w, h);
+    let area: i64 = arr
+        .slots
+        .iter()
+        .map(|s| i64::from(s.map.w) * i64::from(s.map.h))
+        .sum();
+    let share = area as f64 / (f64::from(w) * f64::from(h));
+    assert!(share > 0.45, "maps fill {:.0} % of the screen", share * 100.0);
+    for s in &arr.slots {
+        assert!(s.map.w > 400, "{s:?}");
+    }
+    // Tile 1 (not in focus): the title's rows, from the top of its region to
+    // the column labels above the map, left of the rate.
+    let s = arr.slots[1];
+    let bottom = s.map.y - s.metrics.tick - s.metrics.label_h;
+    let bright = |x: i32, y: i32| rgb(&img, x, y).iter().all(|&c| c > 200);
+    let rows: Vec<i32> = (s.region.y..bottom)
+        .filter(|&y| (s.region.x..s.region.x + s.region.w * 2 / 3).any(|x| bright(x, y)))
+        .collect();
+    let tall = rows.last().zip(rows.first()).map_or(0, |(b, t)| b - t + 1);
+    assert!(
+        f64::from(tall) >= 0.02 * f64::from(h),
+        "title letters {tall} px tall, want about 3 % of {h}"
+    );
+}
+
+/// Issue #21: a view other than the default carries a badge for each part
+/// that differs (scale, view, order, colour map) for as long as it does, and
+/// the map in focus in a grid is marked by a blue bar, not a yellow title that
+/// reads as a warning.
+#[test]
+fn non_default_views_carry_badges_and_focus_is_not_a_warning() {
+    const MODE_BADGE: [u8; 3] = [0, 105, 115];
+    const FOCUS_MARK: [u8; 3] = [80, 160, 255];
+    const WARNING_YELLOW: [u8; 3] = [255, 214, 90];
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let plain = ViewState {
+        focus: 1,
+        ..ViewState::default()
+    };
+    let img = r
+        .render_to_image(&gpu, &frame(tiles(&values), plain.clone()), 1920, 1080)
+        .expect("render");
+    save(&img, "focus-mark");
+    let arr = plain.arrange(6, 1920, 1080);
+    assert!(
+        find_swatch(&img, arr.footers[0].area, MODE_BADGE).is_none(),
+        "badge on the default view"
+    );
+    for s in &arr.slots {
+        let band = Rect::new(s.region.x, s.region.y, s.region.w, s.map.y - s.region.y);
+        let yellow = (band.y..band.bottom())
+            .flat_map(|y| (band.x..band.right()).map(move |x| (x, y)))
+            .filter(|&(x, y)| rgb(&img, x, y) == WARNING_YELLOW)
+            .count();
+        assert_eq!(yellow, 0, "tile {}: a yellow title", s.tile);
+        let bar =
+            (band.y..band.bottom()).any(|y| (s.map.x..s.map.x + 8).all(|x| rgb(&img, x, y) == FOCUS_MARK));
+        assert_eq!(bar, s.tile == 1, "tile {}: focus bar", s.tile);
+    }
+    for view in [
+        ViewState {
+            scale: ScaleMode::Auto,
+            ..ViewState::default()
+        },
+        ViewState {
+            order: CellOrder::Hilbert,
+            ..ViewState::default()
+        },
+        ViewState {
+            colours: ColourMap::Viridis,
+            ..ViewState::default()
+        },
+    ] {
+        let img = r
+            .render_to_image(&gpu, &frame(tiles(&values), view.clone()), 1920, 1080)
+            .expect("render");
+        let footer = view.arrange(6, 1920, 1080).footers[0].area;
+        assert!(
+            find_swatch(&img, footer, MODE_BADGE).is_some(),
+            "no badge for {view:?}"
+        );
+    }
+}
+
+/// Issue #21: presenter mode shows the DEMO badge (it had no status line, so
+/// an audience could take synthetic traffic for real), and a replay that has
+/// ended carries an END badge saying how long ago, on the status line and in
+/// presenter mode.
+#[test]
+fn demo_and_end_badges_show_in_every_mode() {
+    const DEMO_BADGE: [u8; 3] = [214, 110, 0];
+    const END_BADGE: [u8; 3] = [125, 60, 170];
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    for presenter in [false, true] {
+        let view = ViewState {
+            presenter,
+            ..ViewState::default()
+        };
+        let screen = Rect::new(0, 0, 1920, 1080);
+        let demo = frame(tiles(&values), view.clone());
+        let img = r.render_to_image(&gpu, &demo, 1920, 1080).expect("render");
+        save(&img, &format!("badges-demo-presenter-{presenter}"));
+        assert!(
+            find_swatch(&img, screen, DEMO_BADGE).is_some(),
+            "presenter {presenter}: no DEMO badge"
+        );
+        assert!(
+            find_swatch(&img, screen, END_BADGE).is_none(),
+            "presenter {presenter}: END while running"
+        );
+        let mut ended = frame(tiles(&values), view.clone());
+        ended.status = status(false);
+        ended.status.ended_secs = Some(75.0);
+        let img = r.render_to_image(&gpu, &ended, 1920, 1080).expect("render");
+        save(&img, &format!("badges-end-presenter-{presenter}"));
+        assert!(
+            find_swatch(&img, screen, END_BADGE).is_some(),
+            "presenter {presenter}: no END badge"
+        );
+        assert!(
+            find_swatch(&img, screen, DEMO_BADGE).is_none(),
+            "presenter {presenter}: DEMO on a file"
+        );
+    }
+}
+
+/// Issue #21, in the change view: where pixels pool cells, the pixel shows
+/// the cell that changed most either way, so a drop (cool) is not hidden by
+/// steady neighbours that happen to hold more packets.
+#[test]
+fn pooled_maps_keep_every_changed_cell_in_the_change_view() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let now = filled(1.0);
+    let mut base = filled(1.0);
+    let mut current = now.clone();
+    for (row, col) in marked_cells() {
+        *at(&mut current, row, col) = 0.0;
+        *at(&mut base, row, col) = 100.0;
+    }
+    let scale = scanwall::render::MapScale {
+        short_rate: 1.0,
+        baseline_rate: 1.0,
+        ..Default::default()
+    };
+    let maps: Vec<Vec<f32>> = (0..6).map(|_| current.clone()).collect();
+    let mut tiles = tiles(&maps);
+    for t in &mut tiles {
+        t.baseline = Some(&base);
+        t.scale = Some(&scale);
+    }
+    let view = ViewState {
+        layout: LayoutKind::Focus,
+        map_view: MapView::Change,
+        ..ViewState::default()
+    };
+    let (w, h) = (1280, 720);
+    let img = r
+        .render_to_image(&gpu, &frame(tiles, view.clone()), w, h)
+        .expect("render");
+    save(&img, "pooled-change");
+    // Far below the baseline: the coolest colour of the diverging scale.
+    let coolest = scanwall::render::colour::DIVERGING_SCALE[0].rgb;
+    let arr = view.arrange(6, w, h);
+    let small: Vec<_> = arr.slots.iter().filter(|s| s.map.w < 256).collect();
+    assert!(!small.is_empty(), "no pooled map at {w}x{h}");
+    for slot in small {
+        let m = slot.map;
+        let span = |c: usize, origin: i32| -> (i32, i32) {
+            let (c, len) = (c as i64, i64::from(m.w));
+            let first = c * len / 256;
+            let last = (((c + 1) * len + 255) / 256 - 1).max(first);
+            (origin + first as i32, origin + last as i32)
+        };
+        for (row, col) in marked_cells() {
+            let (x0, x1) = span(col, m.x);
+            let (y0, y1) = span(row, m.y);
+            let seen = (y0..=y1).any(|y| (x0..=x1).any(|x| rgb(&img, x, y) == coolest));
+            assert!(
+                seen,
+                "tile {} ({} px): changed cell ({row},{col}) hidden",
+                slot.tile, m.w
+            );
+        }
+    }
 }

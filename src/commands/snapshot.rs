@@ -38,6 +38,7 @@ pub fn view_state(view: &ViewArgs, shown: &[MapId]) -> anyhow::Result<ViewState>
         map_view: view.map_view,
         order: view.order,
         colours: view.colours,
+        text_scale: view.text_scale,
         ..ViewState::default()
     })
 }
@@ -87,7 +88,11 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     scales.update(frame, counters.half_life(), counters.baseline(), view.scale);
     let input = FrameInput {
         tiles: scaled_tiles(frame, &scales),
-        status: status_info(&session, frame, 0.0),
+        // A snapshot shows packet time --at, not the moment the file ended.
+        status: crate::render::StatusInfo {
+            ended_secs: None,
+            ..status_info(&session, frame, 0.0)
+        },
         view,
     };
     let image = render_offscreen(&input, width, height)?;

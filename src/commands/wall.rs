@@ -34,6 +34,7 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
         map_view: args.view.map_view,
         order: args.view.order,
         colours: args.view.colours,
+        text_scale: args.view.text_scale,
         ..WallOptions::default()
     };
     // Bound before root is dropped (low ports work), served once the counters run.

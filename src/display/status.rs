@@ -2,6 +2,8 @@
 //! drops, the half-life, the packet clock and the remote feeders. The
 //! renderer lays the words out; it never looks at the model itself.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use crate::counting::{DecayMode, MapFrame};
 use crate::render::{StatusInfo, format_rate, group_thousands};
 use crate::session::Session;
@@ -37,7 +39,22 @@ pub fn status_info(session: &Session, frame: &MapFrame, frames_per_sec: f64) -> 
         stalled: s.stalled || (!peers.is_empty() && !peers.iter().any(|p| p.live)),
         shed: s.shed,
         peers: peers_text(peers),
+        ended_secs: ended_secs(session),
     }
+}
+
+/// Seconds since every source finished reading its input (a replay without
+/// `--loop` that has ended), or `None` while any is still going.
+fn ended_secs(session: &Session) -> Option<f64> {
+    let statuses = session.statuses();
+    if statuses.is_empty() || !statuses.iter().all(|s| s.finished.load(Relaxed)) {
+        return None;
+    }
+    let last = statuses.iter().map(|s| s.finished_at_ns.load(Relaxed)).max()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    Some(now.saturating_sub(last) as f64 / 1e9)
 }
 
 /// Packet time as UTC `YYYY-MM-DD HH:MM:SS UTC`.

@@ -97,6 +97,16 @@ impl ColourMap {
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
+    /// How a caption names this map's colour for no packets and for the
+    /// most: said in words, so a caption is true in every colour map.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            ColourMap::Paper => ("white", "purple and black"),
+            ColourMap::Viridis => ("dark purple", "yellow"),
+            ColourMap::Cividis => ("dark blue", "yellow"),
+        }
+    }
+
     /// The stops: the paper's values with this map's colours.
     pub fn stops(self) -> [ColourStop; MAX_STOPS] {
         let colours = match self {

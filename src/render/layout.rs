@@ -2,9 +2,13 @@
 //!
 //! The renderer draws what [`arrange`] returns and the window hit-tests the
 //! pointer against the same answer, so a hover readout always names the cell
-//! that is under the pointer. All rectangles are whole pixels and a map's side
-//! is a whole multiple of 256 whenever at least 256 pixels fit, so every cell
-//! is a crisp square of equal size.
+//! that is under the pointer. All rectangles are whole pixels. A map takes
+//! all the room its tile leaves (a wall read from 4 m needs every pixel), so
+//! its side is any whole number of pixels: each cell is then a whole number of
+//! pixels (sharp edges, no blur; neighbouring cells may differ by one pixel),
+//! or, below 256, several cells share a pixel and the shader max-pools them.
+//! Where a whole multiple of 256 costs little (see [`crisp_side`]) it is
+//! taken, so every cell is a square of equal size.
 
 use std::fmt;
 use std::str::FromStr;
@@ -191,12 +195,69 @@ impl fmt::Display for WallGrid {
     }
 }
 
-/// Sizes of a tile's decorations, all derived from one font size so a tile
-/// scales as a whole from a laptop to a 4K wall.
+/// How much larger than the default all text is drawn (`--text-scale`):
+/// 1.0 sizes titles at about 3 % of the screen height, readable from about
+/// 4 m on a 55-inch 1080p screen; a room read from further away wants more.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TextScale(pub f32);
+
+impl TextScale {
+    /// The factors `--text-scale` accepts: beyond them text crowds the maps
+    /// out or cannot be read at all.
+    pub const RANGE: std::ops::RangeInclusive<f32> = 0.5..=3.0;
+
+    /// The factor, held to [`Self::RANGE`] (a hand-built value cannot break
+    /// the layout).
+    pub fn factor(self) -> f32 {
+        if self.0.is_finite() {
+            self.0.clamp(*Self::RANGE.start(), *Self::RANGE.end())
+        } else {
+            1.0
+        }
+    }
+}
+
+impl Default for TextScale {
+    fn default() -> Self {
+        TextScale(1.0)
+    }
+}
+
+impl FromStr for TextScale {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "bad text scale `{s}`: expected a factor from {} to {}, e.g. 1.5",
+                Self::RANGE.start(),
+                Self::RANGE.end()
+            )
+        };
+        let v: f32 = s.trim().parse().map_err(|_| bad())?;
+        if Self::RANGE.contains(&v) {
+            Ok(TextScale(v))
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl fmt::Display for TextScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Sizes of a tile's decorations, derived from two font sizes: the title,
+/// sized to be read across the room, and the axis labels, which are read up
+/// close and so kept small to leave the room to the map.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TileMetrics {
-    /// Font size of labels, in pixels.
+    /// Font size of the axis labels and the rate, in pixels.
     pub font_px: f32,
+    /// Font size of the title, in pixels.
+    pub title_px: f32,
     /// Height of the title line.
     pub title_h: i32,
     /// Height of the column-label line above the map.
@@ -210,12 +271,13 @@ pub struct TileMetrics {
 }
 
 impl TileMetrics {
-    /// Metrics for labels of `font_px`.
-    pub fn for_font(font_px: f32) -> Self {
+    /// Metrics for labels of `font_px` and a title of `title_px`.
+    pub fn for_fonts(font_px: f32, title_px: f32) -> Self {
         let f = font_px;
         TileMetrics {
             font_px: f,
-            title_h: (f * 1.6).round() as i32,
+            title_px,
+            title_h: (title_px * 1.3).round() as i32,
             label_h: (f * 1.3).round() as i32,
             label_w: (f * 7.2).round() as i32,
             tick: (f * 0.35).round().max(3.0) as i32,
@@ -238,13 +300,13 @@ pub struct TileSlot {
 }
 
 impl TileSlot {
-    /// Lays out a tile inside `region`: the map is the largest multiple of
-    /// 256 pixels that fits beside its labels (or whatever fits, if less).
-    pub fn fit(tile: usize, region: Rect, font_px: f32) -> TileSlot {
-        let m = TileMetrics::for_font(font_px);
+    /// Lays out a tile inside `region`: the map is as large as fits beside
+    /// its labels ([`crisp_side`] of it).
+    pub fn fit(tile: usize, region: Rect, fonts: (f32, f32)) -> TileSlot {
+        let m = TileMetrics::for_fonts(fonts.0, fonts.1);
         let avail_w = region.w - m.label_w - 2 * m.tick - 2 * m.pad;
         let avail_h = region.h - m.title_h - m.label_h - 2 * m.tick - m.pad;
-        let side = whole_cells(avail_w.min(avail_h));
+        let side = crisp_side(avail_w.min(avail_h));
         // Centre the block [labels | ticks | map | ticks] horizontally and
         // [title | labels | ticks | map | ticks] vertically.
         let block_w = m.label_w + 2 * m.tick + side;
@@ -289,12 +351,17 @@ impl TileSlot {
     }
 }
 
-/// The largest multiple of 256 not above `avail`, or `avail` itself when even
-/// one pixel per cell does not fit (cells then share pixels).
-fn whole_cells(avail: i32) -> i32 {
+/// The side of a map given `avail` pixels: the largest multiple of 256 not
+/// above it when that gives up at most a twelfth of the side (every cell
+/// then the same square), otherwise all of `avail` (cells a whole number of
+/// pixels each, one pixel apart in size at most). Below 256 it is `avail`
+/// too: cells then share pixels, and the shader max-pools them so that none
+/// is hidden.
+pub fn crisp_side(avail: i32) -> i32 {
     let side = SIDE as i32;
-    if avail >= side {
-        avail / side * side
+    let whole = avail / side * side;
+    if avail >= side && (avail - whole) * 12 <= avail {
+        whole
     } else {
         avail.max(0)
     }
@@ -348,23 +415,30 @@ pub struct ArrangeRequest {
     pub presenter: bool,
     /// Monitors of a video wall, if any.
     pub wall: Option<WallGrid>,
+    /// How much larger than the default text is drawn (`--text-scale`).
+    pub text_scale: TextScale,
 }
 
-/// Font size for a strip or tile on a screen area `h` pixels high.
-fn footer_font(area: Rect) -> f32 {
-    (area.h as f32 / 60.0).clamp(11.0, 36.0)
+/// Font size for a strip on a screen area `h` pixels high.
+fn footer_font(area: Rect, scale: TextScale) -> f32 {
+    (area.h as f32 / 60.0 * scale.factor()).clamp(11.0, 54.0)
 }
 
-/// Font size for a tile `region` on a monitor `mon`.
-fn tile_font(region: Rect, mon: Rect) -> f32 {
-    let by_tile = region.h.min(region.w) as f32 / 34.0;
-    let by_screen = mon.h as f32 / 45.0;
-    by_tile.min(by_screen).clamp(9.0, 40.0)
+/// Font sizes (axis labels, title) for a tile `region` on a monitor `mon`.
+/// Titles are about 3 % of the monitor's height, so they read from across
+/// the room whatever the screen; the labels about 1.4 %, as they are read up
+/// close. Both give way in tiles too small to hold them beside a map.
+fn tile_fonts(region: Rect, mon: Rect, scale: TextScale) -> (f32, f32) {
+    let k = scale.factor();
+    let short = region.h.min(region.w) as f32;
+    let title = (mon.h as f32 * 0.03 * k).min(short / 9.0).clamp(11.0, 120.0);
+    let label = (mon.h as f32 * 0.014 * k).min(short / 28.0).clamp(9.0, 56.0);
+    (label, title)
 }
 
 /// Splits `area` into tile regions and a footer strip at its bottom.
-fn with_footer(area: Rect, status: bool) -> (Rect, Footer) {
-    let font = footer_font(area);
+fn with_footer(area: Rect, status: bool, scale: TextScale) -> (Rect, Footer) {
+    let font = footer_font(area, scale);
     // Legend (eight swatches with labels) plus status need about 110 ems.
     let two_lines = (area.w as f32) < font * 110.0;
     let lines = if two_lines { 2.0 } else { 1.0 };
@@ -396,8 +470,7 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
             .collect()
     };
     match kind {
-        LayoutKind::Grid3x2 => grid(3),
-        LayoutKind::Grid2x3 => grid(2),
+        LayoutKind::Grid3x2 | LayoutKind::Grid2x3 => grid(grid_columns(kind, count) as i32),
         LayoutKind::Single => vec![area],
         LayoutKind::Focus => {
             if n == 1 {
@@ -422,6 +495,22 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
             out
         }
     }
+}
+
+/// Columns of a grid layout for `tiles` maps (1 for the other layouts). The
+/// grid's name is its shape for six maps; for another count the rows are
+/// those that shape needs (at most 3 across, or 2) and the columns are then
+/// as few as fill them, so no row is left half empty where it need not be:
+/// four maps are 2 x 2, not three and one with two empty tiles.
+pub fn grid_columns(kind: LayoutKind, tiles: usize) -> usize {
+    let widest = match kind {
+        LayoutKind::Grid3x2 => 3,
+        LayoutKind::Grid2x3 => 2,
+        LayoutKind::Focus | LayoutKind::Single => return 1,
+    };
+    let n = tiles.max(1);
+    let rows = n.div_ceil(widest);
+    n.div_ceil(rows)
 }
 
 /// The order tiles are placed in: the focus tile first for focus layouts,
@@ -454,10 +543,14 @@ pub fn arrange(req: &ArrangeRequest, width: u32, height: u32) -> Arrangement {
     // A wall of no monitors (only constructible by hand) is no wall.
     match req.wall.filter(|w| w.columns > 0 && w.rows > 0) {
         None => {
-            let (area, footer) = with_footer(screen, true);
+            let (area, footer) = with_footer(screen, true, req.text_scale);
             footers.push(footer);
             for (&tile, region) in order.iter().zip(regions(kind, order.len(), area)) {
-                slots.push(TileSlot::fit(tile, region, tile_font(region, screen)));
+                slots.push(TileSlot::fit(
+                    tile,
+                    region,
+                    tile_fonts(region, screen, req.text_scale),
+                ));
             }
         }
         Some(wall) => {
@@ -468,7 +561,7 @@ pub fn arrange(req: &ArrangeRequest, width: u32, height: u32) -> Arrangement {
             let mut areas = Vec::new();
             for (i, mon) in monitors.iter().enumerate() {
                 if i >= bottom_row {
-                    let (area, footer) = with_footer(*mon, i + 1 == monitors.len());
+                    let (area, footer) = with_footer(*mon, i + 1 == monitors.len(), req.text_scale);
                     footers.push(footer);
                     areas.push(area);
                 } else {
@@ -495,7 +588,7 @@ pub fn arrange(req: &ArrangeRequest, width: u32, height: u32) -> Arrangement {
                     slots.push(TileSlot::fit(
                         tile,
                         region,
-                        tile_font(region, monitors[mon_index]),
+                        tile_fonts(region, monitors[mon_index], req.text_scale),
                     ));
                 }
             }
@@ -561,13 +654,13 @@ fn presenter(req: &ArrangeRequest, screen: Rect, focus: usize) -> Arrangement {
         Some(w) => w.monitor(screen, ((w.columns as usize).saturating_sub(1)) / 2),
         None => screen,
     };
-    let font = (mon.h as f32 / 40.0).clamp(10.0, 48.0);
+    let font = (mon.h as f32 / 40.0 * req.text_scale.factor()).clamp(10.0, 72.0);
     let margin = (font * 1.5) as i32;
     let inner = mon.inset(margin);
     // The map region is square-ish: as wide as it is high, at most 62% wide.
     let map_w = inner.h.min(inner.w * 62 / 100);
     let region = Rect::new(inner.x, inner.y, map_w, inner.h);
-    let mut slot = TileSlot::fit(focus, region, font * 0.8);
+    let mut slot = TileSlot::fit(focus, region, (font * 0.7, font * 1.2));
     // Keep the map flush left in its region so the caption column is wide.
     let shift = slot.map.x - (region.x + slot.metrics.label_w + slot.metrics.tick);
     slot.map.x -= shift;
@@ -604,6 +697,7 @@ mod tests {
             focus: 0,
             presenter: false,
             wall: None,
+            text_scale: TextScale::default(),
         }
     }
 
@@ -620,26 +714,60 @@ mod tests {
         }
     }
 
+    /// Issue #21: the maps take the screen (they were 256 px, 19 % of it),
+    /// each cell a whole number of pixels, under titles about 3 % of the
+    /// screen height.
     #[test]
-    fn six_maps_at_1080p_show_every_cell_in_both_grids() {
+    fn six_maps_at_1080p_fill_the_screen_in_both_grids() {
         for kind in [LayoutKind::Grid3x2, LayoutKind::Grid2x3] {
             let a = arrange(&req(kind, 6), 1920, 1080);
             assert_eq!(a.slots.len(), 6);
             assert_disjoint(&a);
             for s in &a.slots {
-                assert!(s.map.w >= 256 && s.map.w % 256 == 0, "{kind}: {s:?}");
+                assert!(s.map.w >= 256, "{kind}: {s:?}");
                 assert_eq!(s.map.w, s.map.h);
+                assert!((s.metrics.title_px - 32.4).abs() < 1.0, "{kind}: {s:?}");
             }
+        }
+        let a = arrange(&req(LayoutKind::Grid3x2, 6), 1920, 1080);
+        let area: i32 = a.slots.iter().map(|s| s.map.w * s.map.h).sum();
+        assert!(area * 100 / (1920 * 1080) >= 45, "{area}");
+        assert!(a.slots.iter().all(|s| s.map.w > 400), "{:?}", a.slots[0]);
+    }
+
+    #[test]
+    fn six_maps_at_4k_get_at_least_three_pixels_per_cell() {
+        let a = arrange(&req(LayoutKind::Grid3x2, 6), 3840, 2160);
+        assert_disjoint(&a);
+        for s in &a.slots {
+            assert!(s.map.w >= 768, "{s:?}");
         }
     }
 
     #[test]
-    fn six_maps_at_4k_get_three_pixels_per_cell() {
-        let a = arrange(&req(LayoutKind::Grid3x2, 6), 3840, 2160);
-        assert_disjoint(&a);
-        for s in &a.slots {
-            assert_eq!(s.map.w, 768, "{s:?}");
+    fn a_side_is_a_multiple_of_256_where_that_costs_little() {
+        assert_eq!(crisp_side(800), 768);
+        assert_eq!(crisp_side(530), 512);
+        assert_eq!(crisp_side(440), 440);
+        assert_eq!(crisp_side(900), 900);
+        assert_eq!(crisp_side(242), 242);
+        assert_eq!(crisp_side(-5), 0);
+    }
+
+    #[test]
+    fn text_scale_grows_titles_and_is_bounded() {
+        let mut r = req(LayoutKind::Grid3x2, 6);
+        r.text_scale = TextScale(1.5);
+        let big = arrange(&r, 3840, 2160);
+        let normal = arrange(&req(LayoutKind::Grid3x2, 6), 3840, 2160);
+        assert!(big.slots[0].metrics.title_px > normal.slots[0].metrics.title_px * 1.4);
+        assert!(big.slots[0].map.w < normal.slots[0].map.w);
+        assert_disjoint(&big);
+        assert_eq!("1.5".parse::<TextScale>(), Ok(TextScale(1.5)));
+        for bad in ["0", "4", "x", "NaN"] {
+            assert!(bad.parse::<TextScale>().is_err(), "{bad}");
         }
+        assert_eq!(TextScale(f32::NAN).factor(), 1.0);
     }
 
     #[test]
@@ -653,6 +781,31 @@ mod tests {
         let b = arrange(&req(LayoutKind::Grid2x3, 6), 1920, 1080);
         let xs: Vec<i32> = b.slots.iter().map(|s| s.region.x).collect();
         assert_eq!(xs, [0, 960, 0, 960, 0, 960]);
+    }
+
+    /// Issue #21: four maps in grid-3x2 left two tiles empty.
+    #[test]
+    fn grids_are_chosen_by_map_count() {
+        let shape = |kind, n| {
+            let a = arrange(&req(kind, n), 1920, 1080);
+            let cols: std::collections::BTreeSet<i32> = a.slots.iter().map(|s| s.region.x).collect();
+            let rows: std::collections::BTreeSet<i32> = a.slots.iter().map(|s| s.region.y).collect();
+            (cols.len(), rows.len())
+        };
+        assert_eq!(shape(LayoutKind::Grid3x2, 4), (2, 2));
+        assert_eq!(shape(LayoutKind::Grid2x3, 4), (2, 2));
+        assert_eq!(shape(LayoutKind::Grid3x2, 6), (3, 2));
+        assert_eq!(shape(LayoutKind::Grid2x3, 6), (2, 3));
+        assert_eq!(shape(LayoutKind::Grid3x2, 2), (2, 1));
+        assert_eq!(shape(LayoutKind::Grid3x2, 7), (3, 3));
+        assert_eq!(shape(LayoutKind::Grid3x2, 9), (3, 3));
+        for n in 1..=9 {
+            for kind in [LayoutKind::Grid3x2, LayoutKind::Grid2x3] {
+                let (c, r) = shape(kind, n);
+                assert!(c * r - n < c, "{kind} {n}: a whole row empty");
+                assert_eq!(c, grid_columns(kind, n));
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod text;
 pub use colour::ColourMap;
 pub use gpu::{AdapterChoice, Gpu, TIMESTAMPS, WallRenderer};
 pub use image::RgbaImage;
-pub use layout::{Arrangement, LayoutKind, Rect, TileSlot, WallGrid};
+pub use layout::{Arrangement, LayoutKind, Rect, TextScale, TileSlot, WallGrid};
 pub use scale::{CellOrder, MapScale, MapView, ScaleMode};
 
 use crate::maps::{Key, MapDef};
@@ -93,6 +93,9 @@ pub struct StatusInfo {
     /// The part about remote feeders (sensors, sFlow agents), worded by the
     /// display side (`crate::display::status`); empty without any.
     pub peers: String,
+    /// A replay has read its whole file: seconds since then (its last
+    /// packet), so a picture that no longer changes says why, and since when.
+    pub ended_secs: Option<f64>,
 }
 
 /// One line of the help overlay: keys and what they do.
@@ -145,6 +148,8 @@ pub struct ViewState {
     pub order: CellOrder,
     /// The sequential colour map (key V).
     pub colours: ColourMap,
+    /// How much larger than the default text is drawn (`--text-scale`).
+    pub text_scale: TextScale,
 }
 
 impl ViewState {
@@ -156,6 +161,7 @@ impl ViewState {
             focus: self.focus,
             presenter: self.presenter,
             wall: self.wall,
+            text_scale: self.text_scale,
         }
     }
 

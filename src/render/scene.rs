@@ -15,8 +15,11 @@ use crate::maps::SIDE;
 pub(crate) const BACKGROUND: [u8; 3] = [22, 24, 28];
 const TEXT: [u8; 4] = [222, 224, 228, 255];
 const TEXT_DIM: [u8; 4] = [150, 155, 162, 255];
-/// Title colour of the map in focus, and key names in the help overlay.
+/// Key names in the help overlay.
 pub(crate) const FOCUS: [u8; 4] = [255, 214, 90, 255];
+/// The bar under the title of the map in focus in the grids: a calm blue,
+/// since yellow and orange on a NOC wall read as a warning.
+pub(crate) const FOCUS_MARK: [u8; 4] = [80, 160, 255, 255];
 const TICK: [u8; 4] = [120, 125, 132, 255];
 const PANEL: [u8; 4] = [8, 9, 12, 235];
 const PANEL_EDGE: [u8; 4] = [90, 96, 104, 255];
@@ -24,6 +27,45 @@ const HOVER_OUTLINE: [u8; 4] = [255, 40, 140, 255];
 const DEMO_BADGE: [u8; 4] = [214, 110, 0, 255];
 const STALLED_BADGE: [u8; 4] = [190, 30, 30, 255];
 const FROZEN_BADGE: [u8; 4] = [40, 95, 200, 255];
+/// The replay has ended: the picture no longer changes.
+const END_BADGE: [u8; 4] = [125, 60, 170, 255];
+/// Badges of a view other than the default (scale, view, order, colours):
+/// they stay while the view does, so a picture is never read on the wrong key.
+pub(crate) const MODE_BADGE: [u8; 4] = [0, 105, 115, 255];
+
+/// The badges a frame carries, in order: the source's state, then every
+/// part of the view that is not the default. One list, drawn on the status
+/// line and in presenter mode alike.
+pub(crate) fn badges(frame: &FrameInput<'_>) -> Vec<(String, [u8; 4])> {
+    let v = &frame.view;
+    let mut out = Vec::new();
+    if frame.status.demo {
+        out.push(("DEMO".to_string(), DEMO_BADGE));
+    }
+    if frame.status.stalled {
+        out.push(("STALLED".to_string(), STALLED_BADGE));
+    }
+    if let Some(secs) = frame.status.ended_secs {
+        out.push((format!("END {} ago", ago(secs)), END_BADGE));
+    }
+    if v.frozen {
+        out.push(("FROZEN".to_string(), FROZEN_BADGE));
+    }
+    let upper = |s: &str| s.to_uppercase();
+    if v.scale != ScaleMode::default() {
+        out.push((format!("SCALE {}", upper(v.scale.name())), MODE_BADGE));
+    }
+    if v.map_view != MapView::default() {
+        out.push((format!("VIEW {}", upper(v.map_view.name())), MODE_BADGE));
+    }
+    if v.order != super::CellOrder::default() {
+        out.push((format!("ORDER {}", upper(v.order.name())), MODE_BADGE));
+    }
+    if v.colours != super::ColourMap::default() {
+        out.push((format!("COLOURS {}", upper(v.colours.name())), MODE_BADGE));
+    }
+    out
+}
 
 /// A flat rectangle, a colour swatch of a value, or a gradient of the scale.
 #[repr(C)]
@@ -114,6 +156,22 @@ impl Scene {
     }
 }
 
+/// A time since, for a badge: "8 s", "3 min", "2 h", "4 d".
+pub(crate) fn ago(secs: f64) -> String {
+    // Not finite or negative (a clock stepped back): no time has passed.
+    let s = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+    // Whole units, and far below u64::MAX, so the casts are exact.
+    if s < 60.0 {
+        format!("{} s", s as u64)
+    } else if s < 3600.0 {
+        format!("{} min", (s / 60.0) as u64)
+    } else if s < 86_400.0 {
+        format!("{} h", (s / 3600.0) as u64)
+    } else {
+        format!("{} d", (s / 86_400.0).min(1e6) as u64)
+    }
+}
+
 /// Measures text: (text, size) to (width, height) in pixels.
 pub(crate) type Measure<'m> = &'m mut dyn FnMut(&str, f32) -> (f32, f32);
 
@@ -201,7 +259,24 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
     if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first())
         && let Some(tile) = frame.tiles.get(slot.tile)
     {
-        caption(scene, cap, tile.def.caption, slot.tile, frame.tiles.len());
+        caption(
+            scene,
+            cap,
+            &caption_text(tile, &frame.view),
+            slot.tile,
+            frame.tiles.len(),
+        );
+    }
+    if let Some(cap) = arr.caption
+        && !arr.footers.iter().any(|f| f.status)
+    {
+        // Presenter mode has no status line, but DEMO, END and the view's
+        // badges must still show: the audience must never take synthetic or
+        // finished traffic for live traffic. They sit above the map counter.
+        let f = (cap.w as f32 / 26.0).clamp(12.0, 40.0) * 0.7;
+        let line_h = (f * 1.9).round() as i32;
+        let y = cap.bottom() - (f * LINE_HEIGHT).ceil() as i32 - line_h - (f * 0.4) as i32;
+        badge_row(scene, &badges(frame), cap.x, y, f, measure);
     }
     let key = legend_key(frame, arr);
     for footer in &arr.footers {
@@ -250,7 +325,7 @@ fn tile_decorations(
     if map.w == 0 {
         return;
     }
-    let title_size = f * 1.1;
+    let title_size = m.title_px;
     let clip = Some([region.x, region.y, region.right(), region.bottom()]);
     // The title line sits over the block [row labels | map]; when title and
     // rate need more room it widens about the block's centre, within the region.
@@ -266,9 +341,18 @@ fn tile_decorations(
         left = (centre - need / 2).max(region.x + m.pad);
         right = (left + need).min(region.right() - m.pad);
     }
-    let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + f * 0.1;
-    let colour = if focused { FOCUS } else { TEXT };
-    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, colour);
+    let title_y = (map.y - m.tick - m.label_h - m.title_h) as f32 + title_size * 0.05;
+    let mut title = TextItem::new(tile.def.title, left as f32, title_y, title_size, TEXT);
+    if focused {
+        // A bar under the title line, as wide as the map: marks the focus
+        // without a colour that reads as an alarm.
+        let bar_h = ((title_size / 10.0).round() as i32).max(2);
+        let bar_y = map.y - m.tick - m.label_h - bar_h;
+        scene.base.push(RectInstance::solid(
+            Rect::new(map.x, bar_y, map.w, bar_h),
+            FOCUS_MARK,
+        ));
+    }
     title.clip = clip;
     scene.text.push(title);
     let mut rate = TextItem::new(
@@ -351,6 +435,43 @@ fn tile_decorations(
         row.clip = Some([region.x, region.y, map.x, region.bottom()]);
         scene.text.push(row);
     }
+}
+
+/// Presenter mode's caption for `tile` under `view`: what a pixel is and how
+/// the axes run (row order or the curve), what its lines and bands mean, and
+/// what its colours mean in this colour map, scale mode and view. Built from
+/// parts so it is true whichever keys were pressed.
+pub(crate) fn caption_text(tile: &super::TileInput<'_>, view: &super::ViewState) -> String {
+    let curve = tile.follows_curve(view.order);
+    let axes = if curve {
+        "Each pixel is one destination address, drawn along a Hilbert curve: each /24 is a \
+         16 x 16 square, neighbouring /24s side by side (labels name the /24s)."
+    } else {
+        tile.def.key.axes_sentence()
+    };
+    let reading = match (curve, tile.def.caption_curve) {
+        (true, Some(c)) => c,
+        _ => tile.def.caption,
+    };
+    let colours = if view.map_view == MapView::Change && tile.baseline.is_some() {
+        "Warm colours receive more packets than usual (the slow baseline), cool colours \
+         fewer, the neutral middle as usual."
+            .to_string()
+    } else {
+        let (none, most) = view.colours.words();
+        let scale = match view.scale {
+            ScaleMode::Paper => "255 or more within the half-life",
+            ScaleMode::Auto => "auto gain: a typical cell of this map is mid-scale",
+            ScaleMode::Log => "log scale up to this map's busiest cell",
+            ScaleMode::Rank => "colour by rank among this map's busy cells",
+        };
+        let mut none = none.to_string();
+        if let Some(first) = none.get(..1) {
+            none = first.to_uppercase() + none.get(1..).unwrap_or("");
+        }
+        format!("{none} is no packets, {most} the most ({scale}).")
+    };
+    format!("{axes} {reading} {colours}")
 }
 
 /// Presenter mode's caption: the plain-language explanation of the map.
@@ -538,38 +659,60 @@ fn status(scene: &mut Scene, footer: &Footer, frame: &FrameInput<'_>, measure: M
         a.y + (f * 0.25) as i32
     };
     let text_y = top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0;
-    let mut badges: Vec<(&str, [u8; 4])> = Vec::new();
-    if frame.status.demo {
-        badges.push(("DEMO", DEMO_BADGE));
-    }
-    if frame.status.stalled {
-        badges.push(("STALLED", STALLED_BADGE));
-    }
-    if frame.view.frozen {
-        badges.push(("FROZEN", FROZEN_BADGE));
-    }
-    let badge_w: Vec<i32> = badges
-        .iter()
-        .map(|(b, _)| measure(b, f).0.ceil() as i32 + pad)
-        .collect();
-    let total = tw.ceil() as i32 + badge_w.iter().map(|w| w + pad / 2).sum::<i32>();
-    let mut x = if footer.two_lines {
+    let badges = badges(frame);
+    let total = tw.ceil() as i32 + badge_row_width(&badges, f, measure);
+    let x = if footer.two_lines {
         a.x + pad
     } else {
         a.right() - pad - total
     };
-    for ((label, colour), w) in badges.iter().zip(&badge_w) {
-        let r = Rect::new(x, top + (f * 0.2) as i32, *w, line_h - (f * 0.4) as i32);
-        scene.base.push(RectInstance::solid(r, *colour));
-        scene.text.push(
-            TextItem::new(*label, (x + w / 2) as f32, text_y, f, [255, 255, 255, 255])
-                .anchored(Anchor::Centre),
-        );
-        x += w + pad / 2;
-    }
+    let x = badge_row(scene, &badges, x, top, f, measure);
     scene
         .text
         .push(TextItem::new(text, x as f32, text_y, f, TEXT).live());
+}
+
+/// The width of a row of badges in text of `f` pixels, with the gap after it.
+fn badge_row_width(badges: &[(String, [u8; 4])], f: f32, measure: Measure<'_>) -> i32 {
+    let pad = (f * 0.6).round() as i32;
+    badges
+        .iter()
+        .map(|(b, _)| measure(b, f).0.ceil() as i32 + pad + pad / 2)
+        .sum()
+}
+
+/// Draws `badges` left to right from `x` on a line of text `f` pixels high
+/// whose box starts at `top`; returns the x after the last one.
+fn badge_row(
+    scene: &mut Scene,
+    badges: &[(String, [u8; 4])],
+    mut x: i32,
+    top: i32,
+    f: f32,
+    measure: Measure<'_>,
+) -> i32 {
+    let pad = (f * 0.6).round() as i32;
+    let line_h = (f * 1.9).round() as i32;
+    let text_y = top as f32 + (line_h as f32 - f * LINE_HEIGHT) / 2.0;
+    for (label, colour) in badges {
+        let w = measure(label, f).0.ceil() as i32 + pad;
+        let r = Rect::new(x, top + (f * 0.2) as i32, w, line_h - (f * 0.4) as i32);
+        scene.base.push(RectInstance::solid(r, *colour));
+        // Live: the END badge counts the time since the replay ended.
+        scene.text.push(
+            TextItem::new(
+                label.as_str(),
+                (x + w / 2) as f32,
+                text_y,
+                f,
+                [255, 255, 255, 255],
+            )
+            .anchored(Anchor::Centre)
+            .live(),
+        );
+        x += w + pad / 2;
+    }
+    x
 }
 
 /// The hover readout: the cell outlined and a box of text near the pointer.
@@ -768,6 +911,72 @@ mod tests {
         }
     }
 
+    /// Issue #21: the presenter caption said "row: 3rd octet" in Hilbert
+    /// order and "dark areas receive the most packets" in viridis, where
+    /// dark is least. Every map, order, colour map, scale and view now gets
+    /// a caption whose axes and colours are those on screen.
+    #[test]
+    fn captions_are_true_for_every_view() {
+        use super::super::{CellOrder, ColourMap, TileInput, ViewState};
+        use crate::maps::Key;
+        let values = vec![1.0f32; crate::maps::CELLS];
+        for def in &crate::maps::MAPS {
+            for order in CellOrder::ALL {
+                for &colours in &ColourMap::ALL {
+                    for &scale in ScaleMode::ALL {
+                        for &map_view in MapView::ALL {
+                            let tile = TileInput {
+                                def,
+                                values: &values,
+                                rate_pps: 1.0,
+                                baseline: Some(&values),
+                                scale: None,
+                            };
+                            let view = ViewState {
+                                order: *order,
+                                colours,
+                                scale,
+                                map_view,
+                                ..ViewState::default()
+                            };
+                            let c = caption_text(&tile, &view);
+                            let what = format!("{} {order} {colours} {scale} {map_view}: {c}", def.name);
+                            let curve = tile.follows_curve(*order);
+                            assert_eq!(c.contains("Hilbert"), curve, "{what}");
+                            assert_eq!(
+                                c.contains("3rd octet"),
+                                !curve && def.key == Key::DstAddrLow16,
+                                "{what}"
+                            );
+                            assert!(!c.contains("horizontal line") || !curve, "{what}");
+                            assert!(!c.to_lowercase().contains("dark areas"), "{what}");
+                            if map_view == MapView::Change {
+                                assert!(c.contains("Warm colours"), "{what}");
+                            } else {
+                                let (none, most) = colours.words();
+                                assert!(
+                                    c.to_lowercase().contains(&format!("{none} is no packets")),
+                                    "{what}"
+                                );
+                                assert!(c.contains(&format!("{most} the most")), "{what}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn times_since_read_well() {
+        assert_eq!(ago(8.7), "8 s");
+        assert_eq!(ago(75.0), "1 min");
+        assert_eq!(ago(7300.0), "2 h");
+        assert_eq!(ago(3.0 * 86_400.0), "3 d");
+        assert_eq!(ago(-4.0), "0 s");
+        assert_eq!(ago(f64::NAN), "0 s");
+    }
+
     #[test]
     fn numbers_read_well() {
         assert_eq!(group_thousands(0), "0");
@@ -792,6 +1001,7 @@ mod tests {
             stalled: false,
             shed: 0,
             peers: String::new(),
+            ended_secs: None,
         };
         let t = status_text(&s);
         assert!(!t.contains("shed"), "shed shown only when some were: {t}");

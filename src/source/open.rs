@@ -252,7 +252,7 @@ pub fn open(
                         "read".into(),
                         Box::new(move |_stop| {
                             let result = job.count_parallel(file, threads);
-                            ended.finished.store(true, Relaxed);
+                            ended.mark_finished();
                             result
                         }),
                     ));
@@ -469,7 +469,7 @@ impl Replay {
             offset += last.saturating_sub(first) + 1_000_000;
             source.rewind_to_start(path)?;
         }
-        self.status.finished.store(true, Relaxed);
+        self.status.mark_finished();
         Ok(())
     }
 }

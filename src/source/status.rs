@@ -26,6 +26,9 @@ pub struct SourceStatus {
     pub stalled: AtomicBool,
     /// True once the source has read all its input (a file without `--loop`).
     pub finished: AtomicBool,
+    /// When it finished, in nanoseconds since the Unix epoch (0 while it has
+    /// not): the wall says how long ago a replay ended.
+    pub finished_at_ns: AtomicU64,
     /// Packets scanwall dropped itself rather than block or grow memory
     /// (overload shedding, sFlow sequence gaps): shown beside kernel drops.
     pub shed: AtomicU64,
@@ -42,6 +45,15 @@ impl SourceStatus {
             demo,
             ..SourceStatus::default()
         }
+    }
+
+    /// Marks the source as having read all its input, now.
+    pub fn mark_finished(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        self.finished_at_ns.store(now.max(1), Relaxed);
+        self.finished.store(true, Relaxed);
     }
 
     /// Records the latest error (shown on the status line; the source may retry).
@@ -159,5 +171,15 @@ mod tests {
         b.stalled.store(true, Relaxed);
         assert!(StatusSum::of(&[a, b]).stalled);
         assert!(!StatusSum::of(&[]).stalled);
+    }
+
+    #[test]
+    fn finishing_records_when() {
+        let s = SourceStatus::new("capture.pcap", false);
+        assert!(!s.finished.load(Relaxed));
+        assert_eq!(s.finished_at_ns.load(Relaxed), 0);
+        s.mark_finished();
+        assert!(s.finished.load(Relaxed));
+        assert!(s.finished_at_ns.load(Relaxed) > 1_700_000_000_000_000_000);
     }
 }

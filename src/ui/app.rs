@@ -20,6 +20,9 @@ use crate::render::{FrameInput, Gpu, MapView, ViewState, WallRenderer};
 
 /// How long a notice (e.g. "screenshot saved") stays on screen.
 const NOTICE_FOR: Duration = Duration::from_secs(3);
+/// How long a key's toast ("scale: auto") stays: long enough to read from
+/// across the room, short enough not to linger over the maps.
+const TOAST_FOR: Duration = Duration::from_millis(1500);
 /// How often to look again while the window cannot be drawn (minimised).
 const IDLE_PERIOD: Duration = Duration::from_millis(250);
 /// Consecutive lost surfaces after which the whole device is reopened.
@@ -215,6 +218,7 @@ impl WallApp {
                 map_view: options.map_view,
                 order: options.order,
                 colours: options.colours,
+                text_scale: options.text_scale,
                 ..ViewState::default()
             },
             fullscreen: options.fullscreen,
@@ -327,6 +331,10 @@ impl WallApp {
                     }
                 }
                 Effect::StopPresenterTimer => self.scheduler.cancel(Topic::PresenterAdvance),
+                Effect::Toast(text) => {
+                    self.notice = Some(text);
+                    self.scheduler.schedule(Topic::NoticeExpiry, now + TOAST_FOR);
+                }
             }
         }
         if let Some(w) = &self.window {

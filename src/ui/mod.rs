@@ -142,6 +142,8 @@ pub struct WallOptions {
     pub order: CellOrder,
     /// Initial colour map (`--colormap`; key V cycles).
     pub colours: ColourMap,
+    /// How much larger than the default text is drawn (`--text-scale`).
+    pub text_scale: crate::render::TextScale,
 }
 
 impl Default for WallOptions {
@@ -164,6 +166,7 @@ impl Default for WallOptions {
             map_view: MapView::default(),
             order: CellOrder::default(),
             colours: ColourMap::default(),
+            text_scale: crate::render::TextScale::default(),
         }
     }
 }
@@ -187,6 +190,7 @@ impl std::fmt::Debug for WallOptions {
             .field("map_view", &self.map_view)
             .field("order", &self.order)
             .field("colours", &self.colours)
+            .field("text_scale", &self.text_scale)
             .finish_non_exhaustive()
     }
 }

@@ -3,10 +3,10 @@
 //! No winit or GPU here, so every key's meaning is unit-tested.
 
 use super::keys::{Action, Direction, help_lines};
-use crate::render::{LayoutKind, ViewState};
+use crate::render::ViewState;
 
 /// Something the window must do because of a key.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Enter (true) or leave (false) borderless full-screen.
     SetFullscreen(bool),
@@ -20,6 +20,9 @@ pub enum Effect {
     RestartPresenterTimer,
     /// Presenter mode ended: stop the auto-advance timer.
     StopPresenterTimer,
+    /// Say briefly what the key did: a mode change with no word on screen
+    /// looks like the wall changed by itself.
+    Toast(String),
 }
 
 /// The wall's view state between frames.
@@ -32,13 +35,10 @@ pub struct WallState {
 }
 
 impl WallState {
-    /// Columns of the current layout, for Up / Down.
-    fn columns(&self) -> usize {
-        match self.view.layout {
-            LayoutKind::Grid3x2 => 3,
-            LayoutKind::Grid2x3 => 2,
-            LayoutKind::Focus | LayoutKind::Single => 1,
-        }
+    /// Columns of the current layout for `tiles` maps, for Up / Down: the
+    /// layout's own answer, so the arrows follow the grid on screen.
+    fn columns(&self, tiles: usize) -> usize {
+        crate::render::layout::grid_columns(self.view.layout, tiles)
     }
 
     /// Moves the focus by `delta` maps, wrapping around.
@@ -56,8 +56,53 @@ impl WallState {
         self.step(1, tiles);
     }
 
-    /// Applies one key's action for a frame of `tiles` maps.
+    /// Applies one key's action for a frame of `tiles` maps: the effects
+    /// for the window, ending with a toast saying what changed (none for
+    /// quit, a screenshot, which reports where it went, or blanking, whose
+    /// screen must stay black).
     pub fn apply(&mut self, action: Action, digit: Option<usize>, tiles: usize) -> Vec<Effect> {
+        let mut effects = self.change(action, digit, tiles);
+        if let Some(t) = self.toast(action, tiles) {
+            effects.push(Effect::Toast(t));
+        }
+        effects
+    }
+
+    /// The toast for `action`, said of the state it left.
+    fn toast(&self, action: Action, tiles: usize) -> Option<String> {
+        let v = &self.view;
+        let on = |b: bool| if b { "on" } else { "off" };
+        let map = || format!("map {} of {tiles}", v.focus.min(tiles.saturating_sub(1)) + 1);
+        Some(match action {
+            Action::Quit | Action::Screenshot => return None,
+            Action::ToggleBlank if v.blank => return None,
+            Action::ToggleBlank => "blank off".to_string(),
+            Action::NextLayout => format!("layout: {}", v.layout),
+            Action::FocusDigit | Action::MoveFocus(_) | Action::NextMap | Action::PreviousMap => {
+                format!("focus: {}", map())
+            }
+            Action::ToggleFullscreen => format!("full-screen {}", on(self.fullscreen)),
+            Action::ToggleFreeze => {
+                if v.frozen {
+                    "frozen (counting goes on)".to_string()
+                } else {
+                    "live".to_string()
+                }
+            }
+            Action::HalfLifeLonger => "half-life doubled".to_string(),
+            Action::HalfLifeShorter => "half-life halved".to_string(),
+            Action::TogglePresenter => format!("presenter {}", on(v.presenter)),
+            Action::NextScale => format!("scale: {}", v.scale),
+            Action::ToggleChange => format!("view: {}", v.map_view),
+            Action::ToggleOrder => format!("order: {}", v.order),
+            Action::NextColourMap => format!("colour map: {}", v.colours),
+            Action::ToggleHelp => format!("help {}", on(!v.help.is_empty())),
+            Action::Escape => "back".to_string(),
+        })
+    }
+
+    /// What `action` changes, and the effects it asks of the window.
+    fn change(&mut self, action: Action, digit: Option<usize>, tiles: usize) -> Vec<Effect> {
         let v = &mut self.view;
         let presenter_step = |s: &WallState| {
             if s.view.presenter {
@@ -84,7 +129,7 @@ impl WallState {
                         Direction::Right | Direction::Down => 1,
                     }
                 } else {
-                    let cols = self.columns() as isize;
+                    let cols = self.columns(tiles) as isize;
                     match dir {
                         Direction::Left => -1,
                         Direction::Right => 1,
@@ -177,6 +222,38 @@ impl WallState {
 mod tests {
     use super::*;
 
+    /// Issue #21: every key that changes the picture says so in a toast.
+    #[test]
+    fn every_key_but_quit_screenshot_and_blank_says_what_it_did() {
+        for b in crate::ui::keys::BINDINGS {
+            let mut s = WallState::default();
+            let effects = s.apply(b.action, Some(2), 6);
+            let toast = effects.iter().find_map(|e| match e {
+                Effect::Toast(t) => Some(t.clone()),
+                _ => None,
+            });
+            match b.action {
+                Action::Quit | Action::Screenshot | Action::ToggleBlank => {
+                    assert_eq!(toast, None, "{:?}", b.action)
+                }
+                _ => assert!(toast.is_some_and(|t| !t.is_empty()), "{:?}", b.action),
+            }
+        }
+        let mut s = WallState::default();
+        let says = |s: &mut WallState, a| match s.apply(a, None, 6).pop() {
+            Some(Effect::Toast(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(says(&mut s, Action::NextScale), "scale: auto");
+        assert_eq!(says(&mut s, Action::ToggleOrder), "order: hilbert");
+        assert_eq!(says(&mut s, Action::NextColourMap), "colour map: viridis");
+        assert_eq!(says(&mut s, Action::ToggleChange), "view: change");
+        assert_eq!(says(&mut s, Action::NextLayout), "layout: grid-2x3");
+        assert_eq!(says(&mut s, Action::NextMap), "focus: map 2 of 6");
+        s.apply(Action::ToggleBlank, None, 6);
+        assert_eq!(says(&mut s, Action::ToggleBlank), "blank off");
+    }
+
     #[test]
     fn layouts_cycle_and_digits_pick_the_focus() {
         let mut s = WallState::default();
@@ -207,14 +284,26 @@ mod tests {
         assert_eq!(s.view.focus, 5);
     }
 
+    /// The effects for the window other than the toast (which every key
+    /// but a few now adds; `every_key_..._says_what_it_did` checks those).
+    fn window(effects: Vec<Effect>) -> Vec<Effect> {
+        effects
+            .into_iter()
+            .filter(|e| !matches!(e, Effect::Toast(_)))
+            .collect()
+    }
+
     #[test]
     fn presenter_steps_maps_and_restarts_its_timer() {
         let mut s = WallState::default();
         assert_eq!(
-            s.apply(Action::TogglePresenter, None, 6),
+            window(s.apply(Action::TogglePresenter, None, 6)),
             [Effect::RestartPresenterTimer]
         );
-        assert_eq!(s.apply(Action::NextMap, None, 6), [Effect::RestartPresenterTimer]);
+        assert_eq!(
+            window(s.apply(Action::NextMap, None, 6)),
+            [Effect::RestartPresenterTimer]
+        );
         s.apply(Action::MoveFocus(Direction::Down), None, 6);
         assert_eq!(s.view.focus, 2);
         s.apply(Action::PreviousMap, None, 6);
@@ -232,13 +321,19 @@ mod tests {
         s.apply(Action::ToggleBlank, None, 6);
         s.apply(Action::ToggleHelp, None, 6);
         assert!(!s.view.help.is_empty());
-        assert!(s.apply(Action::Escape, None, 6).is_empty());
+        assert!(window(s.apply(Action::Escape, None, 6)).is_empty());
         assert!(s.view.help.is_empty() && s.view.blank);
         s.apply(Action::Escape, None, 6);
         assert!(!s.view.blank && s.view.presenter);
-        assert_eq!(s.apply(Action::Escape, None, 6), [Effect::StopPresenterTimer]);
-        assert_eq!(s.apply(Action::Escape, None, 6), [Effect::SetFullscreen(false)]);
-        assert!(s.apply(Action::Escape, None, 6).is_empty());
+        assert_eq!(
+            window(s.apply(Action::Escape, None, 6)),
+            [Effect::StopPresenterTimer]
+        );
+        assert_eq!(
+            window(s.apply(Action::Escape, None, 6)),
+            [Effect::SetFullscreen(false)]
+        );
+        assert!(window(s.apply(Action::Escape, None, 6)).is_empty());
     }
 
     #[test]
@@ -255,7 +350,7 @@ mod tests {
             scales,
             [ScaleMode::Auto, ScaleMode::Log, ScaleMode::Rank, ScaleMode::Paper]
         );
-        assert!(s.apply(Action::ToggleChange, None, 6).is_empty());
+        assert!(window(s.apply(Action::ToggleChange, None, 6)).is_empty());
         assert_eq!(s.view.map_view, MapView::Change);
         s.apply(Action::ToggleChange, None, 6);
         assert_eq!(s.view.map_view, MapView::Counts);
@@ -271,14 +366,14 @@ mod tests {
         s.apply(Action::ToggleFreeze, None, 6);
         assert!(s.view.frozen);
         assert_eq!(
-            s.apply(Action::HalfLifeLonger, None, 6),
+            window(s.apply(Action::HalfLifeLonger, None, 6)),
             [Effect::ScaleHalfLife(2.0)]
         );
         assert_eq!(
-            s.apply(Action::HalfLifeShorter, None, 6),
+            window(s.apply(Action::HalfLifeShorter, None, 6)),
             [Effect::ScaleHalfLife(0.5)]
         );
-        assert_eq!(s.apply(Action::Screenshot, None, 6), [Effect::Screenshot]);
-        assert_eq!(s.apply(Action::Quit, None, 6), [Effect::Quit]);
+        assert_eq!(window(s.apply(Action::Screenshot, None, 6)), [Effect::Screenshot]);
+        assert_eq!(window(s.apply(Action::Quit, None, 6)), [Effect::Quit]);
     }
 }

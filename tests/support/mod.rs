@@ -37,6 +37,7 @@ pub fn status(demo: bool) -> StatusInfo {
         stalled: false,
         shed: 0,
         peers: String::new(),
+        ended_secs: None,
     }
 }
 

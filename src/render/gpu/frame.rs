@@ -95,6 +95,12 @@ fn copies_allowed(target: &wgpu::TextureView, format: wgpu::TextureFormat, width
         && (t.width(), t.height()) == (width, height)
 }
 
+/// Whether a map quad is drawn smaller than 256 pixels on a side, so that its
+/// pixels pool several cells (`fs_map_pooled`).
+fn pooled(quad: &MapInstance) -> bool {
+    quad.rect[2] < SIDE as f32 || quad.rect[3] < SIDE as f32
+}
+
 /// The pixel origin of `quad` when it shows its map at exactly one pixel per
 /// cell, wholly inside a `width` x `height` target: then its atlas tile can
 /// be copied into place, texel for pixel, instead of drawn.
@@ -242,6 +248,10 @@ impl WallRenderer {
                 None => self.quad_list.push(*quad),
             }
         }
+        // Maps of at least 256 pixels first, then those that max-pool: each
+        // run is one draw with its own pipeline.
+        self.quad_list.sort_by_key(pooled);
+        let whole = self.quad_list.iter().filter(|q| !pooled(q)).count() as u32;
         write_instances(
             gpu,
             &mut self.map_quads,
@@ -314,9 +324,16 @@ impl WallRenderer {
             pass.draw(0..6, 0..base_count);
         }
         if !self.quad_list.is_empty() {
-            pass.set_pipeline(&self.pipelines.map);
             pass.set_vertex_buffer(0, self.map_quads.slice(..));
-            pass.draw(0..6, 0..self.quad_list.len() as u32);
+            let all = self.quad_list.len() as u32;
+            if whole > 0 {
+                pass.set_pipeline(&self.pipelines.map);
+                pass.draw(0..6, 0..whole);
+            }
+            if whole < all {
+                pass.set_pipeline(&self.pipelines.map_pooled);
+                pass.draw(0..6, whole..all);
+            }
         }
         if !self.copies.is_empty() {
             drop(pass);
@@ -484,11 +501,17 @@ mod tests {
                 ..ViewState::default()
             },
         };
-        // Six maps at 1920x1080 are 256 pixels wide: all copied.
-        let copied = r.render_to_image(&gpu, &frame, 1920, 1080).expect("render");
+        // A screen on which all six maps are 256 pixels wide (at 1920x1080
+        // they are larger since issue #21): all copied.
+        let (w, h) = (960..=1600)
+            .step_by(8)
+            .flat_map(|w| [(w, w * 9 / 16), (w, w * 5 / 8), (w, w * 3 / 4)])
+            .find(|&(w, h)| frame.view.arrange(6, w, h).slots.iter().all(|s| s.map.w == 256))
+            .expect("a size with 256-pixel maps");
+        let copied = r.render_to_image(&gpu, &frame, w, h).expect("render");
         assert_eq!(r.copies.len(), 6);
         // The same frame into a target that takes no copies: all drawn.
-        let mut target = Offscreen::new(&gpu.device, format, 1920, 1080);
+        let mut target = Offscreen::new(&gpu.device, format, w, h);
         target.texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
             label: None,
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
@@ -502,7 +525,7 @@ mod tests {
         target.view = target
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
-        r.render(&gpu, &frame, &target.view, 1920, 1080).expect("render");
+        r.render(&gpu, &frame, &target.view, w, h).expect("render");
         assert!(r.copies.is_empty());
         assert_eq!(r.quad_list.len(), 6);
         let drawn = read_back(&gpu, &target, format).expect("read back");

@@ -30,6 +30,9 @@ pub(super) struct Pipelines {
     colour: [Option<wgpu::RenderPipeline>; MODES],
     /// The wall pass's maps, fetched from the atlas.
     pub map: wgpu::RenderPipeline,
+    /// The same for maps smaller than 256 pixels, max-pooling the cells
+    /// each pixel covers.
+    pub map_pooled: wgpu::RenderPipeline,
     /// The wall pass's rectangles.
     pub rect: wgpu::RenderPipeline,
 }
@@ -120,6 +123,14 @@ impl Pipelines {
             &map_attrs,
             wgpu::BlendState::REPLACE,
         );
+        let map_pooled = pipeline(
+            "maps pooled",
+            "vs_map",
+            "fs_map_pooled",
+            size_of::<MapInstance>(),
+            &map_attrs,
+            wgpu::BlendState::REPLACE,
+        );
         let rect = pipeline(
             "rects",
             "vs_rect",
@@ -133,6 +144,7 @@ impl Pipelines {
             layout,
             atlas_layout,
             colour_layout,
+            map_pooled,
             colour: Default::default(),
             map,
             rect,
