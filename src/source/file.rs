@@ -1,7 +1,7 @@
 //! Capture files: classic pcap through a memory map and our own record walker,
 //! pcapng through libpcap.
 
-use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -9,6 +9,7 @@ use memmap2::Mmap;
 use super::libpcap::OfflineReader;
 use super::pcap_format::{HeaderError, SliceReader, parse_file_header};
 use super::{Record, RecordSource, SourceError};
+use crate::files::{OpenError, open_regular};
 use crate::parse::LinkType;
 
 /// An open capture file of either format.
@@ -47,19 +48,24 @@ impl AsRef<[u8]> for Mapped {
 }
 
 impl CaptureFile {
-    /// Opens `path`, choosing the reader by the file's magic number.
+    /// Opens `path`, choosing the reader by the file's magic number. Only a
+    /// regular file: a FIFO or a device (`/dev/zero`) is refused before a
+    /// byte is read, with the way to read a pipe (`-r -`) named.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         let what = path.display().to_string();
-        let file = File::open(path).map_err(|e| SourceError::io(&what, e))?;
-        let meta = file.metadata().map_err(|e| SourceError::io(&what, e))?;
-        if meta.is_dir() {
-            return Err(SourceError::io(
-                &what,
-                std::io::Error::from(std::io::ErrorKind::IsADirectory),
-            ));
-        }
+        let (file, meta) = open_regular(path).map_err(|e| match e {
+            OpenError::Io(e) => SourceError::io(&what, e),
+            OpenError::NotAFile(kind) => SourceError::NotAFile {
+                what: what.clone(),
+                kind,
+            },
+        })?;
         let bytes = if meta.len() < 4096 {
-            Mapped::Bytes(std::fs::read(path).map_err(|e| SourceError::io(&what, e))?)
+            let mut bytes = Vec::new();
+            (&file)
+                .read_to_end(&mut bytes)
+                .map_err(|e| SourceError::io(&what, e))?;
+            Mapped::Bytes(bytes)
         } else {
             // SAFETY: the map is read-only and every byte is treated as hostile input;
             // a file truncated by another process while mapped is the one hazard, as

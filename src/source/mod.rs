@@ -83,6 +83,15 @@ pub enum SourceError {
         /// says it, and `{:#}` would say it twice).
         reason: io::Error,
     },
+    /// A FIFO, a device, a directory: refused before a byte is read (a
+    /// FIFO would wait for a writer, `/dev/zero` never ends).
+    #[error("cannot read {what}: it is {kind}, not a capture file{}", not_a_file_hint(*.kind))]
+    NotAFile {
+        /// The path.
+        what: String,
+        /// What it is.
+        kind: crate::files::Kind,
+    },
     /// Fewer bytes than a capture file header.
     #[error("{what} is not a capture file: it is shorter than a pcap header (24 bytes)")]
     TooShort {
@@ -191,6 +200,14 @@ fn io_hint(e: &io::Error) -> &'static str {
         io::ErrorKind::PermissionDenied => " (check the file's permissions)",
         io::ErrorKind::IsADirectory => " (give a capture file, not a directory)",
         _ => "",
+    }
+}
+
+/// What to give `-r` instead of something that is no file.
+fn not_a_file_hint(kind: crate::files::Kind) -> &'static str {
+    match kind {
+        crate::files::Kind::Fifo => " (a pipe is read as a stream on standard input: -r - < PIPE)",
+        _ => " (give a capture file, e.g. one written by tcpdump -w FILE)",
     }
 }
 
