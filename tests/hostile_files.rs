@@ -1,10 +1,13 @@
 //! Paths that are not what they seem, through the real binary: a FIFO or a
 //! device given as a capture file, a config file or a key file (refused at
-//! once, on one line: never a hang, never a read without end).
+//! once, on one line: never a hang, never a read without end), and a capture
+//! file that another program truncates while `count` reads it (the records
+//! before the damage counted, exit 1 with one line: never SIGBUS).
 
 #![allow(clippy::unwrap_used)] // test setup
 
 use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -154,4 +157,76 @@ fn a_device_or_a_fifo_as_the_key_file_is_refused_at_once() {
             &["key file", text(key), "is not a regular file"],
         );
     }
+}
+
+/// Packets in the capture the truncation test cuts: enough that reading it
+/// takes the test binary (a debug build) well over the truncation's delays.
+const PACKETS: u64 = 1_500_000;
+
+#[test]
+fn a_capture_truncated_while_count_reads_it_ends_with_the_counts_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.pcap");
+    let made = scanwall()
+        .args(["generate", "--packets", &PACKETS.to_string(), "-o"])
+        .arg(&template)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let size = std::fs::metadata(&template).unwrap().len();
+    let path = dir.path().join("rotating.pcap");
+    let mut shrank = 0;
+    // Truncated to nothing (as `tcpdump -W` reopens the oldest file), to a
+    // third, and inside the first block; early and later in the read; on
+    // one thread and on two.
+    for (round, (delay_ms, to)) in [
+        (30, 0),
+        (80, size / 3),
+        (150, 100_000),
+        (300, size / 2),
+        (60, 0),
+        (200, size / 5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::copy(&template, &path).unwrap();
+        let threads = if round % 2 == 0 { "1" } else { "2" };
+        let child = scanwall()
+            .args(["count", "--format", "json", "--threads", threads, "-r"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(to).unwrap();
+        drop(file);
+        let what = format!("round {round}: cut to {to} after {delay_ms} ms, {threads} thread(s)");
+        let ended = within(child, Duration::from_secs(60), &what);
+        let err = ended.stderr.trim_end();
+        assert_eq!(ended.status.signal(), None, "{what}: killed by a signal: {err}");
+        let packets = serde_json::from_str::<serde_json::Value>(&ended.stdout)
+            .ok()
+            .and_then(|doc| doc["packets"].as_u64());
+        match ended.status.code() {
+            // Done before the cut, or cut before it began at a record's end.
+            Some(0) => assert!(packets.is_some_and(|p| p <= PACKETS), "{what}: {packets:?}"),
+            Some(1) => {
+                assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
+                assert!(
+                    err.contains("got shorter while it was read")
+                        || err.contains("ends in the middle of a record"),
+                    "{what}: {err}"
+                );
+                // The records read before the damage, counted and printed.
+                assert!(packets.is_some_and(|p| p < PACKETS), "{what}: {packets:?} {err}");
+                shrank += usize::from(err.contains("got shorter"));
+            }
+            other => panic!("{what}: exit {other:?}: {err}"),
+        }
+    }
+    // The reads were long enough for the cuts to land inside them.
+    assert!(shrank > 0, "no round cut the file while it was read");
 }

@@ -5,6 +5,7 @@
 //! captured bytes) of one link type, through [`RecordSource`]. Pacing, looping and
 //! filtering are layered on top ([`pump`]), so they work the same for all sources.
 
+pub mod blocks;
 pub mod demo;
 pub mod file;
 pub mod libpcap;
@@ -118,6 +119,17 @@ pub enum SourceError {
         /// The input.
         what: String,
         /// Byte offset of the incomplete record.
+        offset: u64,
+    },
+    /// The file got shorter while it was read (another program truncated
+    /// it: capture rotation such as `tcpdump -C/-W` does).
+    #[error(
+        "{what} got shorter while it was read (truncated or rotated by another program): nothing could be read from byte {offset} on (records before it were counted)"
+    )]
+    Shrank {
+        /// The file.
+        what: String,
+        /// Where a read found the file's end.
         offset: u64,
     },
     /// A record header with an impossible length.
@@ -244,7 +256,10 @@ impl SourceError {
 
     /// True when the records before the error were read and counted.
     pub fn kept_earlier_records(&self) -> bool {
-        matches!(self, SourceError::Truncated { .. } | SourceError::Corrupt { .. })
+        matches!(
+            self,
+            SourceError::Truncated { .. } | SourceError::Corrupt { .. } | SourceError::Shrank { .. }
+        )
     }
 }
 
