@@ -14,10 +14,13 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet
+# The binary just built, copied aside: with a CARGO_TARGET_DIR shared between
+# checkouts, another build could replace it in the middle of the runs.
+cp "${CARGO_TARGET_DIR:-target}/release/scanwall" "$work/scanwall"
 cc -O2 -pthread -o "$work/count-ref" benches/reference/count.c
 cc -O2 -pthread -DNINE_MAPS -o "$work/count-ref-9" benches/reference/count.c
 cc -O2 -pthread -DNINE_MAPS -DPREFETCH -o "$work/count-ref-9-prefetch" benches/reference/count.c
-./target/release/scanwall generate -o "$work/scan.pcap" --packets "$packets" --rate 14880000
+"$work/scanwall" generate -o "$work/scan.pcap" --packets "$packets" --rate 14880000
 cat "$work/scan.pcap" > /dev/null   # into the page cache
 
 # The median of three runs: `median COMMAND...`.
@@ -37,6 +40,6 @@ if command -v tcpdump > /dev/null; then
   row "tcpdump -r -w /dev/null" "$(median tcpdump -r "$work/scan.pcap" -w /dev/null)"
 fi
 for n in $threads; do
-  row "scanwall count, $n thread(s) (9 maps)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads "$n")"
+  row "scanwall count, $n thread(s) (9 maps)" "$(median "$work/scanwall" count -r "$work/scan.pcap" --threads "$n")"
 done
-row "scanwall count, 1 thread (6 maps as C)" "$(median ./target/release/scanwall count -r "$work/scan.pcap" --threads 1 --maps all,syn,udp,icmp,port,len)"
+row "scanwall count, 1 thread (6 maps as C)" "$(median "$work/scanwall" count -r "$work/scan.pcap" --threads 1 --maps all,syn,udp,icmp,port,len)"

@@ -9,6 +9,7 @@
 use std::io::{self, Read};
 
 use crate::parse::{Classifier, LinkType, LocalNets};
+use crate::source::blocks::{BlockReader, read_header};
 use crate::source::pcap_format::{MAX_RECORD, SliceReader, StreamReader};
 use crate::source::{RecordSource, SourceError};
 
@@ -52,9 +53,10 @@ fn local_nets(texts: &[&str]) -> LocalNets {
 /// Fuzz target `read_stream`: the bytes are a pcap stream, delivered in
 /// chunks of uneven size (as TCP delivers them), read by [`StreamReader`] and
 /// every record classified. Checks that no record exceeds the limits and that
-/// the stream reader yields exactly what the in-memory reader ([`SliceReader`],
-/// used for files) yields from the same bytes, down to the error that ends it.
-/// Returns the number of records read.
+/// the stream reader yields exactly what the in-memory reader ([`SliceReader`])
+/// and the file reader ([`BlockReader`], in blocks of a size drawn from the
+/// data, so records straddle them) yield from the same bytes, down to the
+/// error that ends it. Returns the number of records read.
 pub fn read_stream(data: &[u8]) -> usize {
     let chunked = Chunked { data, pos: 0 };
     let mut stream = match StreamReader::new(chunked, "fuzz stream") {
@@ -72,12 +74,28 @@ pub fn read_stream(data: &[u8]) -> usize {
         Ok(r) => r,
         Err(e) => panic!("file reader refused a header the stream reader accepts: {e}"),
     };
+    let mut blocks = match read_header(&data)
+        .map(|h| h.map(|h| BlockReader::new(data, h, data.len() as u64, "fuzz stream")))
+    {
+        Ok(Ok(Ok(r))) => r.with_block(usize::from(data.get(24).copied().unwrap_or(0)) * 5 + 1),
+        _ => panic!("the block reader refused a header the memory reader accepts"),
+    };
     let snaplen = stream.header().effective_snaplen();
     let classifier = Classifier::new(stream.link(), LocalNets::default());
     let mut records = 0;
     loop {
         let from_stream = stream.next_record();
         let from_slice = slice.next_record();
+        match (blocks.next_record(), &from_slice) {
+            (Ok(Some(a)), Ok(Some(b))) => assert_eq!(
+                (a.ts_ns, a.wire_len, a.data),
+                (b.ts_ns, b.wire_len, b.data),
+                "file readers disagree"
+            ),
+            (Ok(None), Ok(None)) => {}
+            (Err(a), Err(b)) => assert!(same_error(&a, b), "file readers end differently: {a} / {b}"),
+            _ => panic!("the block reader and the memory reader disagree after {records} records"),
+        }
         match (from_stream, from_slice) {
             (Ok(Some(a)), Ok(Some(b))) => {
                 assert!(

@@ -20,6 +20,7 @@ pub mod counting;
 pub mod craft;
 pub mod display;
 pub mod duration;
+pub mod files;
 /// The fuzz targets' bodies (feature `testing`: not in the shipped binary).
 #[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;

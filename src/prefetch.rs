@@ -1,14 +1,14 @@
 //! A cache prefetch hint for loops that walk memory faster than the hardware
 //! prefetcher fetches it.
 //!
-//! Walking a mapped pcap file, each record's position comes from the one
+//! Walking a pcap file's bytes, each record's position comes from the one
 //! before, so the loop waits on memory record after record: the hardware
 //! prefetcher did not keep ahead of it (measured: some 35-40 % of a `count -r`
 //! waited on those loads). Asking for the bytes a kilobyte ahead hides the
 //! wait (`docs/performance.md`).
 //!
-//! One of the crate's two `unsafe` blocks (the other maps capture files in
-//! `source::file`; the lint denies it everywhere else): Rust's safe prefetch
+//! The crate's one `unsafe` block (the lint denies it everywhere else; capture
+//! files are read, no longer memory-mapped, see `source::blocks`): Rust's safe prefetch
 //! (`std::hint::prefetch_read`) is not yet stable, and a crate for one
 //! instruction would hide the same block.
 

@@ -12,8 +12,16 @@
 //! (a link flap, a re-created VLAN or veth) needs a new capture socket, and
 //! without them the capture would stay stalled until a restart. That is what
 //! the `setcap` route grants anyway.
+//!
+//! The drop leaves nothing to climb back with: no supplementary groups (not
+//! even the user's own: none is needed, and every group is a way in), a
+//! capability bounding set of the kept two at most (so not even a program
+//! with file capabilities, were one ever run, could gain more), and
+//! `no_new_privs` (no setuid or file-capability program can raise anything
+//! after an `execve`). All three are per thread in Linux, so the drop runs
+//! before the sources' threads start, which inherit them.
 
-use nix::unistd::{Gid, Uid, User, getegid, geteuid, getuid, setgid, setgroups, setuid};
+use nix::unistd::{Gid, Uid, User, getegid, geteuid, getgroups, getuid, setgid, setgroups, setuid};
 
 /// The user a root process becomes when `--user` is not given.
 pub const DEFAULT_USER: &str = "nobody";
@@ -67,8 +75,23 @@ pub enum PrivilegeError {
         /// The error.
         source: caps::errors::CapsError,
     },
-    /// After switching, root could be regained: refuse to go on.
-    #[error("dropping root to {0} did not stick (uid 0 could be regained); refusing to run")]
+    /// `no_new_privs` could not be set (a kernel older than 3.5).
+    #[error("cannot set no_new_privs ({0}); refusing to run without it")]
+    NoNewPrivs(nix::Error),
+    /// A capability could not be taken out of the bounding set.
+    #[error(
+        "cannot drop capabilities from the bounding set before becoming {user} ({source}); refusing to run"
+    )]
+    Bounding {
+        /// The target user.
+        user: String,
+        /// The error.
+        source: caps::errors::CapsError,
+    },
+    /// After switching, root could be regained or a group was kept: refuse to go on.
+    #[error(
+        "dropping root to {0} did not stick (uid 0 could be regained, or a group was kept); refusing to run"
+    )]
     NotDropped(String),
 }
 
@@ -80,12 +103,17 @@ pub fn will_drop(user: Option<&str>) -> bool {
 
 /// Drops root to `user` (default [`DEFAULT_USER`]) when the process runs as
 /// root; `Some("root")` keeps it. Call after every capture handle and
-/// listening socket is open and before packets are parsed. Supplementary
-/// groups are cleared and the group is set before the user, so no root
-/// group membership survives. With `capture`, the process keeps only the
+/// listening socket is open and before packets are parsed, on the thread
+/// that starts the others (see the module comment). Supplementary groups are
+/// cleared and the group is set before the user, so no root group
+/// membership survives; the bounding set is cut to what is kept and
+/// `no_new_privs` is set. With `capture`, the process keeps only the
 /// capabilities a capture needs to reopen (see the module comment).
 pub fn drop_root(user: Option<&str>, capture: bool) -> Result<Privileges, PrivilegeError> {
     if !geteuid().is_root() {
+        // Nothing to drop (the `setcap` route), but nothing to gain either:
+        // no program run from here could raise a privilege.
+        nix::sys::prctl::set_no_new_privs().map_err(PrivilegeError::NoNewPrivs)?;
         return Ok(Privileges::NotRoot);
     }
     let name = user.unwrap_or(DEFAULT_USER);
@@ -110,7 +138,14 @@ pub fn drop_root(user: Option<&str>, capture: bool) -> Result<Privileges, Privil
         // Permitted capabilities survive setuid only with keep-caps set.
         caps::securebits::set_keepcaps(true).map_err(keep)?;
     }
-    setgroups(&[account.gid]).map_err(switch("setgroups"))?;
+    setgroups(&[]).map_err(switch("setgroups"))?;
+    // While root still has CAP_SETPCAP: only what is kept stays in reach.
+    for cap in caps::all() {
+        let kept = capture && CAPTURE_CAPABILITIES.contains(&cap);
+        if !kept && caps::has_cap(None, caps::CapSet::Bounding, cap).unwrap_or(false) {
+            caps::drop(None, caps::CapSet::Bounding, cap).map_err(bounding(name))?;
+        }
+    }
     setgid(account.gid).map_err(switch("setgid"))?;
     setuid(account.uid).map_err(switch("setuid"))?;
     if capture {
@@ -120,7 +155,11 @@ pub fn drop_root(user: Option<&str>, capture: bool) -> Result<Privileges, Privil
         caps::clear(None, caps::CapSet::Inheritable).map_err(keep)?;
         caps::securebits::set_keepcaps(false).map_err(keep)?;
     }
+    nix::sys::prctl::set_no_new_privs().map_err(switch("no_new_privs"))?;
     if setuid(Uid::from_raw(0)).is_ok() || getuid().is_root() || geteuid().is_root() {
+        return Err(PrivilegeError::NotDropped(name.to_string()));
+    }
+    if !getgroups().map_err(switch("getgroups"))?.is_empty() {
         return Err(PrivilegeError::NotDropped(name.to_string()));
     }
     if getegid() == Gid::from_raw(0) && account.gid.as_raw() != 0 {
@@ -131,6 +170,12 @@ pub fn drop_root(user: Option<&str>, capture: bool) -> Result<Privileges, Privil
         uid: account.uid.as_raw(),
         gid: account.gid.as_raw(),
     })
+}
+
+/// The error for a capability that would not leave the bounding set.
+fn bounding(user: &str) -> impl FnOnce(caps::errors::CapsError) -> PrivilegeError {
+    let user = user.to_string();
+    move |source| PrivilegeError::Bounding { user, source }
 }
 
 /// What a capture needs to open a socket again: the same as the `setcap` route.

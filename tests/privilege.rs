@@ -1,7 +1,9 @@
 //! Privilege separation through the real binary: started as root, scanwall
-//! opens its capture and then runs as `--user` (default nobody), and the
-//! capture it opened keeps working. CI runs as root; elsewhere these tests
-//! say so and check only what an ordinary user can.
+//! opens its capture and then runs as `--user` (default nobody), with no
+//! supplementary groups, a capability bounding set of at most the two a
+//! capture keeps and `no_new_privs`, on every thread; and the capture it
+//! opened keeps working. CI runs as root; elsewhere these tests say so and
+//! check only what an ordinary user can.
 
 mod proc;
 
@@ -33,6 +35,44 @@ fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
         std::thread::sleep(Duration::from_millis(50));
     }
     None
+}
+
+/// What the kernel says of each thread of process `pid`: its `Uid:`,
+/// `Groups:`, `CapBnd:` and `NoNewPrivs:` values, a line a thread.
+fn threads(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("status")).ok())
+        .map(|status| {
+            ["Uid:", "Groups:", "CapBnd:", "NoNewPrivs:"]
+                .iter()
+                .map(|field| {
+                    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_default();
+                    line.split_whitespace().collect::<Vec<_>>().join(" ")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect()
+}
+
+/// Waits until every thread of `pid` runs as nobody with no supplementary
+/// group, the bounding set `bounding` (hex, as /proc shows it) and
+/// `no_new_privs`; fails the test with what each thread has if that does not
+/// come within ten seconds.
+fn assert_hardened(pid: u32, bounding: &str) {
+    let want = format!("Uid: 65534 65534 65534 65534, Groups:, CapBnd: {bounding}, NoNewPrivs: 1");
+    let hardened = eventually(|| {
+        let now = threads(pid);
+        (!now.is_empty() && now.iter().all(|t| *t == want)).then_some(())
+    });
+    assert!(
+        hardened.is_some(),
+        "want {want} on every thread, have {:#?}",
+        threads(pid)
+    );
 }
 
 #[test]
@@ -81,6 +121,9 @@ fn live_capture_drops_root_to_nobody_and_keeps_capturing() {
         "capabilities (permitted, effective, inheritable): {:?}",
         sets()
     );
+    // Nothing more within reach: no groups, those two alone in the
+    // bounding set, no_new_privs; on the capture thread too.
+    assert_hardened(pid, "0000000000003000");
     // Packets sent after the drop are still captured (the handle was opened as root).
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut sent = 0u64;
@@ -169,4 +212,53 @@ fn a_snapshot_as_root_still_writes_into_a_root_only_folder() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+}
+
+/// `count` of a listener (`--sensors-listen`, `--listen`) for three
+/// seconds, its output collected.
+fn count_listening(args: &[&str]) -> std::process::Child {
+    scanwall()
+        .arg("count")
+        .args(args)
+        .args(["--duration", "3s", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start scanwall")
+}
+
+#[test]
+fn count_sensors_listen_drops_root_and_keeps_nothing() {
+    if !root() {
+        return;
+    }
+    // Readable by root only: the key is read before the drop.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("sensor.key");
+    std::fs::write(&key, "a secret of more than sixteen bytes\n").unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let child = count_listening(&[
+        "--sensors-listen",
+        "127.0.0.1:0",
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
+    let pid = child.id().to_string();
+    let uid = eventually(|| uid_of(&pid).filter(|&u| u != 0));
+    assert_eq!(uid, Some(65534), "count --sensors-listen still runs as root");
+    // No capture: no capability kept, none in reach.
+    assert_hardened(child.id(), "0000000000000000");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn count_listen_drops_root_and_keeps_nothing() {
+    if !root() {
+        return;
+    }
+    let child = count_listening(&["--listen", "127.0.0.1:0", "--streams", "5"]);
+    assert_hardened(child.id(), "0000000000000000");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -21,6 +21,23 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// Not a regular file (a FIFO, a device, a directory): refused unread,
+    /// since reading one could wait forever or never end.
+    #[error("config file {file} is {kind}, not a regular file; give --config a TOML file")]
+    NotAFile {
+        /// The path as given.
+        file: String,
+        /// What it is.
+        kind: crate::files::Kind,
+    },
+    /// Larger than any config file could be (see `MAX_CONFIG_BYTES`).
+    #[error("config file {file} is over {max} bytes: not a config file (one `option = value` a line)")]
+    TooLarge {
+        /// The path as given.
+        file: String,
+        /// The most bytes read.
+        max: u64,
+    },
     /// The file is not valid TOML.
     #[error("{file}:{line}:{column}: not valid TOML: {message}; write one `option = value` per line")]
     Syntax {
@@ -113,6 +130,14 @@ impl ConfigError {
             ConfigError::Read { file, source } => ConfigError::Read {
                 file: clean(file),
                 source,
+            },
+            ConfigError::NotAFile { file, kind } => ConfigError::NotAFile {
+                file: clean(file),
+                kind,
+            },
+            ConfigError::TooLarge { file, max } => ConfigError::TooLarge {
+                file: clean(file),
+                max,
             },
             ConfigError::Syntax {
                 file,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
@@ -12,6 +13,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use super::explain::suggestion;
 use super::{CONFIG, ConfigError, ParseError};
+use crate::files::OpenError;
 
 /// `(file key's id, other id)`: the file's value is also dropped when the command
 /// line gives the other argument. A BPF filter comes from `-f` or from the
@@ -65,12 +67,39 @@ pub(super) fn merge(cmd: &Command, args: Vec<OsString>) -> Result<Merged, ParseE
     })
 }
 
-/// Reads and parses the file into its top-level table.
+/// The most bytes of a config file read. Every option of every command, one a
+/// line, is a few kilobytes: a file past a megabyte is not a config file, and
+/// reading on would only fill the memory.
+pub(super) const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads and parses the file into its top-level table: only a regular file
+/// (a FIFO would wait for a writer, `/dev/zero` would never end), and at most
+/// [`MAX_CONFIG_BYTES`] of it.
 fn read_table(path: &Path, file: &str) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let read = |source| ConfigError::Read {
         file: file.to_owned(),
         source,
+    };
+    let (opened, _) = crate::files::open_regular(path).map_err(|e| match e {
+        OpenError::Io(source) => read(source),
+        OpenError::NotAFile(kind) => ConfigError::NotAFile {
+            file: file.to_owned(),
+            kind,
+        },
     })?;
+    let mut bytes = Vec::new();
+    opened
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            file: file.to_owned(),
+            max: MAX_CONFIG_BYTES,
+        });
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     parse_table(&text, file)
 }
 

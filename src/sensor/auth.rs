@@ -82,13 +82,14 @@ impl SensorKey {
             path: path.to_path_buf(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(read_err)?;
-        let meta = file.metadata().map_err(read_err)?;
-        if !meta.is_file() {
-            return Err(KeyError::NotAFile {
+        // Checked before anything is read, and opened non-blocking: a FIFO
+        // here would otherwise wait for a writer before the check ran.
+        let (file, meta) = crate::files::open_regular(path).map_err(|e| match e {
+            crate::files::OpenError::Io(source) => read_err(source),
+            crate::files::OpenError::NotAFile(_) => KeyError::NotAFile {
                 path: path.to_path_buf(),
-            });
-        }
+            },
+        })?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(KeyError::Permissions {

@@ -1,79 +1,45 @@
-//! Capture files: classic pcap through a memory map and our own record walker,
-//! pcapng through libpcap.
+//! Capture files: classic pcap read in blocks by our own record walker
+//! (`blocks.rs`), pcapng through libpcap.
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
-use memmap2::Mmap;
-
+use super::blocks::{BlockReader, read_header};
 use super::libpcap::OfflineReader;
-use super::pcap_format::{HeaderError, SliceReader, parse_file_header};
+use super::pcap_format::HeaderError;
 use super::{Record, RecordSource, SourceError};
+use crate::files::{OpenError, open_regular};
 use crate::parse::LinkType;
 
 /// An open capture file of either format.
 pub enum CaptureFile {
-    /// Classic pcap, memory-mapped (shared, so several threads can each walk a part).
-    Classic(SliceReader<SharedMap>),
+    /// Classic pcap, read in blocks (the file is shared, so several threads
+    /// can each read a part).
+    Classic(BlockReader<Arc<File>>),
     /// pcapng (or anything else libpcap reads), through libpcap.
     Libpcap(OfflineReader),
 }
 
-/// File bytes: a memory map, or a small buffer for files too short to map.
-pub enum Mapped {
-    /// The file mapped read-only.
-    Map(Mmap),
-    /// Empty or tiny files (mapping zero bytes fails on Linux).
-    Bytes(Vec<u8>),
-}
-
-/// A mapped file shared between reader threads.
-#[derive(Clone)]
-pub struct SharedMap(pub std::sync::Arc<Mapped>);
-
-impl AsRef<[u8]> for SharedMap {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_ref().as_ref()
-    }
-}
-
-impl AsRef<[u8]> for Mapped {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            Mapped::Map(m) => m,
-            Mapped::Bytes(b) => b,
-        }
-    }
-}
-
 impl CaptureFile {
-    /// Opens `path`, choosing the reader by the file's magic number.
+    /// Opens `path`, choosing the reader by the file's magic number. Only a
+    /// regular file: a FIFO or a device (`/dev/zero`) is refused before a
+    /// byte is read, with the way to read a pipe (`-r -`) named.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         let what = path.display().to_string();
-        let file = File::open(path).map_err(|e| SourceError::io(&what, e))?;
-        let meta = file.metadata().map_err(|e| SourceError::io(&what, e))?;
-        if meta.is_dir() {
-            return Err(SourceError::io(
-                &what,
-                std::io::Error::from(std::io::ErrorKind::IsADirectory),
-            ));
-        }
-        let bytes = if meta.len() < 4096 {
-            Mapped::Bytes(std::fs::read(path).map_err(|e| SourceError::io(&what, e))?)
-        } else {
-            // SAFETY: the map is read-only and every byte is treated as hostile input;
-            // a file truncated by another process while mapped is the one hazard, as
-            // with any mmap reader (tcpdump's included), and is not a memory-safety
-            // issue for well-behaved inputs of a capture tool.
-            #[allow(unsafe_code)]
-            let map = unsafe { Mmap::map(&file) }.map_err(|e| SourceError::io(&what, e))?;
-            // Records are read front to back: let the kernel read ahead.
-            let _ = map.advise(memmap2::Advice::Sequential);
-            Mapped::Map(map)
-        };
-        match parse_file_header(bytes.as_ref()) {
-            Ok(_) => Ok(CaptureFile::Classic(SliceReader::new(
-                SharedMap(std::sync::Arc::new(bytes)),
+        let (file, meta) = open_regular(path).map_err(|e| match e {
+            OpenError::Io(e) => SourceError::io(&what, e),
+            OpenError::NotAFile(kind) => SourceError::NotAFile {
+                what: what.clone(),
+                kind,
+            },
+        })?;
+        let file = Arc::new(file);
+        match read_header(&file).map_err(|e| SourceError::io(&what, e))? {
+            Ok(header) => Ok(CaptureFile::Classic(BlockReader::new(
+                file,
+                header,
+                meta.len(),
                 &what,
             )?)),
             Err(HeaderError::Pcapng) => Ok(CaptureFile::Libpcap(OfflineReader::open(path)?)),
@@ -106,8 +72,8 @@ impl RecordSource for CaptureFile {
             CaptureFile::Libpcap(r) => r.next_record(),
         }
     }
-    /// The inner reader's batch walk: a classic file in memory walks its
-    /// records with prefetching, much faster than a call per record.
+    /// The inner reader's batch walk: a classic file walks its records
+    /// block by block with prefetching, much faster than a call per record.
     #[inline]
     fn read_records<F: FnMut(Record<'_>)>(&mut self, max: usize, each: F) -> Result<usize, SourceError> {
         match self {

@@ -5,6 +5,7 @@
 //! captured bytes) of one link type, through [`RecordSource`]. Pacing, looping and
 //! filtering are layered on top ([`pump`]), so they work the same for all sources.
 
+pub mod blocks;
 pub mod demo;
 pub mod file;
 pub mod libpcap;
@@ -86,6 +87,15 @@ pub enum SourceError {
         /// says it, and `{:#}` would say it twice).
         reason: io::Error,
     },
+    /// A FIFO, a device, a directory: refused before a byte is read (a
+    /// FIFO would wait for a writer, `/dev/zero` never ends).
+    #[error("cannot read {what}: it is {kind}, not a capture file{}", not_a_file_hint(*.kind))]
+    NotAFile {
+        /// The path.
+        what: String,
+        /// What it is.
+        kind: crate::files::Kind,
+    },
     /// Fewer bytes than a capture file header.
     #[error("{what} is not a capture file: it is shorter than a pcap header (24 bytes)")]
     TooShort {
@@ -112,6 +122,17 @@ pub enum SourceError {
         /// The input.
         what: String,
         /// Byte offset of the incomplete record.
+        offset: u64,
+    },
+    /// The file got shorter while it was read (another program truncated
+    /// it: capture rotation such as `tcpdump -C/-W` does).
+    #[error(
+        "{what} got shorter while it was read (truncated or rotated by another program): nothing could be read from byte {offset} on (records before it were counted)"
+    )]
+    Shrank {
+        /// The file.
+        what: String,
+        /// Where a read found the file's end.
         offset: u64,
     },
     /// A record header with an impossible length.
@@ -197,6 +218,14 @@ fn io_hint(e: &io::Error) -> &'static str {
     }
 }
 
+/// What to give `-r` instead of something that is no file.
+fn not_a_file_hint(kind: crate::files::Kind) -> &'static str {
+    match kind {
+        crate::files::Kind::Fifo => " (a pipe is read as a stream on standard input: -r - < PIPE)",
+        _ => " (give a capture file, e.g. one written by tcpdump -w FILE)",
+    }
+}
+
 /// The fix for a failed bind, named.
 fn bind_hint(e: &io::Error) -> &'static str {
     match e.kind() {
@@ -230,7 +259,10 @@ impl SourceError {
 
     /// True when the records before the error were read and counted.
     pub fn kept_earlier_records(&self) -> bool {
-        matches!(self, SourceError::Truncated { .. } | SourceError::Corrupt { .. })
+        matches!(
+            self,
+            SourceError::Truncated { .. } | SourceError::Corrupt { .. } | SourceError::Shrank { .. }
+        )
     }
 }
 

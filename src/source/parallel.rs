@@ -6,14 +6,13 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::file::SharedMap;
-use super::pcap_format::SliceReader;
+use super::blocks::{BlockReader, ReadAt};
 use super::{Pacer, Pump, RecordFilter, RecordSource, SourceError, Speed, pump};
 use crate::counting::{Counters, PacketSink};
 use crate::parse::{Classifier, LocalNets};
 
 /// Below this size a file is read on one thread: splitting costs more than it saves.
-const PARALLEL_MIN_BYTES: usize = 8 << 20;
+const PARALLEL_MIN_BYTES: u64 = 8 << 20;
 
 /// One read of a file: where counts go and what filters apply.
 pub struct ReadJob {
@@ -45,22 +44,22 @@ impl ReadJob {
         pump(&mut source, &mut sink, &mut p).1
     }
 
-    /// Counts a memory-mapped classic pcap on `threads` threads, each a part
-    /// of about equal size, with the counts and error a one-thread read gives.
+    /// Counts a classic pcap file on `threads` threads, each a part of about
+    /// equal size, with the counts and error a one-thread read gives.
     ///
     /// Only walking the records from the first finds where a part may start,
     /// and that walk would hold every thread back. So each part starts where
-    /// records seem to begin near its share ([`SliceReader::guess_boundary`]),
+    /// records seem to begin near its share ([`BlockReader::guess_boundary`]),
     /// and [`ReadJob::count_parts`] keeps its counts only once the part
     /// before has ended exactly there.
-    pub fn count_parallel(&self, file: SliceReader<SharedMap>, threads: usize) -> Result<(), SourceError> {
+    pub fn count_parallel<F: ReadAt>(&self, file: BlockReader<F>, threads: usize) -> Result<(), SourceError> {
         let (start, end) = file.header_len_and_size();
         if threads < 2 || end < PARALLEL_MIN_BYTES {
             return self.count(file);
         }
-        let share = (end - start) / threads;
+        let share = (end - start) / threads as u64;
         let mut starts = vec![start];
-        for k in 1..threads {
+        for k in 1..threads as u64 {
             match file.guess_boundary(start + k * share) {
                 Some(at) if starts.last().is_some_and(|&last| at > last) && at < end => starts.push(at),
                 _ => {}
@@ -75,10 +74,10 @@ impl ReadJob {
     /// exactly where the next begins, which confirms that guess. From the
     /// first part that did not (a wrong guess, or a damaged record), the rest
     /// of the file is read again on this thread, as one thread would read it.
-    fn count_parts(&self, file: &SliceReader<SharedMap>, starts: &[usize]) -> Result<(), SourceError> {
+    fn count_parts<F: ReadAt>(&self, file: &BlockReader<F>, starts: &[u64]) -> Result<(), SourceError> {
         let (_, end) = file.header_len_and_size();
         let ends = starts.iter().skip(1).copied().chain([end]);
-        let ranges: Vec<std::ops::Range<usize>> = starts.iter().zip(ends).map(|(&s, e)| s..e).collect();
+        let ranges: Vec<std::ops::Range<u64>> = starts.iter().zip(ends).map(|(&s, e)| s..e).collect();
         let parts: Vec<Option<CountedPart>> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
@@ -122,7 +121,7 @@ mod tests {
     use crate::counting::Decay;
     use crate::craft;
     use crate::maps::MAPS;
-    use crate::source::file::Mapped;
+    use crate::source::blocks::read_header;
     use crate::source::pcap_format::{FILE_HEADER_LEN, PcapWriter, RECORD_HEADER_LEN};
 
     /// TCP SYNs and UDP packets to varied hosts and ports, as Ethernet frames.
@@ -141,19 +140,23 @@ mod tests {
     }
 
     /// `frames` as a classic pcap, and where each record starts.
-    fn capture(frames: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
+    fn capture(frames: &[Vec<u8>]) -> (Vec<u8>, Vec<u64>) {
         let mut w = PcapWriter::new(Vec::new(), crate::parse::LinkType::Ethernet, 65535).expect("header");
-        let mut starts = vec![FILE_HEADER_LEN];
+        let mut starts = vec![FILE_HEADER_LEN as u64];
         for (i, f) in frames.iter().enumerate() {
             w.write(i as u64 * 1000, f.len() as u32, f).expect("record");
-            starts.push(starts[starts.len() - 1] + RECORD_HEADER_LEN + f.len());
+            starts.push(starts[starts.len() - 1] + (RECORD_HEADER_LEN + f.len()) as u64);
         }
         (w.finish().expect("finish"), starts)
     }
 
-    /// A reader of `bytes` as `count -r` reads a file.
-    fn reader(bytes: Vec<u8>) -> SliceReader<SharedMap> {
-        SliceReader::new(SharedMap(Arc::new(Mapped::Bytes(bytes))), "t").expect("pcap")
+    /// A reader of `bytes` as `count -r` reads a file, in small blocks (so
+    /// that records straddle them).
+    fn reader(bytes: &[u8]) -> BlockReader<&[u8]> {
+        let header = read_header(&bytes).expect("read").expect("pcap");
+        BlockReader::new(bytes, header, bytes.len() as u64, "t")
+            .expect("link")
+            .with_block(1000)
     }
 
     /// Every cell of every map and the packet total, as text to compare.
@@ -167,7 +170,7 @@ mod tests {
     }
 
     /// The counts and error of counting `file` in parts beginning at `starts`.
-    fn counted(file: &SliceReader<SharedMap>, starts: &[usize]) -> (String, Option<String>) {
+    fn counted(file: &BlockReader<&[u8]>, starts: &[u64]) -> (String, Option<String>) {
         let counters = Counters::new((0..MAPS.len()).collect(), Decay::NONE);
         let job = ReadJob {
             counters: counters.clone(),
@@ -181,7 +184,7 @@ mod tests {
     #[test]
     fn parts_that_begin_at_wrong_guesses_count_as_one_thread_does() {
         let (bytes, at) = capture(&frames(600));
-        let file = reader(bytes);
+        let file = reader(&bytes);
         let one = counted(&file, &at[..1]);
         assert!(one.0.contains("\"packets\":600"), "{}", one.0);
         assert_eq!(one.1, None);
@@ -201,8 +204,9 @@ mod tests {
     fn a_damaged_record_gives_the_error_and_counts_of_one_thread() {
         let (mut bytes, at) = capture(&frames(600));
         // Record 250 claims more bytes than any record may have.
-        bytes[at[250] + 8..at[250] + 12].copy_from_slice(&u32::MAX.to_le_bytes());
-        let file = reader(bytes);
+        let damaged = at[250] as usize + 8;
+        bytes[damaged..damaged + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let file = reader(&bytes);
         let one = counted(&file, &at[..1]);
         assert!(one.0.contains("\"packets\":250"), "{}", one.0);
         assert!(one.1.is_some());

@@ -1,6 +1,6 @@
 //! Classic pcap, read without libpcap: a record walker over bytes in memory
-//! (a memory-mapped file) and the same walker over a byte stream (standard input,
-//! a TCP sender). libpcap's own file reader costs about three quarters of the
+//! (a file's blocks, `super::blocks`) and the same walker over a byte stream
+//! (standard input, a TCP sender). libpcap's own file reader costs about three quarters of the
 //! time a fast counter needs (see the performance issue); pcapng still goes
 //! through libpcap (`super::libpcap`).
 //!
@@ -9,6 +9,8 @@
 
 use std::io::{self, Read};
 
+#[cfg(doc)]
+use super::blocks::BlockReader;
 use super::{Record, RecordSource, SourceError};
 use crate::parse::LinkType;
 use crate::prefetch::{CACHE_LINE, prefetch};
@@ -138,25 +140,26 @@ fn step(h: &FileHeader, b: &[u8]) -> Step {
     }
 }
 
-fn link_of(h: &FileHeader, what: &str) -> Result<LinkType, SourceError> {
+pub(super) fn link_of(h: &FileHeader, what: &str) -> Result<LinkType, SourceError> {
     LinkType::from_linktype(h.linktype).ok_or_else(|| SourceError::UnsupportedLink {
         what: what.to_string(),
         linktype: h.linktype,
     })
 }
 
-/// Seconds in a day, for the time checks of [`SliceReader::guess_boundary`].
+/// Seconds in a day, for the time checks of [`BlockReader::guess_boundary`].
 const DAY_SECS: u32 = 86_400;
 
-/// Plausible records in a row that [`SliceReader::guess_boundary`] wants
+/// Plausible records in a row that [`BlockReader::guess_boundary`] wants
 /// before it takes a position for a record boundary.
 pub const RESYNC_CONFIRM: usize = 16;
 
-/// How far past its start [`SliceReader::guess_boundary`] looks: more than
+/// How far past its start [`BlockReader::guess_boundary`] looks: more than
 /// any record, so in a file of whole records a boundary is always in reach.
 pub const RESYNC_SEARCH: usize = 2 * (RECORD_HEADER_LEN + MAX_RECORD);
 
-/// Records of a classic pcap held in memory (a memory-mapped file).
+/// Records of a classic pcap held in memory (benchmarks, the fuzz targets);
+/// files are read in blocks by [`BlockReader`], with this walk.
 pub struct SliceReader<D: AsRef<[u8]>> {
     data: D,
     header: FileHeader,
@@ -191,93 +194,77 @@ impl<D: AsRef<[u8]>> SliceReader<D> {
     pub fn rewind(&mut self) {
         self.pos = self.start;
     }
-
-    /// The first position at or after `from` where records seem to begin:
-    /// [`RESYNC_CONFIRM`] plausible record headers in a row follow from it, or
-    /// fewer that end exactly at the end of the data. Only a guess: bytes
-    /// inside a packet can look like records, so a reader of the part
-    /// starting there must have it confirmed by the part before ending
-    /// exactly there. `None` when nothing within [`RESYNC_SEARCH`] bytes
-    /// looks so (a damaged file, or the end of the data).
-    pub fn guess_boundary(&self, from: usize) -> Option<usize> {
-        let all = self.data.as_ref();
-        let from = from.clamp(self.start, self.end);
-        let last = from.saturating_add(RESYNC_SEARCH).min(self.end);
-        let first_secs = self.secs_at(all, self.start)?;
-        (from..last).find(|&at| self.plausible_run(all, at, first_secs))
-    }
-
-    /// The seconds of the record header at `at`, if one fits there.
-    fn secs_at(&self, all: &[u8], at: usize) -> Option<u32> {
-        let b = all.get(at..at + 4)?;
-        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        Some(if self.header.big_endian { v.swap_bytes() } else { v })
-    }
-
-    /// Whether [`RESYNC_CONFIRM`] plausible records follow from `at` (or
-    /// fewer, ending exactly at the end of the data) in a file whose first
-    /// record was taken at `first_secs`.
-    fn plausible_run(&self, all: &[u8], mut at: usize, first_secs: u32) -> bool {
-        let frac_limit = if self.header.nanos {
-            1_000_000_000
-        } else {
-            1_000_000
-        };
-        let mut previous_secs = None;
-        for _ in 0..RESYNC_CONFIRM {
-            if at == self.end {
-                return true;
-            }
-            let Some(rh) = all
-                .get(at..at + RECORD_HEADER_LEN)
-                .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
-            else {
-                return false;
-            };
-            let field = |i: usize| header_field(&self.header, rh, i);
-            let (secs, frac, incl, wire) = (field(0), field(4), field(8) as usize, field(12) as usize);
-            // As a writer would have made it: a fraction of a second, some
-            // bytes (a run of zeros is no run of records), no more than the
-            // snapshot length, no more than were on the wire, within a day of
-            // the record before and a year of the file's first (a header read
-            // a few bytes off takes its time from another field, or from
-            // packet bytes).
-            let near = previous_secs.is_none_or(|p: u32| p.abs_diff(secs) <= DAY_SECS)
-                && first_secs.abs_diff(secs) <= 366 * DAY_SECS;
-            if frac >= frac_limit || incl == 0 || incl > self.snaplen || incl > wire || !near {
-                return false;
-            }
-            previous_secs = Some(secs);
-            at += RECORD_HEADER_LEN + incl;
-        }
-        at <= self.end
-    }
-
-    /// Where the records start and where the data ends, in bytes.
-    pub fn header_len_and_size(&self) -> (usize, usize) {
-        (self.start, self.end)
-    }
 }
 
-impl<D: AsRef<[u8]> + Clone> SliceReader<D> {
-    /// A reader of the records in `range` of the same data. It reads the
-    /// records that start at `range.start` (see [`SliceReader::guess_boundary`])
-    /// and reports the one that would cross `range.end` as cut short.
-    pub fn part(&self, range: std::ops::Range<usize>) -> Self {
-        let end = range.end.min(self.end);
-        let start = range.start.clamp(self.start, end);
-        SliceReader {
-            data: self.data.clone(),
-            header: self.header,
-            link: self.link,
-            pos: start,
-            start,
-            end,
-            snaplen: self.snaplen,
-            what: self.what.clone(),
-        }
-    }
+/// The first position at or after `from` where records seem to begin:
+/// [`RESYNC_CONFIRM`] plausible record headers in a row follow from it, or
+/// fewer that end exactly at `end`, the end of the data. Only a guess: bytes
+/// inside a packet can look like records, so a reader of the part starting
+/// there must have it confirmed by the part before ending exactly there.
+/// `None` when nothing within [`RESYNC_SEARCH`] bytes looks so (a damaged
+/// file, or the end of the data).
+///
+/// `window` holds the data's bytes from position `base` on (all of them, or
+/// as far as the guess may look); `first_secs` is the time of the data's
+/// first record.
+pub(super) fn guess_boundary_in(
+    header: &FileHeader,
+    snaplen: usize,
+    window: &[u8],
+    base: u64,
+    from: u64,
+    end: u64,
+    first_secs: u32,
+) -> Option<u64> {
+    let last = from.saturating_add(RESYNC_SEARCH as u64).min(end);
+    (from..last).find(|&at| plausible_run(header, snaplen, window, base, at, end, first_secs))
+}
 
+/// Whether [`RESYNC_CONFIRM`] plausible records follow from `at` (or fewer,
+/// ending exactly at `end`) in data whose first record was taken at
+/// `first_secs`; `window` holds the data from `base` on.
+fn plausible_run(
+    header: &FileHeader,
+    snaplen: usize,
+    window: &[u8],
+    base: u64,
+    mut at: u64,
+    end: u64,
+    first_secs: u32,
+) -> bool {
+    let frac_limit = if header.nanos { 1_000_000_000 } else { 1_000_000 };
+    let mut previous_secs = None;
+    for _ in 0..RESYNC_CONFIRM {
+        if at == end {
+            return true;
+        }
+        let Some(rh) = usize::try_from(at - base)
+            .ok()
+            .and_then(|i| window.get(i..i + RECORD_HEADER_LEN))
+            .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
+        else {
+            return false;
+        };
+        let field = |i: usize| header_field(header, rh, i);
+        let (secs, frac, incl, wire) = (field(0), field(4), field(8) as usize, field(12) as usize);
+        // As a writer would have made it: a fraction of a second, some
+        // bytes (a run of zeros is no run of records), no more than the
+        // snapshot length, no more than were on the wire, within a day of
+        // the record before and a year of the file's first (a header read
+        // a few bytes off takes its time from another field, or from
+        // packet bytes).
+        let near = previous_secs.is_none_or(|p: u32| p.abs_diff(secs) <= DAY_SECS)
+            && first_secs.abs_diff(secs) <= 366 * DAY_SECS;
+        if frac >= frac_limit || incl == 0 || incl > snaplen || incl > wire || !near {
+            return false;
+        }
+        previous_secs = Some(secs);
+        at += (RECORD_HEADER_LEN + incl) as u64;
+    }
+    at <= end
+}
+
+impl<D: AsRef<[u8]>> SliceReader<D> {
     /// The file header.
     pub fn header(&self) -> FileHeader {
         self.header
@@ -302,7 +289,7 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
             }
             Err(e) => {
                 self.pos = self.end;
-                Err(e.into_error(&self.what))
+                Err(e.into_error(0, &self.what))
             }
         }
     }
@@ -330,7 +317,7 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
                 }
                 Err(e) => {
                     self.pos = self.end;
-                    return Err(e.into_error(&self.what));
+                    return Err(e.into_error(0, &self.what));
                 }
             }
         }
@@ -344,25 +331,28 @@ impl<D: AsRef<[u8]>> RecordSource for SliceReader<D> {
 /// on 10 million such records: 512 bytes ahead took 0.25-0.29 s, 1024 and
 /// 4096 0.23-0.24 s, none 0.36-0.38 s; the second line of each hint took
 /// another 6 % off (medians of eight alternate runs, 0.34 -> 0.32 s).
-const PREFETCH_AHEAD: usize = 1024;
+pub(super) const PREFETCH_AHEAD: usize = 1024;
 
-/// Why a record in memory cannot be read: what [`SourceError`] it becomes.
-enum RecordError {
+/// Why a record in memory cannot be read (at which position of the bytes):
+/// what [`SourceError`] it becomes.
+pub(super) enum RecordError {
     Truncated(usize),
     Corrupt(usize, usize),
 }
 
 impl RecordError {
+    /// The error, at its offset in the input: `base` is the input offset
+    /// of the bytes' first.
     #[cold]
-    fn into_error(self, what: &str) -> SourceError {
+    pub(super) fn into_error(self, base: u64, what: &str) -> SourceError {
         match self {
             RecordError::Truncated(at) => SourceError::Truncated {
                 what: what.to_string(),
-                offset: at as u64,
+                offset: base + at as u64,
             },
             RecordError::Corrupt(at, len) => SourceError::Corrupt {
                 what: what.to_string(),
-                offset: at as u64,
+                offset: base + at as u64,
                 len,
             },
         }
@@ -372,7 +362,7 @@ impl RecordError {
 /// The record at `at` (before `end`) of `all`, and where the next one starts:
 /// straight-line header reads and one bounds check for the whole record.
 #[inline(always)]
-fn record_at<'a>(
+pub(super) fn record_at<'a>(
     all: &'a [u8],
     at: usize,
     end: usize,
@@ -594,61 +584,6 @@ mod tests {
                 Err(e) => return (out, Some(e)),
             }
         }
-    }
-
-    #[test]
-    fn a_guessed_boundary_is_the_next_record_from_anywhere_in_a_whole_file() {
-        // Random packet bytes and lengths, and times as a capture has them.
-        let mut rng = fastrand::Rng::with_seed(3);
-        let data: Vec<Vec<u8>> = (0..200)
-            .map(|_| (0..rng.usize(40..300)).map(|_| rng.u8(..)).collect())
-            .collect();
-        let records: Vec<(u64, &[u8])> = data
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (1_700_000_000_000_000_000 + i as u64 * 1_234_567, &d[..]))
-            .collect();
-        let bytes = file(&records);
-        let mut starts = vec![FILE_HEADER_LEN];
-        for d in &data {
-            starts.push(starts[starts.len() - 1] + RECORD_HEADER_LEN + d.len());
-        }
-        let reader = SliceReader::new(&bytes[..], "t").expect("header");
-        for from in FILE_HEADER_LEN..bytes.len() {
-            let next = starts
-                .iter()
-                .copied()
-                .find(|&s| s >= from)
-                .filter(|&s| s < bytes.len());
-            assert_eq!(reader.guess_boundary(from), next, "from {from}");
-        }
-    }
-
-    #[test]
-    fn record_headers_inside_a_packet_fool_the_guess() {
-        // A packet whose bytes are themselves 16 plausible one-byte records.
-        let mut inner = Vec::new();
-        for i in 0..RESYNC_CONFIRM as u32 {
-            for v in [7, i, 1, 60] {
-                inner.extend_from_slice(&v.to_le_bytes());
-            }
-            inner.push(0xab);
-        }
-        let zeros = vec![0u8; 600];
-        let bytes = file(&[(1, &[1u8; 50][..]), (2, &zeros), (3, &inner), (4, &[2u8; 50][..])]);
-        let reader = SliceReader::new(&bytes[..], "t").expect("header");
-        let second = FILE_HEADER_LEN + RECORD_HEADER_LEN + 50;
-        let third = second + RECORD_HEADER_LEN + zeros.len();
-        // Zeros are no records: the guess from inside them is the true next one.
-        assert_eq!(reader.guess_boundary(second + RECORD_HEADER_LEN), Some(third));
-        // From inside the third record the guess is its payload: a wrong one,
-        // which the record before, read from a true boundary, will not end at.
-        let fake = third + RECORD_HEADER_LEN;
-        assert_eq!(reader.guess_boundary(fake - 3), Some(fake));
-        let mut before = reader.part(FILE_HEADER_LEN..fake);
-        let (got, err) = collect(&mut before);
-        assert_eq!(got.len(), 2);
-        assert!(matches!(err, Some(SourceError::Truncated { .. })), "{err:?}");
     }
 
     #[test]
