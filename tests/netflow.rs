@@ -431,29 +431,6 @@ fn nfdump_sees_what_scanwall_counts() {
     assert_eq!(got, by_dst);
 }
 
-/// A session as the wall (`seconds` = `None`) or `snapshot --seconds` starts it on `--netflow`.
-fn netflow_session(port: u16, seconds: Option<f64>) -> scanwall::session::Session {
-    use scanwall::cli::Cli;
-    use scanwall::commands::sources::{Run, SourcePlan};
-    use scanwall::session::Session;
-    let addr = format!("127.0.0.1:{port}");
-    let args = [
-        "scanwall",
-        "--netflow",
-        &addr,
-        "--local",
-        "192.0.2.0/24",
-        "--user",
-        "root",
-    ];
-    let cli = <Cli as clap::Parser>::try_parse_from(args).unwrap();
-    let run = seconds.map_or(Run::Live, |seconds| Run::Headless { seconds });
-    let plan = SourcePlan::from_args(&cli.wall.source, run).unwrap();
-    let counters = scanwall::commands::counters(&cli.wall.counting);
-    let sources = plan.open(&counters).unwrap();
-    Session::start(counters, sources).unwrap()
-}
-
 /// A free loopback UDP port (bound, read, released).
 fn free_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
@@ -468,7 +445,7 @@ fn free_port() -> u16 {
 #[test]
 fn the_wall_session_shows_exporters_on_the_system_clock() {
     let port = free_port();
-    let mut session = netflow_session(port, None);
+    let session = udp_collector::session("--netflow", port, None);
     let syn = Flow::v4([198, 51, 100, 1], [192, 0, 2, 37], 6, 8080, SYN, 5, 200);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let d = craft::ipfix(
@@ -490,17 +467,7 @@ fn the_wall_session_shows_exporters_on_the_system_clock() {
     let info = scanwall::display::status::status_info(&session, frame, 30.0);
     assert_eq!(info.source, format!("netflow 127.0.0.1:{port}"));
     assert!(info.peers.contains("netflow: 127.0.0.1#4 "), "{}", info.peers);
-    let system_now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let now = session.now().unwrap();
-    assert!(
-        now.abs_diff(system_now) < 5_000_000_000,
-        "now {now} vs system {system_now}"
-    );
-    session.stop();
-    session.wait().unwrap();
+    udp_collector::assert_system_clock_then_stop(session);
 }
 
 /// `snapshot --netflow` collects for `--seconds`, then its session ends by itself.
@@ -508,7 +475,7 @@ fn the_wall_session_shows_exporters_on_the_system_clock() {
 fn a_headless_session_collects_for_its_seconds_then_ends() {
     let port = free_port();
     let started = Instant::now();
-    let mut session = netflow_session(port, Some(1.0));
+    let mut session = udp_collector::session("--netflow", port, Some(1.0));
     let dns = Flow::v4([198, 51, 100, 2], [192, 0, 2, 53], 17, 53, 0, 3, 228);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket

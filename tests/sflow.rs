@@ -345,32 +345,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A session as the wall (`live`) or `snapshot --seconds` (`seconds`) starts it on `--sflow`.
-fn sflow_session(port: u16, live: bool, seconds: Option<f64>) -> scanwall::session::Session {
-    use scanwall::cli::Cli;
-    use scanwall::commands::sources::{Run, SourcePlan};
-    use scanwall::session::Session;
-    let addr = format!("127.0.0.1:{port}");
-    let args = [
-        "scanwall",
-        "--sflow",
-        &addr,
-        "--local",
-        "192.0.2.0/24",
-        "--user",
-        "root",
-    ];
-    let cli = <Cli as clap::Parser>::try_parse_from(args).unwrap();
-    let run = match (live, seconds) {
-        (false, Some(seconds)) => Run::Headless { seconds },
-        _ => Run::Live,
-    };
-    let plan = SourcePlan::from_args(&cli.wall.source, run).unwrap();
-    let counters = scanwall::commands::counters(&cli.wall.counting);
-    let sources = plan.open(&counters).unwrap();
-    Session::start(counters, sources).unwrap()
-}
-
 /// Sends `datagrams` to the loopback `port`.
 fn send_to(port: u16, datagrams: &[Vec<u8>]) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -384,7 +358,7 @@ fn send_to(port: u16, datagrams: &[Vec<u8>]) {
 #[test]
 fn the_wall_session_shows_agents_and_drops_on_the_system_clock() {
     let port = free_port();
-    let mut session = sflow_session(port, true, None);
+    let session = udp_collector::session("--sflow", port, None);
     let sample = |seq: u32, drops: u32| Sample {
         drops,
         ..Sample::new(seq, 25)
@@ -427,17 +401,7 @@ fn the_wall_session_shows_agents_and_drops_on_the_system_clock() {
         .map(|p| (p.name.clone(), p.packets, p.drops, p.live))
         .collect();
     assert_eq!(agents, [("127.0.0.1#2".to_string(), 50, 100, true)]);
-    let system_now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let now = session.now().unwrap();
-    assert!(
-        now.abs_diff(system_now) < 5_000_000_000,
-        "now {now} vs system {system_now}"
-    );
-    session.stop();
-    session.wait().unwrap();
+    udp_collector::assert_system_clock_then_stop(session);
 }
 
 /// `snapshot --sflow` collects for `--seconds`, then its session ends by itself.
@@ -445,7 +409,7 @@ fn the_wall_session_shows_agents_and_drops_on_the_system_clock() {
 fn a_headless_session_collects_for_its_seconds_then_ends() {
     let port = free_port();
     let started = Instant::now();
-    let mut session = sflow_session(port, false, Some(1.0));
+    let mut session = udp_collector::session("--sflow", port, Some(1.0));
     send_to(
         port,
         &[craft::datagram(

@@ -126,3 +126,44 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 pub fn cell(json: &serde_json::Value, map: &str, key: u16) -> u64 {
     json["maps"][map][key.to_string()].as_u64().unwrap_or(0)
 }
+
+/// A session as the wall (`seconds` `None`) or `snapshot --seconds`
+/// (`Some`) starts it on `option` (`--sflow`, `--netflow`) at 127.0.0.1:`port`,
+/// through the commands' own source plan (staying root: the test process
+/// must, for the other tests).
+pub fn session(option: &str, port: u16, seconds: Option<f64>) -> scanwall::session::Session {
+    use scanwall::cli::Cli;
+    use scanwall::commands::sources::{Run, SourcePlan};
+    let addr = format!("127.0.0.1:{port}");
+    let args = [
+        "scanwall",
+        option,
+        &addr,
+        "--local",
+        "192.0.2.0/24",
+        "--user",
+        "root",
+    ];
+    let cli = <Cli as clap::Parser>::try_parse_from(args).unwrap();
+    let run = seconds.map_or(Run::Live, |seconds| Run::Headless { seconds });
+    let plan = SourcePlan::from_args(&cli.wall.source, run).unwrap();
+    let counters = scanwall::commands::counters(&cli.wall.counting);
+    let sources = plan.open(&counters).unwrap();
+    scanwall::session::Session::start(counters, sources).unwrap()
+}
+
+/// A live session's "now" is the system clock (a quiet network still
+/// fades); then the session is stopped and its threads joined.
+pub fn assert_system_clock_then_stop(mut session: scanwall::session::Session) {
+    let system_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let now = session.now().unwrap();
+    assert!(
+        now.abs_diff(system_now) < 5_000_000_000,
+        "now {now} vs system {system_now}"
+    );
+    session.stop();
+    session.wait().unwrap();
+}
