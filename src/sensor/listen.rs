@@ -600,19 +600,10 @@ fn handshake(conn: &mut Conn, shared: &Shared, stage: &AtomicU8) -> Result<Strin
         }
         Err(e) => return Err(handshake_failed(conn, shared, "its handshake", e)),
     }
-    let answer = match noise.write() {
-        Ok(a) => a,
-        Err(e) => {
-            return Err(refuse(
-                conn,
-                &stats.refused_handshake,
-                CloseReason::Normal,
-                e.to_string(),
-            ));
-        }
-    };
-    let sealer = match noise.finish() {
-        Ok(s) => s,
+    // The wall's answer and the session's keys: either failing is the same refusal.
+    let finished = noise.write().and_then(|answer| Ok((answer, noise.finish()?)));
+    let (answer, sealer) = match finished {
+        Ok(f) => f,
         Err(e) => {
             return Err(refuse(
                 conn,
