@@ -40,6 +40,17 @@ pub fn format(d: Duration) -> String {
     }
 }
 
+/// An age of `ns` nanoseconds for a label, to the unit a person reads at a
+/// glance: `40 s`, `3 min`, `2 h 5 min`.
+pub fn format_short(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, s / 60 % 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +66,8 @@ mod tests {
         for text in ["1900ms", "10s", "2m", "1h", "90s"] {
             assert_eq!(format(parse(text).unwrap_or_default()), text);
         }
+        assert_eq!(format_short(40_000_000_000), "40 s");
+        assert_eq!(format_short(600_000_000_000), "10 min");
+        assert_eq!(format_short(7_500_000_000_000), "2 h 5 min");
     }
 }

@@ -4,7 +4,8 @@
 //! [`source`] (files, streams, live capture, demo traffic) ->
 //! [`parse`] (hostile packet bytes to a few header facts) ->
 //! [`counting`] (sharded per-thread counters with decay on the packet clock) ->
-//! [`session`] (open sources running into the counters) ->
+//! [`session`] (open sources running into the counters), beside it
+//! [`events`] (sampled packets to scan events with their sources) ->
 //! [`display`] (the frame adapter: scales, status and hover words) ->
 //! [`render`] (GPU colour-mapping and tiling of the maps) and the window in `ui`.
 //! [`commands`] turn the command line ([`cli`]) into open sources
@@ -20,6 +21,7 @@ pub mod counting;
 pub mod craft;
 pub mod display;
 pub mod duration;
+pub mod events;
 pub mod files;
 /// The fuzz targets' bodies (feature `testing`: not in the shipped binary).
 #[cfg(any(test, feature = "testing"))]

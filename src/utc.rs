@@ -40,6 +40,14 @@ impl Utc {
             second: (rem % 60) as u32,
         }
     }
+
+    /// `YYYY-MM-DDTHH:MM:SS` (RFC 3339 without the offset, which the caller adds).
+    pub fn rfc3339_seconds(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
 }
 
 #[cfg(test)]

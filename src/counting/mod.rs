@@ -11,12 +11,13 @@ mod seqcount;
 mod shard;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 pub use decay::{Decay, DecayMode, HalfLife};
 pub use frame::{FrameReader, MapFrame, peak};
 pub use shard::ShardWriter;
 
+use crate::events::SampleHub;
 use crate::maps::{CELLS, MapId};
 use crate::parse::{Classifier, SkipReason};
 use shard::{OpenSums, Shard, ShardRead};
@@ -32,6 +33,8 @@ pub struct Counters {
     /// source so reconnecting senders do not grow memory.
     idle_writers: Mutex<Vec<ShardWriter>>,
     requested_half_life_ns: Arc<AtomicU64>,
+    /// Event attribution's samplers, when events are detected.
+    sampling: OnceLock<Arc<SampleHub>>,
 }
 
 /// Exact totals across shards.
@@ -67,18 +70,28 @@ impl Counters {
             shards: Mutex::new(Vec::new()),
             idle_writers: Mutex::new(Vec::new()),
             requested_half_life_ns: Arc::new(AtomicU64::new(decay.half_life.as_nanos())),
+            sampling: OnceLock::new(),
         })
+    }
+
+    /// Gives every writer made from now on a sampler of `hub` (scan events
+    /// are detected). Call before the sources start; a second call is ignored.
+    pub fn sample_into(&self, hub: Arc<SampleHub>) {
+        let _ = self.sampling.set(hub);
     }
 
     /// A shard's only writer, for one capture thread: an idle one handed back
     /// by a finished source, or a new shard.
     pub fn writer(&self) -> ShardWriter {
-        if let Some(w) = self
+        if let Some(mut w) = self
             .idle_writers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
         {
+            if let Some(s) = w.sampler() {
+                s.reopen();
+            }
             return w;
         }
         let shard = Arc::new(Shard::new(
@@ -88,13 +101,20 @@ impl Counters {
             self.requested_half_life_ns.clone(),
         ));
         self.lock().push(shard.clone());
-        ShardWriter::new(shard)
+        let mut writer = ShardWriter::new(shard);
+        if let Some(hub) = self.sampling.get() {
+            writer.set_sampler(hub.sampler());
+        }
+        writer
     }
 
     /// Hands back the writer of a source that ended; its counts stay and keep
     /// decaying, and the next source to start continues in the same shard.
     pub fn release(&self, mut writer: ShardWriter) {
         writer.flush();
+        if let Some(s) = writer.sampler() {
+            s.close();
+        }
         self.idle_writers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -291,7 +311,14 @@ impl PacketSink {
     #[inline(always)]
     pub fn packet(&mut self, ts_ns: u64, wire_len: u32, data: &[u8]) {
         match self.classifier.classify(data, wire_len) {
-            Ok(facts) => self.writer.add(ts_ns, &facts),
+            Ok(facts) => {
+                self.writer.add(ts_ns, &facts);
+                if let Some(s) = self.writer.sampler()
+                    && s.due(ts_ns)
+                {
+                    s.take(ts_ns, &facts, self.classifier.addresses(data), 1);
+                }
+            }
             Err(reason) => self.writer.skip(ts_ns, reason),
         }
     }

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use super::decay::{Decay, DecayMode, HalfLife, WeightCache};
 use super::frame::peak;
 use super::seqcount::SeqCount;
+use crate::events::Sampler;
 use crate::maps::{CELLS, MAPS, MapId, key_values};
 use crate::parse::{PacketFacts, SkipReason};
 use crate::prefetch::{CACHE_LINE, prefetch};
@@ -374,6 +375,8 @@ pub struct ShardWriter {
     unfolded: u64,
     /// Exact counting (decay `none`): no weights, 32-bit cells.
     exact: bool,
+    /// Event attribution's sampler, when events are detected.
+    sampler: Option<Box<Sampler>>,
 }
 
 /// Maps that count the same packets (the same required flags).
@@ -499,7 +502,25 @@ impl ShardWriter {
             baseline_weights: WeightCache::default(),
             unfolded: 0,
             exact,
+            sampler: None,
         }
+    }
+
+    /// Gives this writer a sampler (events are detected): the capture
+    /// thread offers it the packets it counts.
+    pub(super) fn set_sampler(&mut self, sampler: Sampler) {
+        self.sampler = Some(Box::new(sampler));
+    }
+
+    /// The sampler, when events are detected.
+    #[inline(always)]
+    pub fn sampler(&mut self) -> Option<&mut Sampler> {
+        self.sampler.as_deref_mut()
+    }
+
+    /// The latest packet time this writer counted (0 before any).
+    pub fn clock(&self) -> u64 {
+        self.last_ts
     }
 
     /// Counts one packet seen at `ts` (ns on the packet clock). Its cells are
@@ -542,6 +563,9 @@ impl ShardWriter {
     /// at the end of a read and before waiting for input, so the picture never
     /// lags behind the packets read.
     pub fn flush(&mut self) {
+        if let Some(s) = self.sampler.as_deref_mut() {
+            s.publish(self.last_ts);
+        }
         let n = self.pending.len.min(BATCH);
         if n == 0 {
             return;

@@ -4,6 +4,8 @@
 //! nothing allocates. The rules are `COUNTING.md`'s, to the packet. A packet either
 //! yields [`PacketFacts`] or the [`SkipReason`] it was not counted for.
 
+use std::net::IpAddr;
+
 pub(crate) mod bytes;
 mod ipv4;
 mod ipv6;
@@ -130,6 +132,27 @@ impl Classifier {
         match network {
             link::Network::Ipv4(ip) => ipv4::facts(ip, datagram_on_wire, &self.locals),
             link::Network::Ipv6(ip) => ipv6::facts(ip, &self.locals),
+        }
+    }
+    /// The source and destination addresses of a frame this classifier
+    /// counted: what event attribution records of the few packets it samples
+    /// ([`crate::events::Sampler`]). Kept out of [`PacketFacts`], which the
+    /// counting loop carries for every packet. `None` for a frame that is not
+    /// IP or too short to hold the addresses.
+    #[cold]
+    pub fn addresses(&self, data: &[u8]) -> Option<(IpAddr, IpAddr)> {
+        let (network, _) = link::network_layer(self.link, data).ok()?;
+        match network {
+            link::Network::Ipv4(ip) => {
+                let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+                let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+                Some((IpAddr::from(src), IpAddr::from(dst)))
+            }
+            link::Network::Ipv6(ip) => {
+                let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+                let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+                Some((IpAddr::from(src), IpAddr::from(dst)))
+            }
         }
     }
 }
