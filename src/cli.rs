@@ -46,6 +46,9 @@ pub enum Command {
     /// Count on a capture host and send counter deltas to one or more walls
     /// (`--to`); no display or GPU needed.
     Sensor(Box<SensorArgs>),
+    /// Print every scan event (a /24 swept, a host probed on many ports, a
+    /// port range) of a capture or a live run, with its top sources.
+    Events(Box<EventsArgs>),
 }
 
 /// `scanwall completions`.
@@ -381,6 +384,45 @@ pub struct CountArgs {
     /// Reader threads for classic pcap files (default: one per core, at most 8).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// Output formats of `events`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    /// `{"events": [{"map": ..., "kind": ..., "top_sources": [...]}, ...]}`.
+    Json,
+    /// One line per event, with a header.
+    Csv,
+}
+
+/// `scanwall events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Packet sources (`-r` a file; `-i`, `--listen`, `--sflow`, `--netflow` or
+    /// `--sensors-listen` with `--duration` or a connection count).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// With `--sensors-listen`: stop once N sensor connections have closed.
+    #[arg(long, value_name = "N", requires = "sensors_listen")]
+    pub sensors: Option<usize>,
+    /// With `--listen`: stop once N sender connections have closed.
+    #[arg(long, value_name = "N", requires = "listen")]
+    pub streams: Option<usize>,
+    /// With a live source: stop after this much wall-clock time (e.g. 10s, 10m).
+    #[arg(long, value_name = "TIME", value_parser = duration, allow_hyphen_values = true)]
+    pub duration: Option<Duration>,
+    /// Maps to look at, comma-separated (default: all nine).
+    #[arg(long, value_name = "LIST", value_parser = map_list)]
+    pub maps: Option<MapList>,
+    /// Half-life of the maps the events are found on (as the wall's).
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = half_life, allow_hyphen_values = true)]
+    pub half_life: HalfLife,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EventsFormat::Json)]
+    pub format: EventsFormat,
+    /// Also append one JSON line per event start and end to FILE (reopened on SIGHUP).
+    #[arg(long, value_name = "FILE")]
+    pub events_log: Option<PathBuf>,
 }
 
 // Value parsers: each option's text becomes its real type here, so a bad value

@@ -23,6 +23,7 @@ fn main() -> std::process::ExitCode {
     scanwall::logging::init(cli.log_level);
     let result = match &cli.command {
         Some(Command::Count(args)) => commands::count::run(args),
+        Some(Command::Events(args)) => commands::events::run(args),
         Some(Command::Snapshot(args)) => commands::snapshot::run(args),
         Some(Command::Generate(args)) => commands::generate::run(args),
         Some(Command::Sensor(args)) => commands::sensor::run(args),

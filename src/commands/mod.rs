@@ -4,6 +4,7 @@
 
 pub mod count;
 pub mod docs_gen;
+pub mod events;
 pub mod generate;
 pub mod sensor;
 pub mod snapshot;

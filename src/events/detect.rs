@@ -27,10 +27,11 @@
 //! replay at any speed finds the same events at the same packet times.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 
 use super::event::{Axis, Event};
 use super::sample::Sample;
-use crate::maps::{CELLS, MAPS, MapId, SIDE};
+use crate::maps::{CELLS, Key, MAPS, MapId, SIDE};
 
 /// The detector's clock and horizons.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,7 +77,7 @@ const CLIP_PACKETS: f32 = 8.0;
 /// largest cells: one busy server, or a few, are not a line.
 const SPREAD_WITHOUT: usize = 7;
 /// Ticks of samples kept to attribute the start of an event found late.
-const HISTORY_TICKS: usize = 8;
+const HISTORY_TICKS: usize = 5;
 
 /// Margins a row must clear, for a new event and to go on with one.
 #[derive(Clone, Copy)]
@@ -151,8 +152,14 @@ pub struct Detector {
 }
 
 impl Detector {
-    /// A detector of `maps`.
+    /// A detector of `maps`; the length map is left out (its lines are
+    /// packet sizes, such as segmentation offload's, not scans).
     pub fn new(maps: &[MapId], config: DetectorConfig) -> Detector {
+        let maps: Vec<MapId> = maps
+            .iter()
+            .copied()
+            .filter(|&m| MAPS[m].key != Key::Length)
+            .collect();
         let zeros = || vec![0.0f32; CELLS].into_boxed_slice();
         let keep = |half: u64| (-(config.tick_ns as f64) / half as f64).exp2() as f32;
         Detector {
@@ -346,9 +353,10 @@ impl Detector {
         }
         // Go on with the events found again, and count this tick's packets.
         let secs = self.config.tick_secs();
-        let mut kept = Vec::with_capacity(self.active.len());
-        for (mut e, seen) in std::mem::take(&mut self.active).into_iter().zip(seen) {
-            let packets = attribute(&mut e, samples.iter());
+        let mut active = std::mem::take(&mut self.active);
+        let added = attribute(&mut active, samples.iter());
+        let mut kept = Vec::with_capacity(active.len());
+        for ((mut e, seen), packets) in active.into_iter().zip(seen).zip(added) {
             e.pps = packets as f64 / secs;
             e.peak_pps = e.peak_pps.max(e.pps);
             if seen {
@@ -366,31 +374,36 @@ impl Detector {
         }
         // New events take the samples of the last few ticks too: their start
         // is their first packet, not the tick that noticed them.
-        for mut e in started {
-            attribute(&mut e, self.history.iter().flatten());
-            let packets = attribute(&mut e, samples.iter());
-            // Its start is the first packet of the sources that drew it:
-            // the cells' other packets (noise) were there before.
-            // (the sources with a tenth of its packets or more).
-            let share = e.sources.total() / 10;
-            let ranked = e.sources.top(3);
-            let top: Vec<_> = ranked
-                .iter()
-                .enumerate()
-                .filter(|(i, (_, n))| *i == 0 || *n >= share)
-                .map(|(_, (a, _))| *a)
-                .collect();
-            let def = &MAPS[e.map];
-            let (need, key) = (def.filter.required_flags(), def.key.index());
-            e.start = self
-                .history
-                .iter()
-                .flatten()
-                .chain(samples)
-                .filter(|s| s.flags & need == need && e.covers(s.keys[key & 3]) && top.contains(&s.src))
-                .map(|s| s.ts)
-                .min()
-                .unwrap_or_else(|| end.saturating_sub(self.config.tick_ns));
+        attribute(&mut started, self.history.iter().flatten());
+        let added = attribute(&mut started, samples.iter());
+        // Its start is the first packet of the sources that drew it (those
+        // with a tenth of its packets or more): the cells' other packets
+        // (noise) were there before.
+        let drew: Vec<Vec<IpAddr>> = started
+            .iter()
+            .map(|e| {
+                let share = e.sources.total() / 10;
+                let ranked = e.sources.top(3);
+                ranked
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, (_, n))| *i == 0 || *n >= share)
+                    .map(|(_, (a, _))| *a)
+                    .collect()
+            })
+            .collect();
+        let mut first = vec![u64::MAX; started.len()];
+        for_each_hit(&started, self.history.iter().flatten().chain(samples), |i, s| {
+            if drew[i].contains(&s.src) {
+                first[i] = first[i].min(s.ts);
+            }
+        });
+        for ((mut e, packets), first) in started.into_iter().zip(added).zip(first) {
+            e.start = if first == u64::MAX {
+                end.saturating_sub(self.config.tick_ns)
+            } else {
+                first
+            };
             e.pps = packets as f64 / secs;
             e.peak_pps = e.pps;
             self.changes.push(Change::Started(e.clone()));
@@ -400,18 +413,62 @@ impl Detector {
     }
 }
 
-/// Adds the samples that fall inside `e` to its packets and tallies; moves
-/// its start and last seen; returns the packets added.
-fn attribute<'a>(e: &mut Event, samples: impl Iterator<Item = &'a Sample>) -> u64 {
-    let def = &MAPS[e.map];
-    let (need, key) = (def.filter.required_flags(), def.key.index());
-    let mut added = 0u64;
-    for s in samples {
-        if s.flags & need != need || !e.covers(s.keys[key & 3]) {
-            continue;
+/// Calls `hit(i, sample)` for every sample that falls inside `events[i]`,
+/// finding the events of a sample's cell through an index of their rows
+/// (a tick holds tens of thousands of samples and a map tens of events).
+fn for_each_hit<'a>(
+    events: &[Event],
+    samples: impl Iterator<Item = &'a Sample>,
+    mut hit: impl FnMut(usize, &Sample),
+) {
+    if events.is_empty() {
+        return;
+    }
+    // Per map with events: its filter, key and, per row, the events on it.
+    let mut maps: Vec<(MapId, u8, usize, Vec<Vec<usize>>)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let at = match maps.iter().position(|m| m.0 == e.map) {
+            Some(at) => at,
+            None => {
+                let def = &MAPS[e.map];
+                maps.push((
+                    e.map,
+                    def.filter.required_flags(),
+                    def.key.index(),
+                    vec![Vec::new(); SIDE],
+                ));
+                maps.len() - 1
+            }
+        };
+        for row in e.rows.0..=e.rows.1 {
+            maps[at].3[usize::from(row)].push(i);
         }
+    }
+    for s in samples {
+        for (_, need, key, rows) in &maps {
+            if s.flags & need != *need {
+                continue;
+            }
+            let cell = s.keys[key & 3];
+            for &i in &rows[usize::from(cell >> 8)] {
+                if events[i].covers(cell) {
+                    hit(i, s);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the samples that fall inside each event to its packets and
+/// tallies and moves its last seen; returns the packets added to each.
+fn attribute<'a>(events: &mut [Event], samples: impl Iterator<Item = &'a Sample>) -> Vec<u64> {
+    let mut added = vec![0u64; events.len()];
+    let mut hits: Vec<(usize, Sample)> = Vec::new();
+    for_each_hit(events, samples, |i, s| hits.push((i, *s)));
+    for (i, s) in hits {
+        let e = &mut events[i];
         let w = u64::from(s.weight);
-        added += w;
+        added[i] += w;
         e.sources.add(s.src, w);
         e.destinations.add(s.dst, w);
         if let Some(p) = s.port() {
@@ -419,7 +476,9 @@ fn attribute<'a>(e: &mut Event, samples: impl Iterator<Item = &'a Sample>) -> u6
         }
         e.last_seen = e.last_seen.max(s.ts);
     }
-    e.packets = e.packets.saturating_add(added);
+    for (e, n) in events.iter_mut().zip(&added) {
+        e.packets = e.packets.saturating_add(*n);
+    }
     added
 }
 

@@ -44,7 +44,7 @@ pub enum Axis {
 }
 
 /// Sources, ports and destinations kept per event.
-pub const TALLY: usize = 64;
+pub const TALLY: usize = 32;
 /// Sources an event reports.
 pub const REPORTED_SOURCES: usize = 5;
 

@@ -7,19 +7,27 @@
 //! total / capacity packets is kept, and no count is under its truth by more
 //! than the smallest count kept.
 
+use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
+
 /// A bounded tally of the keys with the most packets.
 #[derive(Clone, Debug)]
 pub struct TopN<K> {
     entries: Vec<(K, u64)>,
+    /// Where each kept key is in `entries`: a scanner's packets find their
+    /// entry at once, not by a walk over all of them.
+    index: FxHashMap<K, usize>,
     capacity: usize,
     total: u64,
 }
 
-impl<K: Copy + PartialEq> TopN<K> {
+impl<K: Copy + Eq + Hash> TopN<K> {
     /// An empty tally keeping at most `capacity` keys.
     pub fn new(capacity: usize) -> Self {
         TopN {
             entries: Vec::with_capacity(capacity.max(1)),
+            index: FxHashMap::with_capacity_and_hasher(capacity.max(1), Default::default()),
             capacity: capacity.max(1),
             total: 0,
         }
@@ -28,16 +36,22 @@ impl<K: Copy + PartialEq> TopN<K> {
     /// Counts `packets` for `key`.
     pub fn add(&mut self, key: K, packets: u64) {
         self.total = self.total.saturating_add(packets);
-        if let Some(e) = self.entries.iter_mut().find(|(k, _)| *k == key) {
-            e.1 = e.1.saturating_add(packets);
+        if let Some(&at) = self.index.get(&key) {
+            let n = &mut self.entries[at].1;
+            *n = n.saturating_add(packets);
             return;
         }
         if self.entries.len() < self.capacity {
+            self.index.insert(key, self.entries.len());
             self.entries.push((key, packets));
             return;
         }
-        if let Some(smallest) = self.entries.iter_mut().min_by_key(|(_, n)| *n) {
-            *smallest = (key, smallest.1.saturating_add(packets));
+        let smallest = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1);
+        if let Some(at) = smallest {
+            let (old, n) = self.entries[at];
+            self.index.remove(&old);
+            self.index.insert(key, at);
+            self.entries[at] = (key, n.saturating_add(packets));
         }
     }
 

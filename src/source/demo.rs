@@ -60,6 +60,14 @@ pub struct DemoTraffic {
     port_scan: Sweep,
 }
 
+/// The scanner behind one sweep (each sweep has its own, so the wall's
+/// events name a source as they would on a real network): 127.99.20K.X for
+/// sweep kind K (1-5) and the sweep's fixed row, host or port byte `x`.
+/// Derived, not drawn, so the packets' cells are what they always were.
+fn sweeper(kind: u8, x: u8) -> [u8; 4] {
+    [SCANNER_PREFIX[0], SCANNER_PREFIX[1], 200 + kind, x]
+}
+
 /// Rows (3rd octets) that ICMP sweeps follow, as the paper saw fixed lines.
 const ICMP_SWEEP_ROWS: [u8; 5] = [12, 45, 77, 140, 201];
 /// The host number the vertical sweep probes in every /24.
@@ -109,6 +117,7 @@ impl DemoTraffic {
         local(row, col)
     }
 
+    /// One of a few hundred background scanners.
     fn scanner(&mut self) -> [u8; 4] {
         // A few hundred scanners; heavy hitters more often.
         let n = (self.rng.u16(..) % 512) & self.rng.u16(..);
@@ -149,26 +158,26 @@ impl DemoTraffic {
             640..=689 => {
                 let s = advance(&mut self.syn_sweep, &mut self.rng, None);
                 let dst = local(s.fixed, s.next as u8);
-                self.tcp(src, dst, 40000, s.port, 0x02, 44)
+                self.tcp(sweeper(1, s.fixed), dst, 40000, s.port, 0x02, 44)
             }
             // One host probed on many ports: a vertical line in the addr x port maps.
             690..=719 => {
                 let s = advance(&mut self.port_scan, &mut self.rng, None);
                 let dst = local(s.fixed, 99);
                 let dport = s.next | (u16::from(s.port as u8) << 8);
-                self.tcp(src, dst, 40001, dport, 0x02, 44)
+                self.tcp(sweeper(2, s.port as u8), dst, 40001, dport, 0x02, 44)
             }
             // Horizontal ICMP sweeps along fixed 3rd octets.
             720..=789 => {
                 let s = advance(&mut self.icmp_sweep, &mut self.rng, Some(&ICMP_SWEEP_ROWS));
                 let dst = local(s.fixed, s.next as u8);
-                self.icmp(src, dst)
+                self.icmp(sweeper(3, s.fixed), dst)
             }
             // The vertical sweep: host .37 in every /24.
             790..=809 => {
                 let s = advance(&mut self.vertical_sweep, &mut self.rng, Some(&[VERTICAL_HOST]));
                 let dst = local(s.next as u8, s.fixed);
-                self.icmp(src, dst)
+                self.icmp(sweeper(4, s.fixed), dst)
             }
             // UDP over the whole space.
             810..=889 => {
@@ -181,7 +190,7 @@ impl DemoTraffic {
                 let s = advance(&mut self.udp_bar, &mut self.rng, None);
                 let col = (s.port as u8 & 0xc0).wrapping_add((s.next % 24) as u8);
                 let dst = local(s.fixed, col);
-                self.udp(src, dst, s.port)
+                self.udp(sweeper(5, s.fixed), dst, s.port)
             }
             // GRO-merged long segments: lengths above 1500 at multiples of 8.
             930..=969 => {

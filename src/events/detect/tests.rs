@@ -131,9 +131,10 @@ fn a_24_sweep_is_one_row_event_with_its_scanner() {
     assert!((60.0..63.0).contains(&secs(e.start)), "start {}", secs(e.start));
     let end = secs(e.end.expect("ended"));
     assert!((89.0..130.0).contains(&end), "end {end}");
-    // The scanner's packets, and only a few of the noise's.
+    // The scanner's 15,000 packets, over by at most what Space-Saving allows.
     let scanner = e.sources.top(1)[0].1;
-    assert!((14_000..=15_000).contains(&scanner), "{scanner}");
+    let slack = e.sources.total() / crate::events::event::TALLY as u64;
+    assert!((15_000..=15_000 + slack).contains(&scanner), "{scanner} (slack {slack})");
     assert!(
         e.label(e.start).starts_with("10.20.117.0/24 swept - TCP SYN - "),
         "{}",
