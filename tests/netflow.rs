@@ -1,9 +1,10 @@
 //! End-to-end: NetFlow v5, v9 and IPFIX datagrams sent over UDP on loopback
 //! to the real binary (`scanwall count --netflow 127.0.0.1:0 --duration ...
 //! --format json`): hand-built ones (`scanwall::source::netflow::craft`),
-//! hostile ones, and a real exporter's (`softflowd -r CAPTURE -v 5|9|10`,
-//! checked against `scanwall count -r CAPTURE` and, where installed,
-//! against nfdump's view of the same export); and library sessions as the
+//! hostile ones, and real exporters' (`softflowd -r CAPTURE -v 5|9|10`, and
+//! pmacctd's `nfprobe` as v9 and IPFIX, unsampled and sampled), checked
+//! against `scanwall count -r CAPTURE` and, where installed, against
+//! nfdump's view of the same export; and library sessions as the
 //! wall and `snapshot --seconds` start them.
 //!
 //! Asserts: each flow counts its packets (times the sampling interval) in
