@@ -9,7 +9,7 @@ SCANWALL_PACKAGES=(
   libegl1 libegl-mesa0 libgl1-mesa-dri         # GL fallback
   libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon0 libxkbcommon-x11-0  # winit on X11
   xvfb x11-utils xdotool imagemagick evilwm    # window tests: virtual display, keys, screenshots, WM
-  pmacct                                       # sFlow test: a real exporter (pmacctd's sfprobe)
+  pmacct                                       # sFlow and NetFlow tests: a real exporter (pmacctd's sfprobe, nfprobe)
   softflowd nfdump                             # NetFlow test: a real exporter (softflowd -r), an independent collector (nfcapd, nfdump)
   iproute2 tcpreplay                           # live reopen test: a veth pair in a namespace, frames sent onto it
   dpkg-dev                                     # the Debian package: dpkg-shlibdeps finds its library dependencies

@@ -17,7 +17,7 @@
 mod udp_collector;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use udp_collector::{Collector, PATIENCE, cell, find_program};
@@ -284,32 +284,16 @@ fn a_real_exporter_pmacct_sfprobe_is_counted() {
         .map(|&(rate, port, agent)| {
             let capture = dir.path().join(format!("syn-{port}.pcap"));
             syn_capture(&capture, port);
-            let conf = dir.path().join(format!("probe-{port}.conf"));
-            let text = format!(
-                "daemonize: false\npcap_savefile: {}\nplugins: sfprobe\n\
-                 sfprobe_receiver: 127.0.0.1:{}\nsfprobe_agentip: {agent}\nsampling_rate: {rate}\n",
-                capture.display(),
+            let plugin = format!(
+                "plugins: sfprobe\nsfprobe_receiver: 127.0.0.1:{}\n\
+                 sfprobe_agentip: {agent}\nsampling_rate: {rate}",
                 c.port
             );
-            std::fs::write(&conf, text).unwrap();
-            Command::new(&pmacctd)
-                .arg("-f")
-                .arg(&conf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start pmacctd")
+            udp_collector::pmacctd(&pmacctd, dir.path(), &format!("probe-{port}"), &capture, &plugin)
         })
         .collect();
-    for mut p in probes {
-        let deadline = Instant::now() + PATIENCE;
-        while p.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = p.kill();
-                panic!("pmacctd did not finish its capture");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    for p in probes {
+        udp_collector::wait_exit(p, "pmacctd");
     }
     let out = c.finish();
     assert!(out.success, "{}", out.log);

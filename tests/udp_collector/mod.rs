@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -120,6 +120,40 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(Into::into))
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
+}
+
+/// Starts pmacct's `pmacctd` reading the capture file `capture` and feeding
+/// the plugin that `plugin` configures (config lines, e.g. `plugins:
+/// sfprobe` and its receiver); the config file goes to `dir`/`name`.conf.
+/// pmacctd sleeps 2 s before it reads a capture file, sends what its plugin
+/// made of it, and exits by itself: see [`wait_exit`].
+pub fn pmacctd(program: &Path, dir: &Path, name: &str, capture: &Path, plugin: &str) -> Child {
+    let conf = dir.join(format!("{name}.conf"));
+    let text = format!(
+        "daemonize: false\npcap_savefile: {}\n{plugin}\n",
+        capture.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    Command::new(program)
+        .arg("-f")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pmacctd")
+}
+
+/// Waits for `child` (named `what`) to exit by itself within [`PATIENCE`];
+/// kills it and fails the test otherwise.
+pub fn wait_exit(mut child: Child, what: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not finish its capture");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The count in a map's cell of a `count --format json` document (0 when absent).

@@ -76,6 +76,15 @@ pub mod ie {
     pub const SRC_V6: u16 = 27;
     /// destinationIPv6Address (v9 IPV6_DST_ADDR).
     pub const DST_V6: u16 = 28;
+    /// ingressInterface (v9 INPUT_SNMP).
+    pub const INGRESS_INTERFACE: u16 = 10;
+    /// egressInterface (v9 OUTPUT_SNMP).
+    pub const EGRESS_INTERFACE: u16 = 14;
+    /// samplerId (v9 FLOW_SAMPLER_ID): which sampler an options record
+    /// describes, or a flow record was sampled by.
+    pub const SAMPLER_ID: u16 = 48;
+    /// selectorId (RFC 5477): as [`SAMPLER_ID`], for PSAMP selectors.
+    pub const SELECTOR_ID: u16 = 302;
     /// samplingInterval (v9 SAMPLING_INTERVAL): 1 in N packets.
     pub const SAMPLING_INTERVAL: u16 = 34;
     /// samplerRandomInterval (v9 FLOW_SAMPLER_RANDOM_INTERVAL): 1 in N packets.
@@ -84,6 +93,15 @@ pub mod ie {
     pub const SAMPLING_PACKET_INTERVAL: u16 = 305;
     /// samplingPacketSpace (RFC 5477): packets not selected after them.
     pub const SAMPLING_PACKET_SPACE: u16 = 306;
+}
+
+/// NetFlow v9 options scope field types (RFC 3954 section 6.1): a number
+/// space of their own, not information elements.
+pub mod v9_scope {
+    /// The whole exporting device.
+    pub const SYSTEM: u16 = 1;
+    /// An interface (its SNMP index).
+    pub const INTERFACE: u16 = 2;
 }
 
 /// Why a datagram was rejected, with the byte offset of the problem.

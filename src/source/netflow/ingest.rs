@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use super::decode::{
     self, DataRecords, Datagram, Element, FieldSpec, Header, IPFIX, Malformed, V5, V9, ie, uint, v5,
 };
-use super::templates::{Defined, ExporterKey, FigureList, Refused, Tables};
+use super::templates::{Defined, ExporterKey, FigureList, FlowScope, Refused, SamplingScope, Tables};
 use crate::counting::{Counters, ShardWriter};
 use crate::parse::{LocalNets, PacketFacts, SkipReason};
 use crate::source::SourceStatus;
@@ -41,13 +41,16 @@ pub enum Unusable {
     TemplateLimit,
     /// A sampling option of 0.
     BadSampling,
+    /// A sampling option for a sampler, selector or interface beyond the
+    /// exporter's [`super::templates::MAX_SAMPLERS`].
+    SamplerLimit,
     /// A v9/IPFIX datagram of an exporter past the tracking bound: per datagram.
     Untracked,
 }
 
 impl Unusable {
     /// Every reason, in counter order.
-    pub const ALL: [Unusable; 9] = [
+    pub const ALL: [Unusable; 10] = [
         Unusable::NoTemplate,
         Unusable::BadRecord,
         Unusable::NoDestination,
@@ -56,6 +59,7 @@ impl Unusable {
         Unusable::BadTemplate,
         Unusable::TemplateLimit,
         Unusable::BadSampling,
+        Unusable::SamplerLimit,
         Unusable::Untracked,
     ];
 
@@ -70,6 +74,7 @@ impl Unusable {
             Unusable::BadTemplate => "bad_template",
             Unusable::TemplateLimit => "template_limit",
             Unusable::BadSampling => "bad_sampling",
+            Unusable::SamplerLimit => "sampler_limit",
             Unusable::Untracked => "untracked_exporter",
         }
     }
@@ -96,7 +101,7 @@ pub struct NetflowStats {
     /// Sequence gaps (all exporters).
     pub sequence_gaps: AtomicU64,
     /// Per [`Unusable`] reason.
-    pub unusable: [AtomicU64; 9],
+    pub unusable: [AtomicU64; 10],
     /// Datagrams the kernel dropped for lack of socket buffer (when readable).
     pub kernel_drops: AtomicU64,
     /// Each exporter's figures.
@@ -139,6 +144,8 @@ pub struct FlowFields {
     pub dst_port: Option<u16>,
     /// A sampling interval carried in the record itself.
     pub sampling: Option<u64>,
+    /// The sampler, selector and interfaces it names, to find its sampling interval.
+    pub scope: FlowScope,
 }
 
 impl FlowFields {
@@ -156,6 +163,10 @@ impl FlowFields {
             ie::TCP_FLAGS => self.tcp_flags = n().and_then(|v| u16::try_from(v).ok()),
             ie::DST_PORT => self.dst_port = n().and_then(|v| u16::try_from(v).ok()),
             ie::SAMPLING_INTERVAL | ie::SAMPLER_RANDOM_INTERVAL => self.sampling = n(),
+            ie::SAMPLER_ID => self.scope.sampler = n(),
+            ie::SELECTOR_ID => self.scope.selector = n(),
+            ie::INGRESS_INTERFACE => self.scope.ingress = n(),
+            ie::EGRESS_INTERFACE => self.scope.egress = n(),
             _ => {}
         }
     }
@@ -173,6 +184,7 @@ impl FlowFields {
             tcp_flags: byte(v5::TCP_FLAGS).map(u16::from),
             dst_port: Some(be16(r, v5::DST_PORT)),
             sampling: None,
+            scope: FlowScope::default(),
         }
     }
 
@@ -411,21 +423,15 @@ impl Count<'_> {
             return;
         };
         self.data_records = self.data_records.map(|d| d.wrapping_add(count));
-        let exporter_sampling = self
-            .ingest
-            .tables
-            .get(&self.key)
-            .map_or(1, |e| e.sampling(self.header.version, self.header.v5_sampling));
         let mut records = records;
         if options {
             stats.option_records.fetch_add(u64::from(count), Relaxed);
-            let mut i = 0usize;
-            let mut sampling = Sampling::default();
+            let v9 = self.header.version == V9;
             loop {
+                let mut sampling = Sampling::default();
+                let mut i = 0usize;
                 let more = records.next_record(&mut |(spec, bytes)| {
-                    if i % n.max(1) >= scope {
-                        sampling.read(spec, bytes);
-                    }
+                    sampling.read(spec, bytes, i < scope, v9);
                     i += 1;
                 });
                 if more != Ok(true) {
@@ -434,17 +440,18 @@ impl Count<'_> {
                 match sampling.interval() {
                     Some(0) => stats.unusable(Unusable::BadSampling, 1),
                     Some(v) => {
-                        if let Some(e) =
+                        let exporter =
                             self.ingest
                                 .tables
-                                .exporter(self.key, self.ts, &self.ingest.status.peers)
+                                .exporter(self.key, self.ts, &self.ingest.status.peers);
+                        if let Some(e) = exporter
+                            && !e.set_sampling(sampling.scope(), v)
                         {
-                            e.sampling = Some(v);
+                            stats.unusable(Unusable::SamplerLimit, 1);
                         }
                     }
                     None => {}
                 }
-                sampling = Sampling::default();
             }
             return;
         }
@@ -456,7 +463,10 @@ impl Count<'_> {
             }
             let sampling = match flow.sampling {
                 Some(s) if s > 0 => s,
-                _ => u64::from(exporter_sampling),
+                _ => {
+                    let exporter = self.ingest.tables.get(&self.key);
+                    u64::from(exporter.map_or(1, |e| e.sampling_of(&flow.scope)))
+                }
             };
             self.flow(&flow, sampling);
             flow = FlowFields::default();
@@ -497,23 +507,41 @@ impl Count<'_> {
     }
 }
 
-/// The sampling fields of one options data record.
+/// The sampling fields of one options data record, and what they apply to.
 #[derive(Default)]
 struct Sampling {
     interval: Option<u64>,
     packet_interval: Option<u64>,
     packet_space: Option<u64>,
+    sampler: Option<u64>,
+    selector: Option<u64>,
+    ingress: Option<u64>,
+    egress: Option<u64>,
 }
 
 impl Sampling {
-    fn read(&mut self, spec: FieldSpec, bytes: &[u8]) {
+    /// Reads one field; `scope` for the options template's scope fields,
+    /// which in v9 are scope types (System, Interface, ...), not elements.
+    fn read(&mut self, spec: FieldSpec, bytes: &[u8], scope: bool, v9: bool) {
         if spec.enterprise {
             return;
         }
+        let n = uint(bytes);
+        if scope && v9 {
+            if spec.id == decode::v9_scope::INTERFACE {
+                self.ingress = n;
+            }
+            return;
+        }
         match spec.id {
-            ie::SAMPLING_INTERVAL | ie::SAMPLER_RANDOM_INTERVAL => self.interval = uint(bytes),
-            ie::SAMPLING_PACKET_INTERVAL => self.packet_interval = uint(bytes),
-            ie::SAMPLING_PACKET_SPACE => self.packet_space = uint(bytes),
+            ie::SAMPLER_ID => self.sampler = n,
+            ie::SELECTOR_ID => self.selector = n,
+            ie::INGRESS_INTERFACE if scope => self.ingress = n,
+            ie::EGRESS_INTERFACE if scope => self.egress = n,
+            _ if scope => {}
+            ie::SAMPLING_INTERVAL | ie::SAMPLER_RANDOM_INTERVAL => self.interval = n,
+            ie::SAMPLING_PACKET_INTERVAL => self.packet_interval = n,
+            ie::SAMPLING_PACKET_SPACE => self.packet_space = n,
             _ => {}
         }
     }
@@ -528,6 +556,23 @@ impl Sampling {
             _ => return None,
         };
         Some(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Which flows the interval is for: the sampler or selector the record
+    /// names (as a scope or an option field), else the interface it is
+    /// scoped to, else the exporter's whole domain.
+    fn scope(&self) -> SamplingScope {
+        if let Some(id) = self.sampler {
+            SamplingScope::Sampler(id)
+        } else if let Some(id) = self.selector {
+            SamplingScope::Selector(id)
+        } else if let Some(i) = self.ingress {
+            SamplingScope::Ingress(i)
+        } else if let Some(i) = self.egress {
+            SamplingScope::Egress(i)
+        } else {
+            SamplingScope::Domain
+        }
     }
 }
 

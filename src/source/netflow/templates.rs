@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::decode::{FieldSpec, TemplateRecord, V5, VARIABLE};
+use super::decode::{FieldSpec, TemplateRecord, VARIABLE};
 use crate::source::peers::{PeerHandle, PeerKind, PeerTable};
 
 /// Exporters tracked at most.
@@ -37,6 +37,9 @@ pub const MAX_FIELDS: usize = 128;
 pub const TEMPLATE_TIMEOUT: u64 = 30 * 60 * 1_000_000_000;
 /// An exporter not heard from for this long (ns) is dropped.
 pub const EXPORTER_TIMEOUT: u64 = 60 * 60 * 1_000_000_000;
+/// Sampling intervals one exporter keeps for samplers, selectors and
+/// interfaces at most (its domain-wide interval besides).
+pub const MAX_SAMPLERS: usize = 16;
 /// A sequence number this far ahead is a restart, not lost flows.
 const MAX_GAP: u32 = 1 << 20;
 
@@ -60,6 +63,38 @@ impl ExporterKey {
             n => format!("{}#{n}", self.addr),
         }
     }
+}
+
+/// What an options record's sampling interval applies to, by the options
+/// template's scope and the sampler or selector id the record carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SamplingScope {
+    /// Every flow of the exporter (its observation domain or source id):
+    /// v9 scope System, IPFIX observationDomainId, exportingProcessId,
+    /// meteringProcessId, or any scope a flow record cannot name.
+    Domain,
+    /// Flow records whose samplerId (48, v9 FLOW_SAMPLER_ID) is this.
+    Sampler(u64),
+    /// Flow records whose selectorId (302) is this.
+    Selector(u64),
+    /// Flow records whose ingressInterface (10, v9 INPUT_SNMP) is this: v9
+    /// scope Interface, IPFIX scope ingressInterface.
+    Ingress(u64),
+    /// Flow records whose egressInterface (14) is this (IPFIX scope egressInterface).
+    Egress(u64),
+}
+
+/// What a flow record names that a sampling scope can match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowScope {
+    /// samplerId (48).
+    pub sampler: Option<u64>,
+    /// selectorId (302).
+    pub selector: Option<u64>,
+    /// ingressInterface (10).
+    pub ingress: Option<u64>,
+    /// egressInterface (14).
+    pub egress: Option<u64>,
 }
 
 /// One exporter's figures for `count`'s JSON, shared with the report.
@@ -135,8 +170,12 @@ pub struct Exporter {
     pub peer: Option<PeerHandle>,
     /// Its figures (none past the list's cap).
     pub figures: Option<Arc<ExporterFigures>>,
-    /// The sampling interval its options data last gave (v9 and IPFIX).
+    /// The domain-wide sampling interval its options data last gave (v9 and IPFIX).
     pub sampling: Option<u32>,
+    /// Intervals of its samplers, selectors and interfaces: the first
+    /// `scoped_len` entries.
+    scoped: [(SamplingScope, u32); MAX_SAMPLERS],
+    scoped_len: usize,
     /// The sequence number the next datagram should carry.
     next_sequence: Option<u32>,
     templates: u32,
@@ -205,6 +244,8 @@ impl Tables {
                 peer: peers.peer(PeerKind::NetflowExporter, &key.name()),
                 figures: self.figures.get(&key),
                 sampling: None,
+                scoped: [(SamplingScope::Domain, 1); MAX_SAMPLERS],
+                scoped_len: 0,
                 next_sequence: None,
                 templates: 0,
                 last_seen: now,
@@ -351,13 +392,58 @@ impl Tables {
 }
 
 impl Exporter {
-    /// The interval by which to scale packets: the v5 header's, or the one
-    /// the exporter's options gave; 1 when unsampled.
-    pub fn sampling(&self, version: u16, v5_sampling: u16) -> u32 {
-        if version == V5 {
-            u32::from(v5_sampling).max(1)
-        } else {
-            self.sampling.unwrap_or(1)
+    /// Records `interval` for `scope`; `false` when it is a new sampler,
+    /// selector or interface and [`MAX_SAMPLERS`] are kept already (what is
+    /// there first stays).
+    pub fn set_sampling(&mut self, scope: SamplingScope, interval: u32) -> bool {
+        if scope == SamplingScope::Domain {
+            self.sampling = Some(interval);
+            return true;
+        }
+        let kept = &mut self.scoped[..self.scoped_len];
+        if let Some(entry) = kept.iter_mut().find(|(s, _)| *s == scope) {
+            entry.1 = interval;
+            return true;
+        }
+        let Some(slot) = self.scoped.get_mut(self.scoped_len) else {
+            return false;
+        };
+        *slot = (scope, interval);
+        self.scoped_len += 1;
+        true
+    }
+
+    /// The interval by which to scale a v9 or IPFIX flow record's packets:
+    /// that of the sampler it names (samplerId, else selectorId), else of
+    /// its ingress, else its egress interface, when the exporter declared
+    /// one; else the exporter's domain-wide interval; else, when the
+    /// exporter declared exactly one sampler or selector (and flow records
+    /// that do not name it: RFC 3954's own example), that one's; 1 otherwise
+    /// (unsampled, or which of several samplers is unknown).
+    pub fn sampling_of(&self, flow: &FlowScope) -> u32 {
+        let kept = &self.scoped[..self.scoped_len];
+        if !kept.is_empty() {
+            let named = [
+                flow.sampler.map(SamplingScope::Sampler),
+                flow.selector.map(SamplingScope::Selector),
+                flow.ingress.map(SamplingScope::Ingress),
+                flow.egress.map(SamplingScope::Egress),
+            ];
+            for scope in named.into_iter().flatten() {
+                if let Some(&(_, interval)) = kept.iter().find(|(s, _)| *s == scope) {
+                    return interval;
+                }
+            }
+        }
+        if let Some(interval) = self.sampling {
+            return interval;
+        }
+        let mut samplers = kept
+            .iter()
+            .filter(|(s, _)| matches!(s, SamplingScope::Sampler(_) | SamplingScope::Selector(_)));
+        match (samplers.next(), samplers.next()) {
+            (Some(&(_, interval)), None) => interval,
+            _ => 1,
         }
     }
 }

@@ -338,3 +338,246 @@ fn sequence_gaps_per_exporter() {
         .collect();
     assert_eq!(gaps, [(5, 1, 6), (9, 1, 0)]);
 }
+
+/// A v9 data template: FLOW_V4, then `extra` fields.
+fn v4_with(id: u16, extra: &[(u16, u16)]) -> Vec<u8> {
+    craft::template(id, &[&FLOW_V4[..], extra].concat())
+}
+
+/// pmacctd's `nfprobe` with `sampling_rate: 10`, as it sends it (v9): its
+/// first datagram's options template and options data, byte by byte, then
+/// flows that name sampler 1 (its flows' last field), and flows that name
+/// other samplers or none.
+#[test]
+fn v9_sampling_applies_to_the_sampler_a_flow_names() {
+    let (counters, mut ingest, _, stats) = setup(&[]);
+    #[rustfmt::skip]
+    let options: [u8; 40] = [
+        // options template flowset: id 1, length 26 (as pmacctd sends it, unpadded)
+        0x00, 0x01, 0x00, 0x1a,
+        0x10, 0x00,             // template 4096
+        0x00, 0x04,             // scope length: 1 field
+        0x00, 0x0c,             // option length: 3 fields
+        0x00, 0x01, 0x00, 0x04, // scope System, 4 bytes
+        0x00, 0x30, 0x00, 0x01, // FLOW_SAMPLER_ID 1
+        0x00, 0x31, 0x00, 0x01, // FLOW_SAMPLER_MODE 1
+        0x00, 0x32, 0x00, 0x04, // FLOW_SAMPLER_RANDOM_INTERVAL 4
+        // options data flowset: id 4096, length 14
+        0x10, 0x00, 0x00, 0x0e,
+        0x00, 0x00, 0x00, 0x00, // System 0
+        0x01,                   // sampler 1
+        0x02,                   // mode 2 (random)
+        0x00, 0x00, 0x00, 0x0a, // 1 in 10
+    ];
+    // Sampler 2 at 1 in 100, and the device as a whole at 1 in 4 (scope
+    // System, samplingInterval), under options template 4097.
+    let mut more = Vec::new();
+    more.extend_from_slice(&[0, 0, 0, 0, 2, 2, 0, 0, 0, 100]);
+    let domain = [0, 0, 0, 0, 0, 0, 0, 4];
+    let flow = |port: u16| Flow::v4([198, 51, 100, 1], [192, 0, 2, 1], 17, port, 0, 3, 300);
+    let named = |port: u16, sampler: u8| [flow(port).record_v4(), vec![sampler]].concat();
+    let d = craft::v9(
+        0,
+        0,
+        8,
+        &[
+            options.to_vec(),
+            craft::set(4096, &more),
+            craft::set(1, &craft::v9_options_template(4097, &[(1, 4)], &[(34, 4)])),
+            craft::set(4097, &domain),
+            craft::set(
+                0,
+                &[v4_with(1024, &[(48, 1)]), craft::template(1025, &FLOW_V4)].concat(),
+            ),
+            craft::set(1024, &[named(1, 1), named(2, 2), named(3, 3)].concat()),
+            craft::set(1025, &flow(4).record_v4()),
+        ],
+    );
+    let got = ingest.datagram(TS, exporter(1), &d).unwrap();
+    assert_eq!(stats.option_records.load(Relaxed), 3);
+    // Sampler 1: 3 x 10; sampler 2: 3 x 100; sampler 3 (never declared)
+    // and a flow naming none: the device's 1 in 4.
+    assert_eq!(cell(&counters, "port", 1), 30);
+    assert_eq!(cell(&counters, "port", 2), 300);
+    assert_eq!(cell(&counters, "port", 3), 12);
+    assert_eq!(cell(&counters, "port", 4), 12);
+    assert_eq!(
+        got,
+        DatagramCounts {
+            flows: 4,
+            packets: 354
+        }
+    );
+    // A sampler's interval redefined replaces it, for that sampler only.
+    let d = craft::v9(
+        0,
+        1,
+        2,
+        &[
+            craft::set(4096, &[0, 0, 0, 0, 1, 2, 0, 0, 0, 20]),
+            craft::set(1024, &[named(1, 1), named(2, 2)].concat()),
+        ],
+    );
+    ingest.datagram(TS, exporter(1), &d).unwrap();
+    assert_eq!(cell(&counters, "port", 1), 30 + 60);
+    assert_eq!(cell(&counters, "port", 2), 300 + 300);
+}
+
+/// v9 scope Interface (type 2, not element 2): the interval is for flows
+/// whose INPUT_SNMP is that interface; others stay unsampled.
+#[test]
+fn v9_interface_scope_applies_to_that_interface_only() {
+    let (counters, mut ingest, _, _) = setup(&[]);
+    let flow = |port: u16, ifindex: u32| {
+        let f = Flow::v4([198, 51, 100, 1], [192, 0, 2, 1], 17, port, 0, 2, 200);
+        [f.record_v4(), ifindex.to_be_bytes().to_vec()].concat()
+    };
+    let d = craft::v9(
+        5,
+        0,
+        4,
+        &[
+            craft::set(1, &craft::v9_options_template(300, &[(2, 4)], &[(34, 4)])),
+            craft::set(300, &[0, 0, 0, 3, 0, 0, 0, 20]),
+            craft::set(0, &v4_with(301, &[(10, 4)])),
+            craft::set(301, &[flow(1, 3), flow(2, 4)].concat()),
+        ],
+    );
+    assert_eq!(ingest.datagram(TS, exporter(2), &d).unwrap().packets, 40 + 2);
+    assert_eq!(cell(&counters, "port", 1), 40);
+    assert_eq!(cell(&counters, "port", 2), 2);
+}
+
+/// IPFIX: a PSAMP selector (scope selectorId, RFC 5477 systematic count-based
+/// sampling: 1 selected, 9 skipped) and an ingressInterface-scoped interval;
+/// flows naming a selector or arriving on an interface use theirs, others
+/// the observation domain's (scope observationDomainId); another domain of
+/// the same address is not touched.
+#[test]
+fn ipfix_sampling_matches_selector_interface_and_domain_scopes() {
+    let (counters, mut ingest, _, _) = setup(&[]);
+    let flow = |port: u16, selector: u64, ifindex: u32| {
+        let f = Flow::v4([198, 51, 100, 1], [192, 0, 2, 1], 6, port, SYN, 1, 40);
+        [
+            f.record_v4(),
+            selector.to_be_bytes().to_vec(),
+            ifindex.to_be_bytes().to_vec(),
+        ]
+        .concat()
+    };
+    let sets = [
+        craft::set(
+            3,
+            &[
+                craft::ipfix_options_template(400, &[(302, 8)], &[(305, 4), (306, 4)]),
+                craft::ipfix_options_template(401, &[(10, 4)], &[(34, 4)]),
+                craft::ipfix_options_template(402, &[(149, 4)], &[(34, 4)]),
+            ]
+            .concat(),
+        ),
+        craft::set(400, &[0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 9]),
+        craft::set(401, &[0, 0, 0, 5, 0, 0, 0, 50]),
+        craft::set(402, &[0, 0, 0, 9, 0, 0, 0, 2]),
+        craft::set(
+            2,
+            &craft::template(403, &[&FLOW_V4[..], &[(302, 8), (10, 4)]].concat()),
+        ),
+        craft::set(
+            403,
+            &[flow(1, 7, 5), flow(2, 8, 5), flow(3, 8, 6), flow(4, 7, 6)].concat(),
+        ),
+    ];
+    ingest
+        .datagram(TS, exporter(3), &craft::ipfix(9, 0, &sets))
+        .unwrap();
+    // Selector 7 (1 in 10) before the interface; selector 8 is not
+    // declared: interface 5's 1 in 50; interface 6 neither: the domain's 2.
+    assert_eq!(cell(&counters, "synport", 1), 10);
+    assert_eq!(cell(&counters, "synport", 2), 50);
+    assert_eq!(cell(&counters, "synport", 3), 2);
+    assert_eq!(cell(&counters, "synport", 4), 10);
+    // Domain 10 of the same address has its own options: none yet.
+    let other = craft::ipfix(
+        10,
+        0,
+        &[
+            craft::set(
+                2,
+                &craft::template(403, &[&FLOW_V4[..], &[(302, 8), (10, 4)]].concat()),
+            ),
+            craft::set(403, &flow(5, 7, 5)),
+        ],
+    );
+    ingest.datagram(TS, exporter(3), &other).unwrap();
+    assert_eq!(cell(&counters, "synport", 5), 1);
+}
+
+/// At most MAX_SAMPLERS scoped intervals per exporter: what is there first
+/// stays, and the refused ones are counted.
+#[test]
+fn scoped_sampling_intervals_are_bounded_per_exporter() {
+    use crate::source::netflow::templates::MAX_SAMPLERS;
+    let (counters, mut ingest, _, stats) = setup(&[]);
+    let records: Vec<u8> = (1..=MAX_SAMPLERS as u8 + 3)
+        .flat_map(|id| [0, 0, 0, 0, id, 0, 0, 0, 3])
+        .collect();
+    let flow = Flow::v4([198, 51, 100, 1], [192, 0, 2, 1], 17, 53, 0, 1, 100);
+    let named = |sampler: u8| [flow.record_v4(), vec![sampler]].concat();
+    let d = craft::v9(
+        0,
+        0,
+        4,
+        &[
+            craft::set(
+                1,
+                &craft::v9_options_template(300, &[(1, 4)], &[(48, 1), (34, 4)]),
+            ),
+            craft::set(300, &records),
+            craft::set(0, &v4_with(301, &[(48, 1)])),
+            craft::set(301, &[named(1), named(MAX_SAMPLERS as u8 + 1)].concat()),
+        ],
+    );
+    ingest.datagram(TS, exporter(4), &d).unwrap();
+    assert_eq!(unusable(&stats, Unusable::SamplerLimit), 3);
+    // Sampler 1 kept (1 in 3); the 17th refused: its flow counts unsampled.
+    assert_eq!(cell(&counters, "port", 53), 3 + 1);
+}
+
+/// A flow that names no sampler, from an exporter that declared no
+/// domain-wide interval: its one sampler's interval (RFC 3954's example
+/// sends FLOW_SAMPLER_ID in options only); with two samplers declared,
+/// which one is unknown, and the flow counts unsampled.
+#[test]
+fn a_flow_naming_no_sampler_takes_the_only_one_declared() {
+    let (counters, mut ingest, _, _) = setup(&[]);
+    let flow = |port: u16| Flow::v4([198, 51, 100, 1], [192, 0, 2, 1], 17, port, 0, 1, 100).record_v4();
+    let options = craft::set(
+        1,
+        &craft::v9_options_template(300, &[(1, 4)], &[(48, 1), (34, 4)]),
+    );
+    let data = craft::set(0, &craft::template(301, &FLOW_V4));
+    let one = craft::v9(
+        0,
+        0,
+        4,
+        &[
+            options,
+            craft::set(300, &[0, 0, 0, 0, 1, 0, 0, 0, 5]),
+            data,
+            craft::set(301, &flow(1)),
+        ],
+    );
+    ingest.datagram(TS, exporter(5), &one).unwrap();
+    assert_eq!(cell(&counters, "port", 1), 5);
+    let two = craft::v9(
+        0,
+        1,
+        2,
+        &[
+            craft::set(300, &[0, 0, 0, 0, 2, 0, 0, 0, 7]),
+            craft::set(301, &flow(2)),
+        ],
+    );
+    ingest.datagram(TS, exporter(5), &two).unwrap();
+    assert_eq!(cell(&counters, "port", 2), 1);
+}
