@@ -167,6 +167,10 @@ pub struct SnapshotArgs {
     /// Output PNG file.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Outline the scan events live at `--at` on their maps and show the
+    /// event list, as the wall does (key E).
+    #[arg(long)]
+    pub events: bool,
 }
 
 /// Where packets come from: one of `-r`, `-i` and `--demo`, or any of the
@@ -322,6 +326,10 @@ pub struct WallArgs {
     /// time) at `http://ADDR/metrics`; a bare port binds 127.0.0.1.
     #[arg(long, value_name = "[HOST:]PORT", value_parser = metrics_addr)]
     pub metrics: Option<SocketAddr>,
+    /// Append one JSON line per scan event start and end to FILE (for a SIEM
+    /// or jq); the file is opened again on SIGHUP, after logrotate moved it.
+    #[arg(long, value_name = "FILE")]
+    pub events_log: Option<PathBuf>,
 }
 
 /// `scanwall sensor`.

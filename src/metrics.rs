@@ -34,7 +34,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::counting::Counters;
-use crate::maps::MAPS;
+use crate::events::{BoardState, EventBoard, EventKind};
+use crate::maps::{MAPS, MapId};
 use crate::parse::SkipReason;
 use crate::source::{SourceStatus, StatusSum};
 
@@ -69,6 +70,8 @@ pub struct MetricsSources {
     pub statuses: Vec<Arc<SourceStatus>>,
     /// Frame timing (the wall only; zero elsewhere).
     pub frames: Arc<FrameStats>,
+    /// Scan events found so far, when the detector runs.
+    pub events: Option<Arc<EventBoard>>,
 }
 
 /// A bound metrics port: bound before root is dropped (low ports work),
@@ -515,7 +518,49 @@ pub fn exposition(s: &MetricsSources) -> String {
         family(&mut out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");
     }
+    if let Some(board) = &s.events {
+        events(&mut out, &board.snapshot(), s.counters.maps());
+    }
     out
+}
+
+/// Scan events: started per map and kind (a counter, for alerting on
+/// `increase()`), live per map (a gauge), and sampled packets dropped.
+fn events(out: &mut String, b: &BoardState, maps: &[MapId]) {
+    family(
+        out,
+        "scanwall_events_total",
+        "counter",
+        "Scan events started, by map and kind (row, column, block).",
+    );
+    for &m in maps {
+        for kind in EventKind::ALL {
+            let _ = writeln!(
+                out,
+                "scanwall_events_total{{map=\"{}\",kind=\"{}\"}} {}",
+                MAPS[m].name,
+                kind.name(),
+                b.started(m, kind)
+            );
+        }
+    }
+    family(
+        out,
+        "scanwall_events_active",
+        "gauge",
+        "Scan events live now, by map.",
+    );
+    for &m in maps {
+        let live = b.active.iter().filter(|e| e.map == m).count();
+        let _ = writeln!(out, "scanwall_events_active{{map=\"{}\"}} {live}", MAPS[m].name);
+    }
+    family(
+        out,
+        "scanwall_event_samples_dropped_total",
+        "counter",
+        "Sampled packets the event detector could not take in time (live sources only).",
+    );
+    let _ = writeln!(out, "scanwall_event_samples_dropped_total {}", b.dropped_samples);
 }
 
 #[cfg(test)]
@@ -532,6 +577,7 @@ mod tests {
             counters,
             statuses: vec![status],
             frames: Arc::new(FrameStats::default()),
+            events: None,
         }
     }
 

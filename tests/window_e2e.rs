@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use scanwall::maps::{CELLS, MAPS};
+use scanwall::render::EventOverlay;
 use scanwall::render::colour::PAPER_SCALE;
 use scanwall::render::{AdapterChoice, LayoutKind, Rect, RgbaImage, StatusInfo, TileInput, ViewState};
 use scanwall::ui::{FeedFrame, FrameFeed, FrameNeeds, WallOptions, run_wall};
@@ -55,6 +56,7 @@ impl FrameFeed for Synthetic {
                 ..StatusInfo::default()
             },
             rate_per_value: std::f64::consts::LN_2 / self.half_life,
+            events: EventOverlay::default(),
         }
     }
 

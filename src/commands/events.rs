@@ -35,7 +35,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<()> {
     let counters = Counters::new(maps.clone(), Decay::NONE);
     // A file waits for the detector (the same events at any speed); a live
     // source must never stall for it.
-    let overflow = if plan.specs.iter().all(|s| s.ends()) {
+    let overflow = if plan.specs.iter().all(|s| s.can_wait()) {
         Overflow::Wait
     } else {
         Overflow::Drop

@@ -5,8 +5,13 @@ use anyhow::{Context, anyhow};
 
 use super::sources::{Run, SourcePlan};
 use crate::cli::{At, Size, SnapshotArgs, ViewArgs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use crate::display::events::overlay_at;
 use crate::display::scales::{FrameScales, scaled_tiles};
 use crate::display::status::status_info;
+use crate::events::{DEFAULT_BUDGET, EventWatch, Overflow, SampleHub};
 use crate::maps::{self, MapId};
 use crate::render::{FrameInput, ViewState, render_offscreen};
 use crate::session::Session;
@@ -68,9 +73,28 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let watch = args.events.then(|| {
+        let hub = SampleHub::new(DEFAULT_BUDGET, Overflow::Wait);
+        counters.sample_into(hub.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let watch = EventWatch::new(counters.maps(), counters.half_life().as_nanos(), hub, None);
+        watch.spawn(stop.clone()).map(|thread| (stop, thread))
+    });
+    let watch = watch.transpose().context("cannot start the events thread")?;
     let sources = plan.open(&counters)?;
     let mut session = Session::start(counters, sources)?;
     let result = session.wait();
+    let events = match watch {
+        Some((stop, thread)) => {
+            stop.store(true, Relaxed);
+            Some(
+                thread
+                    .join()
+                    .map_err(|_| anyhow!("the events thread failed (a bug: please report it)"))?,
+            )
+        }
+        None => None,
+    };
     if let Err(e) = &result
         && !e.kept_earlier_records()
     {
@@ -86,8 +110,13 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     let counters = session.counters();
     let mut scales = FrameScales::default();
     scales.update(frame, counters.half_life(), counters.baseline(), view.scale);
+    let tiles = scaled_tiles(frame, &scales);
+    let mut view = view;
+    if let Some(events) = &events {
+        view.events = overlay_at(events, &tiles, frame.at_ns.unwrap_or(0));
+    }
     let input = FrameInput {
-        tiles: scaled_tiles(frame, &scales),
+        tiles,
         // A snapshot shows packet time --at, not the moment the file ended.
         status: crate::render::StatusInfo {
             ended_secs: None,

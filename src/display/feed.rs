@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
+use super::events::overlay;
 use super::scales::{FrameScales, scaled_tiles};
 use super::status::status_info;
 use crate::counting::{DecayMode, FrameReader, HalfLife};
+use crate::events::EventBoard;
 use crate::metrics::FrameStats;
-use crate::render::ScaleMode;
+use crate::render::{EventOverlay, ScaleMode};
 use crate::session::Session;
 use crate::ui::{FeedFrame, FrameFeed, FrameNeeds};
 
@@ -24,6 +26,8 @@ pub struct SessionFeed {
     scale: ScaleMode,
     /// Frames since the baselines were last read.
     frames_since_baselines: u32,
+    /// What the scan event detector has found, when it runs.
+    events: Option<Arc<EventBoard>>,
 }
 
 /// Baselines are read again after this many frames while shown (see
@@ -42,7 +46,14 @@ impl SessionFeed {
             has_frame: false,
             scale: ScaleMode::default(),
             frames_since_baselines: u32::MAX,
+            events: None,
         }
+    }
+
+    /// Outlines the events `board` holds on the maps (and lists them on E).
+    pub fn with_events(mut self, board: Arc<EventBoard>) -> Self {
+        self.events = Some(board);
+        self
     }
 }
 
@@ -78,10 +89,16 @@ impl FrameFeed for SessionFeed {
             DecayMode::Exponential => std::f64::consts::LN_2 / counters.half_life().duration().as_secs_f64(),
             DecayMode::Step | DecayMode::None => 0.0,
         };
+        let tiles = scaled_tiles(frame, &self.scales);
+        let events = self.events.as_ref().map_or_else(EventOverlay::default, |board| {
+            let board = board.snapshot();
+            overlay(&board, &tiles, board.clock)
+        });
         FeedFrame {
-            tiles: scaled_tiles(frame, &self.scales),
+            tiles,
             status: status_info(&self.session, frame, 0.0),
             rate_per_value,
+            events,
         }
     }
 

@@ -21,7 +21,10 @@
 //! tens of deviations over 256 cells. Adjacent hot rows make one block. Then
 //! the same for columns, leaving out the hot rows' cells. A live event needs
 //! only a lower margin to go on (hysteresis) and ends after [`END_AFTER`]
-//! ticks not found.
+//! ticks not found or *fallen back*: its cells bring no more packets than
+//! their level (their own, or a typical stretch of the map's this tick),
+//! though the map, which fades with the half-life, may show the line a while
+//! longer. A line still fading is not taken for a new event.
 //!
 //! Everything is a function of the samples and their packet times, so a
 //! replay at any speed finds the same events at the same packet times.
@@ -67,8 +70,21 @@ impl DetectorConfig {
 
 /// Cells of a row (or column) that must be above their own level.
 pub const MIN_CELLS: u32 = 16;
-/// Ticks not found before an event ends.
+/// Ticks not found, or found with no more packets than its cells' own
+/// level, before an event ends.
 pub const END_AFTER: u32 = 3;
+/// A new event's first tick brings at least this times its cells' level
+/// (and four deviations more): a line still fading on the map is not one.
+const START_OVER_LEVEL: f64 = 1.25;
+
+/// The packets per tick (smoothed over about two ticks) at or below which
+/// an event has fallen back: its cells' `level` plus a quarter of what it
+/// brought above it at its height, or chance (one and a half deviations of
+/// a count of that size), whichever is more.
+fn quiet_below(level: f64, peak: f64, weight: f64) -> f64 {
+    let chance = 1.5 * (weight * level / 2.0 + weight * weight).sqrt();
+    level + (0.25 * (peak - level)).max(chance)
+}
 /// A cell counts at most its own level times this plus [`CLIP_PACKETS`].
 const CLIP_LEVELS: f32 = 4.0;
 /// ... plus this many packets (samples of weight one).
@@ -77,7 +93,7 @@ const CLIP_PACKETS: f32 = 8.0;
 /// largest cells: one busy server, or a few, are not a line.
 const SPREAD_WITHOUT: usize = 7;
 /// Ticks of samples kept to attribute the start of an event found late.
-const HISTORY_TICKS: usize = 5;
+const HISTORY_TICKS: usize = 15;
 
 /// Margins a row must clear, for a new event and to go on with one.
 #[derive(Clone, Copy)]
@@ -88,7 +104,7 @@ struct Margins {
     cells: u32,
 }
 const START: Margins = Margins {
-    deviations: 6.0,
+    deviations: 7.0,
     over_rows: 1.25,
     over_own: 1.2,
     cells: MIN_CELLS,
@@ -115,6 +131,10 @@ struct Grid {
     sum_w2: f64,
     /// Whether any recent or level cell may be non-zero.
     live: bool,
+    /// This tick's packets of a typical row and column (the median):
+    /// what any stretch of the map brings without a scan.
+    typical_row: f64,
+    typical_column: f64,
 }
 
 /// A line or block found in one tick.
@@ -177,6 +197,8 @@ impl Detector {
                     sum_w: 0.0,
                     sum_w2: 0.0,
                     live: false,
+                    typical_row: 0.0,
+                    typical_column: 0.0,
                 })
                 .collect(),
             tick_start: None,
@@ -302,6 +324,18 @@ impl Detector {
                 }
             }
         }
+        // Each live event's packets per tick at its cells' own levels, before
+        // this tick teaches the levels: what "fallen back" is measured against.
+        let level: Vec<f64> = self
+            .active
+            .iter()
+            .map(|e| {
+                self.grids
+                    .iter()
+                    .find(|g| g.map == e.map)
+                    .map_or(0.0, |g| g.level_of(e))
+            })
+            .collect();
         let mut found_by_map = Vec::with_capacity(self.grids.len());
         for g in &mut self.grids {
             let live_here: Vec<Found> = self
@@ -316,7 +350,7 @@ impl Detector {
                 .collect();
             found_by_map.push(g.close(self.recent_keep, self.base_keep, &live_here));
         }
-        self.track(end, &samples, found_by_map);
+        self.track(end, &samples, found_by_map, &level);
         self.history.push_back(samples);
         while self.history.len() > HISTORY_TICKS {
             self.history.pop_front();
@@ -324,7 +358,7 @@ impl Detector {
     }
 
     /// Continues, starts and ends events from what each map found.
-    fn track(&mut self, end: u64, samples: &[Sample], found_by_map: Vec<(MapId, Vec<Found>)>) {
+    fn track(&mut self, end: u64, samples: &[Sample], found_by_map: Vec<(MapId, Vec<Found>)>, level: &[f64]) {
         let mut seen = vec![false; self.active.len()];
         let mut started = Vec::new();
         for (map, found) in found_by_map {
@@ -343,11 +377,7 @@ impl Detector {
                         e.reshape();
                         seen[i] = true;
                     }
-                    None => {
-                        let id = self.next_id;
-                        self.next_id += 1;
-                        started.push(Event::new(id, map, f.axis, f.rows, f.columns, end));
-                    }
+                    None => started.push(Event::new(0, map, f.axis, f.rows, f.columns, end)),
                 }
             }
         }
@@ -356,10 +386,21 @@ impl Detector {
         let mut active = std::mem::take(&mut self.active);
         let added = attribute(&mut active, samples.iter());
         let mut kept = Vec::with_capacity(active.len());
-        for ((mut e, seen), packets) in active.into_iter().zip(seen).zip(added) {
+        let weight = |map: MapId| {
+            self.grids
+                .iter()
+                .find(|g| g.map == map)
+                .map_or(1.0, |g| f64::from(g.weight))
+        };
+        for (((mut e, seen), packets), level) in active.into_iter().zip(seen).zip(added).zip(level) {
             e.pps = packets as f64 / secs;
             e.peak_pps = e.peak_pps.max(e.pps);
-            if seen {
+            // Still drawn on the map (which fades with the half-life) but no
+            // longer above its cells' level: the scan has stopped.
+            e.smooth = 0.5 * e.smooth + 0.5 * packets as f64;
+            e.peak_smooth = e.peak_smooth.max(e.smooth);
+            let quiet = e.smooth <= quiet_below(*level, e.peak_smooth, weight(e.map));
+            if seen && !quiet {
                 e.misses = 0;
                 e.found_until = end;
             } else {
@@ -399,6 +440,22 @@ impl Detector {
             }
         });
         for ((mut e, packets), first) in started.into_iter().zip(added).zip(first) {
+            // A line still fading on the map after its event ended is not a
+            // new event: one starts only with packets above the cells' level.
+            let level = self
+                .grids
+                .iter()
+                .find(|g| g.map == e.map)
+                .map_or(0.0, |g| g.level_of(&e));
+            let w = weight(e.map);
+            let p = packets as f64;
+            if p < START_OVER_LEVEL * level || p - level < 4.0 * (w * level + w * w).sqrt() {
+                continue;
+            }
+            e.smooth = p;
+            e.peak_smooth = p;
+            e.id = self.next_id;
+            self.next_id += 1;
             e.start = if first == u64::MAX {
                 end.saturating_sub(self.config.tick_ns)
             } else {
@@ -561,6 +618,47 @@ fn runs(hot: &[bool]) -> Vec<(u8, u8)> {
 }
 
 impl Grid {
+    /// The packets per tick `e`'s cells bring without a scan: the larger of
+    /// their own levels and what a typical stretch of the map of that size
+    /// brought this tick (own levels are learnt over minutes; a map's
+    /// steady noise is known at once).
+    fn level_of(&self, e: &Event) -> f64 {
+        let cols = usize::from(e.columns.0)..=usize::from(e.columns.1);
+        let own: f64 = (usize::from(e.rows.0)..=usize::from(e.rows.1))
+            .map(|r| {
+                self.base[r * SIDE..(r + 1) * SIDE][cols.clone()]
+                    .iter()
+                    .map(|&b| f64::from(b))
+                    .sum::<f64>()
+            })
+            .sum();
+        let rows = f64::from(e.rows.1 - e.rows.0) + 1.0;
+        let columns = f64::from(e.columns.1 - e.columns.0) + 1.0;
+        let typical = match e.axis {
+            Axis::Rows => self.typical_row * rows * columns / SIDE as f64,
+            Axis::Columns => self.typical_column * columns * rows / SIDE as f64,
+        };
+        own.max(typical)
+    }
+
+    /// Sets the typical row's and column's packets of this tick.
+    fn measure_typical(&mut self) {
+        let mut rows = vec![0f64; SIDE];
+        let mut cols = vec![0f64; SIDE];
+        for &c in &self.touched {
+            let v = f64::from(self.tick[usize::from(c)]);
+            rows[usize::from(c >> 8)] += v;
+            cols[usize::from(c & 0xff)] += v;
+        }
+        let median = |v: &mut Vec<f64>| {
+            let q = v.len() / 2;
+            v.select_nth_unstable_by(q, f64::total_cmp);
+            v[q]
+        };
+        self.typical_row = median(&mut rows);
+        self.typical_column = median(&mut cols);
+    }
+
     /// Ends the tick: updates the recent grid, finds lines, learns the
     /// levels, clears the tick. `live`: this map's live events (lower margins).
     fn close(&mut self, recent_keep: f32, base_keep: f32, live: &[Found]) -> (MapId, Vec<Found>) {
@@ -579,6 +677,7 @@ impl Grid {
             peak = peak.max(*r);
         }
         let found = self.find(recent_keep, live);
+        self.measure_typical();
         let learn = 1.0 - base_keep;
         for (b, t) in self.base.iter_mut().zip(self.tick.iter()) {
             *b = *b * base_keep + t * learn;

@@ -85,6 +85,9 @@ pub struct Event {
     pub destinations: TopN<IpAddr>,
     /// Ticks in a row it was not found.
     pub(super) misses: u32,
+    /// Its packets per tick, smoothed over about two ticks, and the most of that.
+    pub(super) smooth: f64,
+    pub(super) peak_smooth: f64,
 }
 
 impl Event {
@@ -114,6 +117,8 @@ impl Event {
             ports: TopN::new(TALLY),
             destinations: TopN::new(TALLY),
             misses: 0,
+            smooth: 0.0,
+            peak_smooth: 0.0,
         };
         e.reshape();
         e

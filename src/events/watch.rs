@@ -186,9 +186,9 @@ impl EventWatch {
                 log.write(c, now);
             }
             match c {
-                Change::Started(e) => log::info!("event {} started: {}", e.id, e.label(now)),
+                Change::Started(e) => log::debug!("event {} started: {}", e.id, e.label(now)),
                 Change::Ended(e) => {
-                    log::info!("event {} ended: {}", e.id, e.label(now));
+                    log::debug!("event {} ended: {}", e.id, e.label(now));
                     self.all.push(e.clone());
                 }
             }

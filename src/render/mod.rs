@@ -14,6 +14,7 @@ pub mod colour;
 mod gpu;
 mod image;
 pub mod layout;
+mod marks;
 pub mod scale;
 mod scene;
 pub(crate) use scene::{format_rate, group_thousands};
@@ -23,6 +24,7 @@ pub use colour::ColourMap;
 pub use gpu::{AdapterChoice, Gpu, TIMESTAMPS, WallRenderer};
 pub use image::RgbaImage;
 pub use layout::{Arrangement, LayoutKind, Rect, TextScale, TileSlot, WallGrid};
+pub use marks::{EventMark, EventOverlay};
 pub use scale::{CellOrder, MapScale, MapView, ScaleMode};
 
 use crate::maps::{Key, MapDef};
@@ -150,6 +152,8 @@ pub struct ViewState {
     pub colours: ColourMap,
     /// How much larger than the default text is drawn (`--text-scale`).
     pub text_scale: TextScale,
+    /// Scan events to outline, and the event list when shown (key E).
+    pub events: EventOverlay,
 }
 
 impl ViewState {

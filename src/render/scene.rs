@@ -78,7 +78,7 @@ pub(crate) struct RectInstance {
 }
 
 impl RectInstance {
-    fn solid(r: Rect, c: [u8; 4]) -> Self {
+    pub(crate) fn solid(r: Rect, c: [u8; 4]) -> Self {
         RectInstance {
             rect: rect_f(r),
             colour: c.map(|v| f32::from(v) / 255.0),
@@ -298,6 +298,20 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
             .anchored(Anchor::Centre),
         );
     }
+    let curve = |tile: usize| {
+        frame
+            .tiles
+            .get(tile)
+            .is_some_and(|t| t.follows_curve(frame.view.order))
+    };
+    super::marks::draw(
+        scene,
+        arr,
+        &frame.view.events,
+        curve,
+        frame.view.order,
+        &mut *measure,
+    );
     if let Some(h) = &frame.view.hover {
         hover(scene, arr, h, measure);
     }

@@ -104,6 +104,16 @@ impl SourceSpec {
         matches!(self, SourceSpec::Interfaces(_))
     }
 
+    /// Whether the source is read at the reader's own pace (a file, standard
+    /// input, the demo), so that the event detector may hold it back rather
+    /// than lose samples; a network source must never be held back.
+    pub fn can_wait(&self) -> bool {
+        matches!(
+            self,
+            SourceSpec::File(_) | SourceSpec::Stdin | SourceSpec::Demo(_)
+        )
+    }
+
     /// Whether the source ends by itself (a file or standard input).
     pub fn ends(&self) -> bool {
         matches!(self, SourceSpec::File(_) | SourceSpec::Stdin)

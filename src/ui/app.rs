@@ -222,6 +222,7 @@ impl WallApp {
                 ..ViewState::default()
             },
             fullscreen: options.fullscreen,
+            events_list: false,
         };
         WallApp {
             feed,
@@ -440,6 +441,7 @@ impl WallApp {
             tiles,
             mut status,
             rate_per_value,
+            events,
         } = self.feed.frame(
             self.state.view.frozen,
             FrameNeeds {
@@ -450,6 +452,10 @@ impl WallApp {
         self.tiles = tiles.len();
         let mut view = self.state.view.clone();
         view.notice = self.notice.clone();
+        view.events = events;
+        if !self.state.events_list {
+            view.events.list = None;
+        }
         view.hover = self.cursor.and_then(|(x, y)| {
             crate::display::hover::hover_readout(&view, &tiles, rate_per_value, (w, h), x, y)
         });

@@ -34,6 +34,8 @@ pub enum Action {
     ToggleBlank,
     /// ? / H: show or hide the key table.
     ToggleHelp,
+    /// E: show or hide the list of scan events.
+    ToggleEvents,
     /// C: next colour scale mode (paper, auto, log, rank).
     NextScale,
     /// N: counts or change against the baseline.
@@ -204,6 +206,12 @@ pub const BINDINGS: &[Binding] = &[
         help: "blank the screen",
     },
     Binding {
+        keys: "E",
+        triggers: &[Char("e")],
+        action: Action::ToggleEvents,
+        help: "show / hide the scan events list (each live event is outlined on its map)",
+    },
+    Binding {
         keys: "? / H",
         triggers: &[Char("?"), Char("h")],
         action: Action::ToggleHelp,
@@ -288,6 +296,7 @@ mod tests {
             (ch("b"), Action::ToggleBlank),
             (ch("?"), Action::ToggleHelp),
             (ch("h"), Action::ToggleHelp),
+            (ch("e"), Action::ToggleEvents),
             (ch("q"), Action::Quit),
             (ch("c"), Action::NextScale),
             (ch("N"), Action::ToggleChange),

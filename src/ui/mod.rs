@@ -17,7 +17,8 @@ use std::time::Duration;
 pub use app::run_wall;
 
 use crate::render::{
-    AdapterChoice, CellOrder, ColourMap, LayoutKind, MapView, ScaleMode, StatusInfo, TileInput, WallGrid,
+    AdapterChoice, CellOrder, ColourMap, EventOverlay, LayoutKind, MapView, ScaleMode, StatusInfo, TileInput,
+    WallGrid,
 };
 
 /// One frame's worth of data from the counting side.
@@ -31,6 +32,8 @@ pub struct FeedFrame<'a> {
     /// exponential decay of half-life h, ln 2 / h seconds): lets the hover
     /// readout show a cell's rate as well as its value.
     pub rate_per_value: f64,
+    /// Scan events to outline, and the whole list (the window shows it on E).
+    pub events: EventOverlay,
 }
 
 /// Where the window gets its data. Implemented by the counting side for the

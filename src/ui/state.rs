@@ -32,6 +32,8 @@ pub struct WallState {
     pub view: ViewState,
     /// Whether the window is full-screen.
     pub fullscreen: bool,
+    /// Whether the scan events list is shown (key E).
+    pub events_list: bool,
 }
 
 impl WallState {
@@ -97,6 +99,7 @@ impl WallState {
             Action::ToggleOrder => format!("order: {}", v.order),
             Action::NextColourMap => format!("colour map: {}", v.colours),
             Action::ToggleHelp => format!("help {}", on(!v.help.is_empty())),
+            Action::ToggleEvents => format!("event list {}", on(self.events_list)),
             Action::Escape => "back".to_string(),
         })
     }
@@ -196,9 +199,16 @@ impl WallState {
                 };
                 Vec::new()
             }
+            Action::ToggleEvents => {
+                self.events_list = !self.events_list;
+                Vec::new()
+            }
             Action::Escape => {
                 if !v.help.is_empty() {
                     v.help.clear();
+                    Vec::new()
+                } else if self.events_list {
+                    self.events_list = false;
                     Vec::new()
                 } else if v.blank {
                     v.blank = false;

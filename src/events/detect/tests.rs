@@ -134,7 +134,10 @@ fn a_24_sweep_is_one_row_event_with_its_scanner() {
     // The scanner's 15,000 packets, over by at most what Space-Saving allows.
     let scanner = e.sources.top(1)[0].1;
     let slack = e.sources.total() / crate::events::event::TALLY as u64;
-    assert!((15_000..=15_000 + slack).contains(&scanner), "{scanner} (slack {slack})");
+    assert!(
+        (15_000..=15_000 + slack).contains(&scanner),
+        "{scanner} (slack {slack})"
+    );
     assert!(
         e.label(e.start).starts_with("10.20.117.0/24 swept - TCP SYN - "),
         "{}",
