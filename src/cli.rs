@@ -167,10 +167,12 @@ pub struct SnapshotArgs {
     /// Output PNG file.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
-    /// Outline the scan events live at `--at` on their maps and show the
-    /// event list, as the wall does (key E).
+    /// Outline the scan events live at `--at` on their maps, as the wall does.
     #[arg(long)]
     pub events: bool,
+    /// With `--events`: also show the event list (the wall's key E).
+    #[arg(long, requires = "events")]
+    pub events_list: bool,
 }
 
 /// Where packets come from: one of `-r`, `-i` and `--demo`, or any of the

@@ -114,6 +114,9 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     let mut view = view;
     if let Some(events) = &events {
         view.events = overlay_at(events, &tiles, frame.at_ns.unwrap_or(0));
+        if !args.events_list {
+            view.events.list = None;
+        }
     }
     let input = FrameInput {
         tiles,

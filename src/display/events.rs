@@ -47,7 +47,7 @@ fn overlay_of<'a>(
                 tile,
                 rows: e.rows,
                 columns: e.columns,
-                label: e.label(now),
+                label: e.short_label(now),
             })
         })
         .collect();

@@ -222,17 +222,31 @@ impl Event {
             .find(|&p| want(p))
     }
 
-    /// The one line the wall and the log show:
+    /// The one line the list and the log show:
     /// `10.20.117.0/24 swept - TCP SYN - 1.2k pkt/s - 198.51.100.77 - 40 s`.
     pub fn label(&self, now: u64) -> String {
         let title = MAPS[self.map].title;
         let what = title.split(" - ").next().unwrap_or(title);
+        self.words(Some(what), now)
+    }
+
+    /// The label on its own map, whose title already names the packets:
+    /// `10.20.117.0/24 swept - 1.2k pkt/s - 198.51.100.77 - 40 s`.
+    pub fn short_label(&self, now: u64) -> String {
+        self.words(None, now)
+    }
+
+    fn words(&self, what: Option<&str>, now: u64) -> String {
         let rate = if self.end.is_some() {
             self.peak_pps
         } else {
             self.pps
         };
-        let mut s = format!("{} - {what} - {} pkt/s - ", self.place(), human(rate));
+        let mut s = self.place();
+        if let Some(what) = what {
+            let _ = write!(s, " - {what}");
+        }
+        let _ = write!(s, " - {} pkt/s - ", human(rate));
         let top = self.sources.top(2);
         match top.as_slice() {
             [] => s.push_str("source unknown"),
