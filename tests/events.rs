@@ -291,9 +291,41 @@ fn mixed_scenes_find_every_part_and_csv_says_the_same() {
             .any(|r| r.contains(",syn,row,117,,") && r.contains("198.51.100.77")),
         "{text}"
     );
-    // The same capture again: the same events, to the packet.
-    let again = events(&path, &["--maps", "syn,synaddrport"]);
+    // The same capture again: the same events, to the packet; and the
+    // events log says each start and end, each as of its own packet time.
+    let log = dir.path().join("events.jsonl");
+    let again = events(
+        &path,
+        &["--maps", "syn,synaddrport", "--events-log", log.to_str().unwrap()],
+    );
     assert_eq!(found, again);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let starts = lines.iter().filter(|l| l["event"] == "start").count();
+    assert_eq!(starts, found.len(), "{lines:?}");
+    let first = lines
+        .iter()
+        .find(|l| l["event"] == "start" && l["row"] == 117)
+        .expect("the /24's start");
+    // Its age is told at its start (a few seconds), not at the end of the file.
+    let label = first["label"].as_str().unwrap();
+    let age: u64 = label
+        .rsplit(" - ")
+        .next()
+        .unwrap()
+        .trim_end_matches(" s")
+        .parse()
+        .unwrap();
+    assert!(first["end"].is_null() && age < 10, "{label}");
+    let ended = lines
+        .iter()
+        .find(|l| l["event"] == "end" && l["row"] == 117)
+        .expect("the /24's end");
+    assert_eq!(ended["id"], first["id"]);
+    assert!(!ended["end"].is_null());
 }
 
 #[test]

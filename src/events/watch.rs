@@ -91,18 +91,19 @@ impl EventLog {
         })
     }
 
-    /// Appends one line for `change`; a failed write is logged (rate-limited
-    /// by the caller's pace: one per event) and the wall goes on.
-    fn write(&mut self, change: &Change, now: u64) {
+    /// Appends one line for `change`, worded as of its own packet time (its
+    /// latest packet, or its end), not of whenever the detector got to it; a
+    /// failed write is logged and the wall goes on.
+    fn write(&mut self, change: &Change) {
         if self.reopen.swap(false, Relaxed) {
             match open_append(&self.path) {
                 Ok(f) => self.file = f,
                 Err(e) => log::warn!("{e:#}"),
             }
         }
-        let (what, e) = match change {
-            Change::Started(e) => ("start", e),
-            Change::Ended(e) => ("end", e),
+        let (what, e, now) = match change {
+            Change::Started(e) => ("start", e, e.last_seen),
+            Change::Ended(e) => ("end", e, e.end.unwrap_or(e.last_seen)),
         };
         let mut json = e.to_json(now);
         if let Some(obj) = json.as_object_mut() {
@@ -183,12 +184,12 @@ impl EventWatch {
         let changes = self.detector.take_changes();
         for c in &changes {
             if let Some(log) = &mut self.log {
-                log.write(c, now);
+                log.write(c);
             }
             match c {
-                Change::Started(e) => log::debug!("event {} started: {}", e.id, e.label(now)),
+                Change::Started(e) => log::debug!("event {} started: {}", e.id, e.label(e.last_seen)),
                 Change::Ended(e) => {
-                    log::debug!("event {} ended: {}", e.id, e.label(now));
+                    log::debug!("event {} ended: {}", e.id, e.label(e.last_seen));
                     self.all.push(e.clone());
                 }
             }
