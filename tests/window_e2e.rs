@@ -57,6 +57,7 @@ impl FrameFeed for Synthetic {
             },
             rate_per_value: std::f64::consts::LN_2 / self.half_life,
             events: EventOverlay::default(),
+            pinned: Vec::new(),
         }
     }
 

@@ -65,8 +65,8 @@ fn overlay_of<'a>(
     }
 }
 
-/// `HH:MM:SS` of a packet time, for the list.
-fn clock(ns: u64) -> String {
+/// `HH:MM:SS` of a packet time, for the list and the pinned readout.
+pub(crate) fn clock(ns: u64) -> String {
     let t = Utc::from_unix_secs(ns / 1_000_000_000);
     format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second)
 }

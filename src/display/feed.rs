@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use super::events::overlay;
+use super::hover::pin_lines;
 use super::scales::{FrameScales, scaled_tiles};
 use super::status::status_info;
 use crate::counting::{DecayMode, FrameReader, HalfLife};
-use crate::events::EventBoard;
+use crate::events::{EventBoard, PinQuery};
 use crate::metrics::FrameStats;
 use crate::render::{EventOverlay, ScaleMode};
 use crate::session::Session;
-use crate::ui::{FeedFrame, FrameFeed, FrameNeeds};
+use crate::ui::{FeedFrame, FrameFeed, FrameNeeds, PinRequest};
 
 /// Feeds the window from a running session: reads the counters once per frame
 /// and never waits on capture.
@@ -90,16 +91,34 @@ impl FrameFeed for SessionFeed {
             DecayMode::Step | DecayMode::None => 0.0,
         };
         let tiles = scaled_tiles(frame, &self.scales);
-        let events = self.events.as_ref().map_or_else(EventOverlay::default, |board| {
-            let board = board.snapshot();
-            overlay(&board, &tiles, board.clock)
-        });
+        let board = self.events.as_ref().map(|b| b.snapshot());
+        let events = board
+            .as_ref()
+            .map_or_else(EventOverlay::default, |b| overlay(b, &tiles, b.clock));
+        let pinned = board
+            .as_ref()
+            .and_then(|b| b.answer.as_ref().filter(|a| Some(a.query) == b.query))
+            .map(pin_lines)
+            .unwrap_or_default();
         FeedFrame {
             tiles,
             status: status_info(&self.session, frame, 0.0),
             rate_per_value,
             events,
+            pinned,
         }
+    }
+
+    fn pin(&mut self, request: Option<PinRequest>) {
+        let Some(board) = &self.events else { return };
+        let query = request.and_then(|r| {
+            Some(PinQuery {
+                map: crate::maps::by_name(r.map)?,
+                rows: r.rows,
+                columns: r.columns,
+            })
+        });
+        board.ask(query);
     }
 
     fn frame_drawn(&mut self, cpu: std::time::Duration) {

@@ -2,7 +2,9 @@
 //! port or length, in the map's own terms), its value and rate, and against
 //! the baseline when there is one. The window only passes the pointer.
 
+use crate::events::PinAnswer;
 use crate::render::{Hover, TileInput, ViewState};
+use crate::ui::{PinRequest, PinSpan};
 
 /// The hover readout for the pointer at (x, y): what the cell is, its value
 /// and its rate.
@@ -25,11 +27,13 @@ pub fn hover_readout(
     let key = tile.key_at(view.order, row, col);
     let value = tile.values.get(usize::from(key)).copied().unwrap_or(0.0);
     let rate = f64::from(value) * rate_per_value;
-    let mut text = format!(
-        "{}\n{}\nvalue {value:.1}   {rate:.2} pkt/s",
-        tile.def.key.describe(key),
-        tile.def.title
-    );
+    // The value's unit: decayed packets and their rate, or plain packets.
+    let amount = if rate_per_value > 0.0 {
+        format!("value {value:.1} (decayed packets)   {rate:.2} pkt/s")
+    } else {
+        format!("value {value:.0} packets")
+    };
+    let mut text = format!("{}\n{}\n{amount}", tile.def.key.describe(key), tile.def.title);
     if let (Some(base), Some(scale)) = (tile.baseline, tile.scale) {
         let b = base.get(usize::from(key)).copied().unwrap_or(0.0);
         let ratio = scale.change(value, b).exp2();
@@ -39,6 +43,80 @@ pub fn hover_readout(
         ));
     }
     Some(Hover { x: px, y: py, text })
+}
+
+/// What a readout pinned at (x, y) asks about: the cell under it, or its
+/// row or column, in the map's own row order (along the Hilbert curve the
+/// cell's key says which row and column it is).
+pub fn pin_request(
+    view: &ViewState,
+    tiles: &[TileInput<'_>],
+    size: (u32, u32),
+    x: f64,
+    y: f64,
+    span: PinSpan,
+) -> Option<PinRequest> {
+    if view.blank || !x.is_finite() || !y.is_finite() {
+        return None;
+    }
+    let arr = view.arrange(tiles.len(), size.0, size.1);
+    let (slot, row, col) = arr.hit(x.floor() as i32, y.floor() as i32)?;
+    let tile = tiles.get(slot.tile)?;
+    let key = tile.key_at(view.order, row, col);
+    let (r, c) = ((key >> 8) as u8, key as u8);
+    let (rows, columns) = match span {
+        PinSpan::Cell => ((r, r), (c, c)),
+        PinSpan::Row => ((r, r), (0, 255)),
+        PinSpan::Column => ((0, 255), (c, c)),
+    };
+    Some(PinRequest {
+        map: tile.def.name,
+        rows,
+        columns,
+    })
+}
+
+/// The pinned readout's lines from the detector's answer: how many packets
+/// the cells got lately, when, from whom, to which ports and hosts.
+pub fn pin_lines(answer: &PinAnswer) -> Vec<String> {
+    let q = answer.query;
+    let span = match (q.rows.0 == q.rows.1, q.columns.0 == q.columns.1) {
+        (true, true) => "this cell",
+        (true, false) => "this row",
+        _ => "this column",
+    };
+    let secs = answer.window_ns / 1_000_000_000;
+    if answer.packets == 0 {
+        return vec![format!("{span}: no packets in the last {secs} s")];
+    }
+    let mut lines = vec![format!(
+        "{span}: {} packets in the last {secs} s, {} to {}",
+        crate::events::human(answer.packets as f64),
+        answer.first.map_or_else(String::new, super::events::clock),
+        answer.last.map_or_else(String::new, super::events::clock),
+    )];
+    let list = |items: Vec<String>| items.join(", ");
+    lines.push(format!(
+        "sources: {}",
+        list(answer.sources.iter().map(|(a, n)| format!("{a} ({n})")).collect())
+    ));
+    if !answer.ports.is_empty() {
+        lines.push(format!(
+            "ports: {}",
+            list(answer.ports.iter().map(|(p, n)| format!("{p} ({n})")).collect())
+        ));
+    }
+    lines.push(format!(
+        "to: {}",
+        list(
+            answer
+                .destinations
+                .iter()
+                .map(|(a, n)| format!("{a} ({n})"))
+                .collect()
+        )
+    ));
+    lines
 }
 
 #[cfg(test)]
@@ -95,6 +173,46 @@ mod tests {
         };
         let (x, y) = (f64::from(cell.x), f64::from(cell.y));
         assert!(hover_readout(&blank, &tiles, 0.5, (1920, 1080), x, y).is_none());
+    }
+
+    #[test]
+    fn a_pin_asks_about_the_cell_its_row_or_its_column_and_reads_the_answer() {
+        let values = one_cell_at_8();
+        let tiles = six_tiles(&values);
+        let view = ViewState::default();
+        let arr = view.arrange(6, 1920, 1080);
+        let cell = arr.slots[2].cell_rect(37, 200);
+        let (x, y) = (f64::from(cell.x) + 0.5, f64::from(cell.y) + 0.5);
+        let ask = |span| pin_request(&view, &tiles, (1920, 1080), x, y, span).expect("over a map");
+        let cell_q = ask(PinSpan::Cell);
+        assert_eq!(
+            (cell_q.map, cell_q.rows, cell_q.columns),
+            (MAPS[2].name, (37, 37), (200, 200))
+        );
+        assert_eq!(ask(PinSpan::Row).columns, (0, 255));
+        assert_eq!(ask(PinSpan::Column).rows, (0, 255));
+        assert!(pin_request(&view, &tiles, (1920, 1080), 1.0, 1.0, PinSpan::Cell).is_none());
+        let answer = PinAnswer {
+            query: crate::events::PinQuery {
+                map: 2,
+                rows: (37, 37),
+                columns: (0, 255),
+            },
+            window_ns: 15_000_000_000,
+            packets: 1234,
+            first: Some(1_700_000_000_000_000_000),
+            last: Some(1_700_000_012_000_000_000),
+            sources: vec![("198.51.100.77".parse().expect("an address"), 1200)],
+            ports: vec![(22, 1234)],
+            destinations: vec![("10.20.37.1".parse().expect("an address"), 9)],
+        };
+        let lines = pin_lines(&answer);
+        assert_eq!(
+            lines[0],
+            "this row: 1.2k packets in the last 15 s, 22:13:20 to 22:13:32"
+        );
+        assert_eq!(lines[1], "sources: 198.51.100.77 (1200)");
+        assert_eq!(lines[2], "ports: 22 (1234)");
     }
 
     #[test]

@@ -264,6 +264,16 @@ impl Detector {
         }
     }
 
+    /// The samples of the last ticks (what a pinned readout tallies).
+    pub fn recent_samples(&self) -> impl Iterator<Item = &Sample> {
+        self.history.iter().flatten().chain(&self.current)
+    }
+
+    /// Packet time the kept samples reach back to: ticks of history.
+    pub fn history_ns(&self) -> u64 {
+        self.config.tick_ns * HISTORY_TICKS as u64
+    }
+
     /// Events live now.
     pub fn active(&self) -> &[Event] {
         &self.active

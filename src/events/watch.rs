@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,9 +13,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::detect::{Change, Detector, DetectorConfig};
-use super::event::{Event, EventKind};
+use super::event::{Event, EventKind, REPORTED_SOURCES, TALLY};
 use super::sample::{Sample, SampleHub, Watermark};
-use crate::maps::MapId;
+use super::top::TopN;
+use crate::maps::{MAPS, MapId};
 
 /// Ended events the board keeps for the list on screen.
 const ENDED_KEPT: usize = 64;
@@ -32,6 +34,10 @@ pub struct BoardState {
     pub clock: u64,
     /// Samples dropped because the detector fell behind a live source.
     pub dropped_samples: u64,
+    /// The pinned readout's question, and its latest answer.
+    pub query: Option<PinQuery>,
+    /// The answer to `query`, once the watch has seen it.
+    pub answer: Option<PinAnswer>,
 }
 
 impl BoardState {
@@ -57,10 +63,60 @@ pub struct EventBoard {
     state: Mutex<BoardState>,
 }
 
+/// A pinned readout's question: who sent the recent packets of these cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinQuery {
+    /// The map.
+    pub map: MapId,
+    /// First and last row (row order).
+    pub rows: (u8, u8),
+    /// First and last column.
+    pub columns: (u8, u8),
+}
+
+/// The answer, from the samples of the last ticks.
+#[derive(Clone, Debug)]
+pub struct PinAnswer {
+    /// What was asked.
+    pub query: PinQuery,
+    /// How far back the samples reach (ns of packet time).
+    pub window_ns: u64,
+    /// Packets the samples stand for.
+    pub packets: u64,
+    /// First and last packet time seen in the cells.
+    pub first: Option<u64>,
+    /// Latest packet time seen.
+    pub last: Option<u64>,
+    /// Top sources, ports and destinations, most first.
+    pub sources: Vec<(IpAddr, u64)>,
+    /// Top destination ports.
+    pub ports: Vec<(u16, u64)>,
+    /// Top destination addresses.
+    pub destinations: Vec<(IpAddr, u64)>,
+}
+
 impl EventBoard {
     /// A copy of what is known now.
     pub fn snapshot(&self) -> BoardState {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Asks the watch who sent the recent packets of `query`'s cells (a
+    /// pinned readout), or stops asking with `None`. Answered within a
+    /// step of the watch, then kept up to date while asked.
+    pub fn ask(&self, query: Option<PinQuery>) {
+        self.update(|b| {
+            if b.query != query {
+                b.query = query;
+                b.answer = None;
+            }
+        });
+    }
+
+    /// The pinned question, and whether it has an answer yet.
+    fn snapshot_query(&self) -> Option<(PinQuery, bool)> {
+        let b = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        b.query.map(|q| (q, b.answer.is_some()))
     }
 
     fn update(&self, f: impl FnOnce(&mut BoardState)) {
@@ -139,6 +195,9 @@ fn open_append(path: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
+/// A pinned readout is tallied again every this many steps (half a second).
+const ANSWER_EVERY_STEPS: u64 = 10;
+
 /// How often the watch thread drains the samplers.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
@@ -151,6 +210,7 @@ pub struct EventWatch {
     /// Every event of the run, ended ones as they end (the `events` command).
     all: Vec<Event>,
     buffer: Vec<Sample>,
+    steps: u64,
 }
 
 impl EventWatch {
@@ -163,6 +223,7 @@ impl EventWatch {
             log,
             all: Vec::new(),
             buffer: Vec::new(),
+            steps: 0,
         }
     }
 
@@ -171,13 +232,64 @@ impl EventWatch {
         self.board.clone()
     }
 
-    /// Drains the samplers and closes the ticks every busy source has passed.
+    /// Drains the samplers and closes the ticks every busy source has passed;
+    /// answers a pinned readout's question every few steps.
     pub fn step(&mut self) -> Watermark {
         let mark = self.hub.drain(&mut self.buffer);
         self.detector.feed(self.buffer.drain(..));
         self.detector.advance(mark.at);
         self.publish(mark.at);
+        self.steps = self.steps.wrapping_add(1);
+        let query = self.board.snapshot_query();
+        if let Some((q, answered)) = query
+            && (!answered || self.steps.is_multiple_of(ANSWER_EVERY_STEPS))
+        {
+            let answer = self.answer(q);
+            self.board.update(|b| {
+                if b.query == Some(q) {
+                    b.answer = Some(answer);
+                }
+            });
+        }
         mark
+    }
+
+    /// Tallies the recent samples inside `q`'s cells.
+    fn answer(&self, q: PinQuery) -> PinAnswer {
+        let def = &MAPS[q.map];
+        let (need, key) = (def.filter.required_flags(), def.key.index());
+        let (mut sources, mut ports, mut destinations) =
+            (TopN::new(TALLY), TopN::new(TALLY), TopN::new(TALLY));
+        let (mut packets, mut first, mut last) = (0u64, None::<u64>, None::<u64>);
+        for s in self.detector.recent_samples() {
+            let cell = s.keys[key & 3];
+            let (row, col) = ((cell >> 8) as u8, cell as u8);
+            if s.flags & need != need
+                || !(q.rows.0..=q.rows.1).contains(&row)
+                || !(q.columns.0..=q.columns.1).contains(&col)
+            {
+                continue;
+            }
+            let w = u64::from(s.weight);
+            packets += w;
+            sources.add(s.src, w);
+            destinations.add(s.dst, w);
+            if let Some(p) = s.port() {
+                ports.add(p, w);
+            }
+            first = Some(first.map_or(s.ts, |f| f.min(s.ts)));
+            last = Some(last.map_or(s.ts, |l| l.max(s.ts)));
+        }
+        PinAnswer {
+            query: q,
+            window_ns: self.detector.history_ns(),
+            packets,
+            first,
+            last,
+            sources: sources.top(REPORTED_SOURCES),
+            ports: ports.top(REPORTED_SOURCES),
+            destinations: destinations.top(REPORTED_SOURCES),
+        }
     }
 
     fn publish(&mut self, now: u64) {
@@ -235,5 +347,82 @@ impl EventWatch {
             }
             self.finish()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Overflow;
+    use crate::parse::PacketFacts;
+    use std::net::Ipv4Addr;
+
+    fn syn_map() -> MapId {
+        MAPS.iter().position(|m| m.name == "syn").unwrap_or(0)
+    }
+
+    /// A pinned cell's readout names who sent it packets lately, and a
+    /// changed question is answered afresh.
+    #[test]
+    fn a_pinned_cell_is_told_who_sent_it_packets() {
+        let hub = SampleHub::new(1000, Overflow::Wait);
+        let mut sampler = hub.sampler();
+        let mut watch = EventWatch::new(&[syn_map()], 10_000_000_000, hub.clone(), None);
+        let board = watch.board();
+        let start = 1_700_000_000_000_000_000u64;
+        let scanner = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 77));
+        let other = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+        for i in 0..300u64 {
+            let ts = start + i * 10_000_000;
+            let (src, cell) = if i % 3 == 0 {
+                (other, 0x0505)
+            } else {
+                (scanner, 0x1122)
+            };
+            let facts = PacketFacts {
+                dst_low16: cell,
+                length: 60,
+                port: 22,
+                flags: PacketFacts::TCP | PacketFacts::L4_PRESENT | PacketFacts::SYN_ONLY,
+            };
+            if sampler.due(ts) {
+                sampler.take(
+                    ts,
+                    &facts,
+                    Some((src, IpAddr::V4(Ipv4Addr::new(10, 0, 0x11, 0x22)))),
+                    1,
+                );
+            }
+        }
+        sampler.publish(start + 3_000_000_000);
+        watch.step();
+        let query = PinQuery {
+            map: syn_map(),
+            rows: (0x11, 0x11),
+            columns: (0x22, 0x22),
+        };
+        board.ask(Some(query));
+        watch.step();
+        let answer = board.snapshot().answer.expect("answered within a step");
+        assert_eq!(answer.query, query);
+        assert_eq!(answer.packets, 200);
+        assert_eq!(answer.sources, vec![(scanner, 200)]);
+        assert_eq!(answer.ports, vec![(22, 200)]);
+        // The row of the other cell: only the other sender.
+        board.ask(Some(PinQuery {
+            rows: (5, 5),
+            columns: (0, 255),
+            ..query
+        }));
+        assert!(
+            board.snapshot().answer.is_none(),
+            "a new question drops the old answer"
+        );
+        watch.step();
+        let answer = board.snapshot().answer.expect("answered");
+        assert_eq!(answer.sources, vec![(other, 100)]);
+        board.ask(None);
+        watch.step();
+        assert!(board.snapshot().answer.is_none());
     }
 }

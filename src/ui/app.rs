@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use winit::application::ApplicationHandler;
 use winit::dpi::{PhysicalPosition, PhysicalSize};
-use winit::event::{ElementState, WindowEvent};
+use winit::event::{ElementState, MouseButton, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::ModifiersState;
 use winit::window::{Fullscreen, Window, WindowId};
@@ -15,7 +15,9 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::keys::{Action, lookup};
 use super::scheduler::{Scheduler, Topic};
 use super::state::{Effect, WallState};
-use super::{FeedFrame, FrameFeed, FrameNeeds, Observer, WallEvent, WallOptions, screenshot_name};
+use super::{
+    FeedFrame, FrameFeed, FrameNeeds, Observer, PinRequest, PinSpan, WallEvent, WallOptions, screenshot_name,
+};
 use crate::render::{FrameInput, Gpu, MapView, ViewState, WallRenderer};
 
 /// How long a notice (e.g. "screenshot saved") stays on screen.
@@ -150,6 +152,10 @@ struct WallApp {
     surface: Option<Surface>,
     fatal: Option<anyhow::Error>,
     cursor: Option<(f64, f64)>,
+    /// A readout pinned by a click: where, and what it covers.
+    pinned: Option<(f64, f64, PinSpan)>,
+    /// What the feed was last asked about the pinned cells.
+    pin_asked: Option<PinRequest>,
     modifiers: ModifiersState,
     occluded: bool,
     frames: u64,
@@ -234,6 +240,8 @@ impl WallApp {
             surface: None,
             fatal: None,
             cursor: None,
+            pinned: None,
+            pin_asked: None,
             modifiers: ModifiersState::empty(),
             occluded: false,
             frames: 0,
@@ -313,6 +321,9 @@ impl WallApp {
 
     fn apply(&mut self, event_loop: &ActiveEventLoop, action: Action, digit: Option<usize>) {
         self.emit(WallEvent::Key(action));
+        if action == Action::Escape && self.pinned.take().is_some() {
+            return;
+        }
         let effects = self.state.apply(action, digit, self.tiles);
         let now = Instant::now();
         for effect in effects {
@@ -442,6 +453,7 @@ impl WallApp {
             mut status,
             rate_per_value,
             events,
+            pinned,
         } = self.feed.frame(
             self.state.view.frozen,
             FrameNeeds {
@@ -456,9 +468,26 @@ impl WallApp {
         if !self.state.events_list {
             view.events.list = None;
         }
-        view.hover = self.cursor.and_then(|(x, y)| {
-            crate::display::hover::hover_readout(&view, &tiles, rate_per_value, (w, h), x, y)
-        });
+        let pin_request = self
+            .pinned
+            .and_then(|(x, y, span)| crate::display::hover::pin_request(&view, &tiles, (w, h), x, y, span));
+        view.hover = match self.pinned {
+            Some((x, y, _)) => {
+                crate::display::hover::hover_readout(&view, &tiles, rate_per_value, (w, h), x, y).map(
+                    |mut h| {
+                        h.text.push_str("\npinned (click again or Esc to unpin)");
+                        for line in &pinned {
+                            h.text.push('\n');
+                            h.text.push_str(line);
+                        }
+                        h
+                    },
+                )
+            }
+            None => self.cursor.and_then(|(x, y)| {
+                crate::display::hover::hover_readout(&view, &tiles, rate_per_value, (w, h), x, y)
+            }),
+        };
         status.frames_per_sec = self.fps.rate;
         let frame = FrameInput { tiles, status, view };
         let target = texture
@@ -528,6 +557,10 @@ impl WallApp {
         });
         drop(frame);
         self.feed.frame_drawn(cpu);
+        if pin_request != self.pin_asked {
+            self.pin_asked = pin_request;
+            self.feed.pin(pin_request);
+        }
         for e in events {
             self.emit(e);
         }
@@ -599,6 +632,34 @@ impl ApplicationHandler for WallApp {
                 self.cursor = Some((position.x, position.y));
             }
             WindowEvent::CursorLeft { .. } => self.cursor = None,
+            WindowEvent::MouseInput {
+                state: ElementState::Pressed,
+                button: MouseButton::Left,
+                ..
+            } => {
+                // A click pins the readout where it is (Shift: the row, Ctrl:
+                // the column); a click on the pinned spot, or off the maps,
+                // unpins it.
+                let span = if self.modifiers.shift_key() {
+                    PinSpan::Row
+                } else if self.modifiers.control_key() {
+                    PinSpan::Column
+                } else {
+                    PinSpan::Cell
+                };
+                self.pinned = match (self.cursor, self.pinned) {
+                    (Some((x, y)), Some((px, py, s)))
+                        if s == span && (x - px).abs() < 1.0 && (y - py).abs() < 1.0 =>
+                    {
+                        None
+                    }
+                    (Some((x, y)), _) => Some((x, y, span)),
+                    (None, _) => None,
+                };
+                if let Some(w) = &self.window {
+                    w.request_redraw();
+                }
+            }
             WindowEvent::RedrawRequested => self.redraw(event_loop),
             _ => {}
         }

@@ -34,6 +34,32 @@ pub struct FeedFrame<'a> {
     pub rate_per_value: f64,
     /// Scan events to outline, and the whole list (the window shows it on E).
     pub events: EventOverlay,
+    /// The pinned readout's further lines (who sent the pinned cells' recent
+    /// packets), once the counting side has the answer; empty otherwise.
+    pub pinned: Vec<String>,
+}
+
+/// Which cells a click pins: the cell, or with Shift its row (a /24 on an
+/// address map), or with Ctrl its column (one host number in every /24).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinSpan {
+    /// The cell clicked.
+    Cell,
+    /// Its row (Shift-click).
+    Row,
+    /// Its column (Ctrl-click).
+    Column,
+}
+
+/// A pinned readout's question to the feed: these cells of this map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinRequest {
+    /// The map's name (as in [`crate::maps::MAPS`]).
+    pub map: &'static str,
+    /// First and last row, in the map's own row order.
+    pub rows: (u8, u8),
+    /// First and last column.
+    pub columns: (u8, u8),
 }
 
 /// Where the window gets its data. Implemented by the counting side for the
@@ -58,6 +84,11 @@ pub trait FrameFeed {
 
     /// Multiplies the decay half-life by `factor` (`+` doubles, `-` halves).
     fn scale_half_life(&mut self, factor: f64);
+
+    /// A readout was pinned on these cells (or unpinned with `None`): later
+    /// frames carry who sent them in [`FeedFrame::pinned`]. Feeds that know
+    /// no sources ignore it.
+    fn pin(&mut self, _request: Option<PinRequest>) {}
 
     /// Told after each frame how long it took on the CPU (read, scale, draw
     /// submit), for `--metrics`. Feeds that do not report it ignore it.
