@@ -36,7 +36,8 @@ use scanwall::counting::{Decay, FrameReader};
 use scanwall::display::scales::{FrameScales, scaled_tiles};
 use scanwall::maps::{CELLS, MAPS, default_shown};
 use scanwall::render::{
-    AdapterChoice, FrameInput, Gpu, ScaleMode, StatusInfo, TIMESTAMPS, TileInput, ViewState, WallRenderer,
+    AdapterChoice, EventMark, EventOverlay, FrameInput, Gpu, ScaleMode, StatusInfo, TIMESTAMPS, TileInput,
+    ViewState, WallRenderer,
 };
 
 /// Frames timed one by one, per size, for the table.
@@ -357,6 +358,49 @@ fn frame_cost(c: &mut Criterion) {
                 h,
             );
         }
+    }
+    // The same 1080p frame with scan events: three outlined and labelled on
+    // each map (the most the wall draws), and with the event list open.
+    let mut marked = frame.clone();
+    marked.view.events = EventOverlay {
+        marks: (0..6)
+            .flat_map(|tile| {
+                (0..3u8).map(move |i| EventMark {
+                    tile,
+                    rows: (40 * i + 10, 40 * i + 10 + i),
+                    columns: (0, 255),
+                    label: format!(
+                        "10.20.{}.0/24 swept - 1.2k pkt/s - 198.51.100.77 +3 - 40 s",
+                        40 * i + 10
+                    ),
+                })
+            })
+            .collect(),
+        list: None,
+    };
+    let view = target(&gpu, 1920, 1080, wgpu::TextureUsages::COPY_DST);
+    for (name, list) in [
+        ("18 scan events outlined", false),
+        ("18 scan events and the list", true),
+    ] {
+        marked.view.events.list = list.then(|| {
+            (0..60)
+                .map(|i| format!("LIVE  00:00:{i:02}  10.20.{i}.0/24 swept - TCP SYN - 300 pkt/s - 198.51.100.{i} - 9 s"))
+                .collect()
+        });
+        c.bench_function(
+            &format!("draw six maps 1920x1080 with {name} (upload + draw, waited for)"),
+            |b| {
+                b.iter(|| {
+                    let drawn = renderer.render(&gpu, &marked, &view, 1920, 1080);
+                    let done = gpu.device.poll(wgpu::PollType::Wait {
+                        submission_index: None,
+                        timeout: None,
+                    });
+                    black_box((drawn.is_ok(), done.is_ok()))
+                })
+            },
+        );
     }
     for (w, h) in [(1920, 1080), (3840, 2160)] {
         c.bench_function(

@@ -31,9 +31,15 @@ pub struct EventOverlay {
     pub list: Option<Vec<String>>,
 }
 
-/// Events outlined and labelled per map, the busiest first: more would
-/// bury the map under frames and words; the list (E) has them all.
+/// Events outlined per map, the busiest first: more would bury the map
+/// under frames; the list (E) has them all.
 const MARKS_PER_MAP: usize = 3;
+/// Of those, labelled: the busiest. Words are what a software renderer
+/// spends most on (each glyph a quad), and one label per map reads best
+/// from across the room.
+const LABELS_PER_MAP: usize = 1;
+/// Lines the event list shows at most: as many as fit a 1080p screen.
+const LIST_LINES: usize = 28;
 /// The outline: a bright line inside a dark one, seen on every colour map.
 const MARK: [u8; 4] = [0, 255, 200, 255];
 const MARK_EDGE: [u8; 4] = [0, 0, 0, 255];
@@ -56,14 +62,15 @@ pub(crate) fn draw(
         let on_curve = order == CellOrder::Hilbert && curve(slot.tile);
         let mut placed: Vec<Rect> = Vec::new();
         let marks = overlay.marks.iter().filter(|m| m.tile == slot.tile);
-        for mark in marks.take(MARKS_PER_MAP) {
+        for (n, mark) in marks.take(MARKS_PER_MAP).enumerate() {
             let boxes = boxes(slot, mark, on_curve);
             for b in &boxes {
                 outline(scene, *b, slot.map.w);
             }
             // The list covers the maps' labels (overlay text cannot be hidden
             // by a later panel): with it open, outlines only.
-            if overlay.list.is_none()
+            if n < LABELS_PER_MAP
+                && overlay.list.is_none()
                 && let Some(first) = bounding(&boxes)
             {
                 label(scene, slot, first, &mark.label, f, &mut *measure, &mut placed);
@@ -142,7 +149,8 @@ fn label(
     placed: &mut Vec<Rect>,
 ) {
     let pad = (f * 0.3).ceil() as i32;
-    let (w, _) = measure(text, f);
+    let text = fitted(text, (slot.map.w - 2 * pad) as f32, f, &mut *measure);
+    let (w, _) = measure(&text, f);
     let w = (w.ceil() as i32 + 2 * pad).min(slot.map.w);
     let h = (f * LINE_HEIGHT).ceil() as i32 + 2 * pad;
     let gap = (f * 0.4) as i32;
@@ -159,7 +167,9 @@ fn label(
     }
     placed.push(panel);
     scene.overlay.push(RectInstance::solid(panel, LABEL_PANEL));
-    let mut t = TextItem::new(
+    // Fitted, not clipped: a clipped text area costs a software renderer
+    // about as much again as the six maps (benches/render.rs).
+    let t = TextItem::new(
         text,
         (panel.x + pad) as f32,
         (panel.y + pad) as f32,
@@ -167,8 +177,28 @@ fn label(
         LABEL_TEXT,
     )
     .on_overlay();
-    t.clip = Some([panel.x, panel.y, panel.right(), panel.bottom()]);
     scene.text.push(t);
+}
+
+/// `text` made to fit `width` pixels at size `f`: whole ` - ` parts dropped
+/// from the end first (the place and the rate come first), then characters,
+/// with an ellipsis.
+fn fitted(text: &str, width: f32, f: f32, measure: Measure<'_>) -> String {
+    if measure(text, f).0 <= width {
+        return text.to_string();
+    }
+    let parts: Vec<&str> = text.split(" - ").collect();
+    for n in (1..parts.len()).rev() {
+        let shorter = parts[..n].join(" - ");
+        if measure(&shorter, f).0 <= width {
+            return shorter;
+        }
+    }
+    let mut out: String = parts.first().copied().unwrap_or("").to_string();
+    while !out.is_empty() && measure(&format!("{out}..."), f).0 > width {
+        out.pop();
+    }
+    format!("{out}...")
 }
 
 fn overlaps(a: Rect, b: Rect) -> bool {
@@ -193,7 +223,7 @@ fn event_list(scene: &mut Scene, screen: Rect, lines: &[String], measure: Measur
         .fold(title_w, i32::max);
     let w = (widest + 2 * pad).min(screen.w * 3 / 5).max(1);
     let fit = ((screen.h - 2 * pad) / line_h - 2).max(0) as usize;
-    let shown = lines.len().min(fit);
+    let shown = lines.len().min(fit).min(LIST_LINES);
     let h = line_h * (shown as i32 + 2) + 2 * pad;
     let panel = Rect::new(
         screen.right() - w - pad,
@@ -205,8 +235,9 @@ fn event_list(scene: &mut Scene, screen: Rect, lines: &[String], measure: Measur
         .overlay
         .push(RectInstance::solid(panel.inset(-2), LIST_EDGE));
     scene.overlay.push(RectInstance::solid(panel, LABEL_PANEL));
-    let clip = Some([panel.x, panel.y, panel.right(), panel.bottom()]);
-    let mut t = TextItem::new(
+    let room = (w - 2 * pad) as f32;
+    let title = fitted(&title, room, f * 1.2, &mut *measure);
+    let t = TextItem::new(
         title,
         (panel.x + pad) as f32,
         (panel.y + pad) as f32,
@@ -214,7 +245,6 @@ fn event_list(scene: &mut Scene, screen: Rect, lines: &[String], measure: Measur
         LIST_TEXT,
     )
     .on_overlay();
-    t.clip = clip;
     scene.text.push(t);
     for (i, l) in lines.iter().take(shown).enumerate() {
         let y = (panel.y + pad + line_h * (i as i32 + 2)) as f32;
@@ -223,8 +253,9 @@ fn event_list(scene: &mut Scene, screen: Rect, lines: &[String], measure: Measur
         } else {
             LIST_TEXT
         };
-        let mut t = TextItem::new(l.clone(), (panel.x + pad) as f32, y, f, colour).on_overlay();
-        t.clip = clip;
-        scene.text.push(t);
+        let line = fitted(l, room, f, &mut *measure);
+        scene
+            .text
+            .push(TextItem::new(line, (panel.x + pad) as f32, y, f, colour).on_overlay());
     }
 }
