@@ -27,7 +27,7 @@ pub fn hover_readout(
     let rate = f64::from(value) * rate_per_value;
     let mut text = format!(
         "{}\n{}\nvalue {value:.1}   {rate:.2} pkt/s",
-        tile.def.key.describe(key),
+        tile.def.key.describe_in(key, &view.local),
         tile.def.title
     );
     if let (Some(base), Some(scale)) = (tile.baseline, tile.scale) {

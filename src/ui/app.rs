@@ -219,6 +219,7 @@ impl WallApp {
                 order: options.order,
                 colours: options.colours,
                 text_scale: options.text_scale,
+                local: options.local.clone(),
                 ..ViewState::default()
             },
             fullscreen: options.fullscreen,

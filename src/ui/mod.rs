@@ -147,6 +147,8 @@ pub struct WallOptions {
     pub colours: ColourMap,
     /// How much larger than the default text is drawn (`--text-scale`).
     pub text_scale: crate::render::TextScale,
+    /// What is known of the local network (`--local`), for axes and hover.
+    pub local: crate::known::LocalPrefix,
 }
 
 impl Default for WallOptions {
@@ -170,6 +172,7 @@ impl Default for WallOptions {
             order: CellOrder::default(),
             colours: ColourMap::default(),
             text_scale: crate::render::TextScale::default(),
+            local: crate::known::LocalPrefix::default(),
         }
     }
 }
