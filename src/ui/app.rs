@@ -538,10 +538,13 @@ impl WallApp {
                     events.push(WallEvent::Screenshot(path));
                 }
                 Err(e) => {
-                    self.notice = Some(format!("screenshot failed: {e}"));
+                    let why = super::screenshot_failure(&self.options.screenshot_dir, &e);
+                    self.notice = Some(why.clone());
                     self.scheduler
                         .schedule(Topic::NoticeExpiry, Instant::now() + NOTICE_FOR);
-                    events.push(WallEvent::Problem(format!("screenshot failed: {e}")));
+                    events.push(WallEvent::Problem(format!(
+                        "{why}; give --screenshot-dir a folder this user may write to"
+                    )));
                 }
             }
         }
