@@ -134,7 +134,7 @@ pub struct ViewArgs {
     /// a 16x16 square). Key K toggles.
     #[arg(long, value_name = "ORDER", default_value = "row")]
     pub order: crate::render::CellOrder,
-    /// Colour map: paper, viridis (perceptually uniform), cividis (colour-blind safe). Key V cycles.
+    /// Colour map: paper, viridis (perceptually uniform), cividis (colour-blind safe), ylgnbu (colour-blind safe, white to navy: empty cells stand apart from the background). Key V cycles.
     #[arg(long = "colormap", value_name = "MAP", default_value = "paper")]
     pub colours: crate::render::ColourMap,
     /// All text this many times its default size (0.5 to 3): titles are about

@@ -27,6 +27,7 @@ pub mod files;
 #[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 pub mod hilbert;
+pub mod known;
 pub mod logging;
 pub mod maps;
 pub mod metrics;

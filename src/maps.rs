@@ -5,6 +5,7 @@
 //! interface (CLI, CSV, UI), so they live here and nowhere else. Rules follow
 //! `COUNTING.md` ("Maps" table); the paper's figure numbers are kept for reference.
 
+use crate::known::LocalPrefix;
 use crate::parse::PacketFacts;
 
 /// Number of cells in every map: one per 16-bit key.
@@ -40,14 +41,43 @@ pub enum Key {
     Length = 3,
 }
 
+/// A stretch of keys marked on a map's row axis, with its label: the local
+/// /24s, the well-known ports, a notable packet length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AxisMark {
+    /// First key marked.
+    pub first: u16,
+    /// Last key marked (equal to `first` for one cell, which is then also
+    /// marked on the column axis).
+    pub last: u16,
+    /// What the row label says there.
+    pub label: String,
+}
+
 impl Key {
-    /// How a cell of a map with this key is named to a person (hover, labels).
+    /// How a cell of a map with this key is named to a person (hover,
+    /// labels), knowing nothing of the local network.
     pub fn describe(self, key: u16) -> String {
-        let (hi, lo) = (key >> 8, key & 0xff);
+        self.describe_in(key, &LocalPrefix::default())
+    }
+
+    /// How a cell is named, with what is known of the local network: a real
+    /// address (`123.56.104.37`) where `--local` says the first octets.
+    pub fn describe_in(self, key: u16, local: &LocalPrefix) -> String {
+        // Both halves of a u16: the casts are exact.
+        let (hi, lo) = ((key >> 8) as u8, (key & 0xff) as u8);
         match self {
-            Key::DstAddrLow16 => format!("x.x.{hi}.{lo}"),
+            Key::DstAddrLow16 => local.address(hi, lo),
+            // The service name is the hover's to add
+            // (`crate::known::service_name`).
             Key::DstPort => format!("port {key}"),
-            Key::PortLowByAddrLow => format!("port low byte {hi}, x.x.x.{lo}"),
+            Key::PortLowByAddrLow => {
+                let next = u32::from(hi) + 256;
+                format!(
+                    "ports {hi}, {next}, {}, ... (low byte {hi}) to hosts ending .{lo}",
+                    next + 256
+                )
+            }
             Key::Length => format!("length {key}"),
         }
     }
@@ -66,12 +96,56 @@ impl Key {
         }
     }
 
-    /// What a row of the picture spans, for axis labels (e.g. "8192" for ports).
-    pub fn row_label(self, row: u16) -> String {
+    /// What a row of the picture spans, for axis labels: `10.20.96.x` (or
+    /// `x.x.96.x`) for addresses, the first port or length for ports and
+    /// lengths, the port low byte for port-by-host maps.
+    pub fn row_label(self, row: u16, local: &LocalPrefix) -> String {
         match self {
-            Key::DstAddrLow16 => format!("x.x.{row}.0"),
+            // Rows are 0..=255: the cast is exact.
+            Key::DstAddrLow16 => local.row(row.min(255) as u8),
             Key::DstPort | Key::Length => format!("{}", u32::from(row) << 8),
-            Key::PortLowByAddrLow => format!("port&255={row}"),
+            Key::PortLowByAddrLow => format!("low byte {row}"),
+        }
+    }
+
+    /// What is marked on the row axis in row order: the local networks
+    /// narrower than a /16, the well-known ports, the notable lengths (see
+    /// [`crate::known`]). Most important first.
+    pub fn marks(self, local: &LocalPrefix) -> Vec<AxisMark> {
+        match self {
+            Key::DstAddrLow16 => local
+                .rows
+                .iter()
+                .take(LocalPrefix::MAX_ROW_MARKS)
+                .map(|&(first, last)| {
+                    let rows = u32::from(last - first) + 1;
+                    let label = if rows == 1 {
+                        local.row(first)
+                    } else {
+                        // rows is a power of two up to 128: 24 - log2(rows).
+                        local.block(first, (24 - rows.trailing_zeros()) as u8)
+                    };
+                    AxisMark {
+                        first: u16::from(first) << 8,
+                        last: u16::from(last) << 8 | 0xff,
+                        label,
+                    }
+                })
+                .collect(),
+            Key::DstPort => vec![AxisMark {
+                first: 0,
+                last: crate::known::WELL_KNOWN_LAST,
+                label: format!("0-{}", crate::known::WELL_KNOWN_LAST),
+            }],
+            Key::Length => crate::known::COMMON_LENGTHS
+                .iter()
+                .map(|&(len, label)| AxisMark {
+                    first: len,
+                    last: len,
+                    label: label.to_string(),
+                })
+                .collect(),
+            Key::PortLowByAddrLow => Vec::new(),
         }
     }
 }
@@ -320,6 +394,38 @@ mod tests {
         assert_eq!(Key::DstAddrLow16.describe(37 * 256 + 200), "x.x.37.200");
         assert_eq!(Key::DstPort.describe(8080), "port 8080");
         assert_eq!(Key::Length.describe(1514), "length 1514");
-        assert_eq!(Key::DstPort.row_label(32), "8192");
+        assert_eq!(Key::DstPort.row_label(32, &LocalPrefix::default()), "8192");
+    }
+
+    /// Issue #21: labels ignored what is known (the local prefix, services,
+    /// common lengths) and said `port&255=32`.
+    #[test]
+    fn labels_use_what_is_known() {
+        let local = LocalPrefix::from_v4(&[([123, 56, 104, 0], 24)]);
+        assert_eq!(
+            Key::DstAddrLow16.describe_in(104 * 256 + 37, &local),
+            "123.56.104.37"
+        );
+        assert_eq!(Key::DstAddrLow16.row_label(104, &local), "123.56.104.x");
+        let marks = Key::DstAddrLow16.marks(&local);
+        assert_eq!(marks.len(), 1);
+        assert_eq!((marks[0].first, marks[0].last), (104 * 256, 104 * 256 + 255));
+        assert_eq!(marks[0].label, "123.56.104.x");
+        let wide = LocalPrefix::from_v4(&[([10, 20, 96, 0], 20)]);
+        assert_eq!(Key::DstAddrLow16.marks(&wide)[0].label, "10.20.96.0/20");
+        let slash16 = LocalPrefix::from_v4(&[([10, 20, 0, 0], 16)]);
+        assert_eq!(Key::DstAddrLow16.row_label(117, &slash16), "10.20.117.x");
+        assert!(Key::DstAddrLow16.marks(&slash16).is_empty());
+        assert_eq!(crate::known::service_name(443), Some("https"));
+        assert_eq!(Key::DstPort.marks(&local)[0].last, 1023);
+        let lengths = Key::Length.marks(&local);
+        assert_eq!((lengths[0].first, lengths[0].last), (1500, 1500));
+        let row = Key::PortLowByAddrLow.row_label(32, &local);
+        assert!(!row.contains('&') && row.contains("low byte 32"), "{row}");
+        let cell = Key::PortLowByAddrLow.describe(32 * 256 + 7);
+        assert!(
+            cell.contains("ports 32, 288, 544") && cell.contains(".7"),
+            "{cell}"
+        );
     }
 }

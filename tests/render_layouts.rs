@@ -696,3 +696,131 @@ fn pooled_maps_keep_every_changed_cell_in_the_change_view() {
         }
     }
 }
+
+/// Runs of columns in `strip` holding text (brighter than the background),
+/// split where at least `gap` columns hold none: one run per label.
+fn text_runs(img: &RgbaImage, strip: Rect, gap: i32) -> Vec<(i32, i32)> {
+    let inked = |x: i32| {
+        (strip.y..strip.bottom()).any(|y| {
+            let [r, g, b] = rgb(img, x, y);
+            u16::from(r) + u16::from(g) + u16::from(b) > 250
+        })
+    };
+    let mut runs: Vec<(i32, i32)> = Vec::new();
+    for x in strip.x..strip.right() {
+        if !inked(x) {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(last) if x - last.1 <= gap => last.1 = x,
+            _ => runs.push((x, x)),
+        }
+    }
+    runs
+}
+
+/// Issue #21: at 1600x900 in focus layout the small maps' column labels ran
+/// together ("128160192224"). Every label now stands apart: no run of text
+/// above a map is wider than one three-digit number, and runs are at least
+/// an em apart, at every size (at 1280x720 they were 4 pixels apart).
+#[test]
+fn column_labels_never_run_together() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values: Vec<Vec<f32>> = (0..6).map(|_| filled(0.0)).collect();
+    for (w, h) in [(1280, 720), (1600, 900), (1920, 1080), (3840, 2160)] {
+        for layout in [LayoutKind::Focus, LayoutKind::Grid3x2, LayoutKind::Grid2x3] {
+            let view = ViewState {
+                layout,
+                ..ViewState::default()
+            };
+            let img = r
+                .render_to_image(&gpu, &frame(tiles(&values), view.clone()), w, h)
+                .expect("render");
+            let name = format!("column-labels-{layout}-{w}x{h}");
+            save(&img, &name);
+            for slot in &view.arrange(6, w, h).slots {
+                let (m, f) = (slot.map, slot.metrics.font_px);
+                let line = (f * 1.25).ceil() as i32;
+                let strip = Rect::new(
+                    m.x - f as i32,
+                    m.y - slot.metrics.tick - line,
+                    m.w + 2 * f as i32,
+                    line - 1,
+                );
+                let gap = f.ceil() as i32;
+                let runs = text_runs(&img, strip, gap);
+                assert!(runs.len() >= 4, "{name}: tile {}: {runs:?}", slot.tile);
+                for (a, b) in &runs {
+                    assert!(
+                        (b - a) as f32 <= f * 2.3,
+                        "{name}: tile {}: labels run together over {a}..{b} (font {f})",
+                        slot.tile
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Issue #21: labels said nothing of what is known. With `--local
+/// 123.56.104.0/24` the address maps mark the local /24's row, the port map
+/// the well-known ports (rows 0-3) and the length map the 1500-byte cell
+/// (its row and its column); every map has a grey frame, so a map saturated
+/// to its darkest colour does not merge with the background.
+#[test]
+fn known_rows_are_marked_and_every_map_is_framed() {
+    const MARK: [u8; 3] = [110, 185, 255];
+    const MAP_FRAME: [u8; 3] = [128, 134, 142];
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    // Saturated to the paper scale's black, and empty (white).
+    for (fill, name) in [(1000.0, "saturated"), (0.0, "empty")] {
+        let values: Vec<Vec<f32>> = (0..6).map(|_| filled(fill)).collect();
+        let view = ViewState {
+            local: scanwall::known::LocalPrefix::from_v4(&[([123, 56, 104, 0], 24)]),
+            ..ViewState::default()
+        };
+        let img = r
+            .render_to_image(&gpu, &frame(tiles(&values), view.clone()), 1920, 1080)
+            .expect("render");
+        save(&img, &format!("marks-{name}"));
+        let arr = view.arrange(6, 1920, 1080);
+        for slot in &arr.slots {
+            let m = slot.map;
+            // The frame on all four sides, between ticks (at cell 4 of 8).
+            let mid = slot.cell_rect(4, 4);
+            let x = mid.x + mid.w / 2;
+            let y = mid.y + mid.h / 2;
+            for (px, py) in [(x, m.y - 1), (x, m.bottom()), (m.right(), y)] {
+                assert_eq!(
+                    rgb(&img, px, py),
+                    MAP_FRAME,
+                    "{name}: tile {} at ({px},{py})",
+                    slot.tile
+                );
+            }
+        }
+        let row_mark = |tile: usize, row: u16| {
+            let slot = arr.slots.iter().find(|s| s.tile == tile).expect("tile shown");
+            let c = slot.cell_rect(row, 0);
+            rgb(&img, slot.map.x - 2, c.y + c.h / 2)
+        };
+        // ICMP (tile 0): the local /24, row 104; not row 40.
+        assert_eq!(row_mark(0, 104), MARK, "{name}: local /24 row");
+        assert_ne!(row_mark(0, 40), MARK, "{name}: row 40 is not local");
+        // Port (tile 4): ports 0-1023 are rows 0-3.
+        assert_eq!(row_mark(4, 1), MARK, "{name}: well-known ports");
+        assert_eq!(row_mark(4, 3), MARK, "{name}: well-known ports");
+        assert_ne!(row_mark(4, 6), MARK, "{name}: port 1536 is not well-known");
+        // Length (tile 5): 1500 is row 5, column 220; marked above the map.
+        assert_eq!(row_mark(5, 5), MARK, "{name}: length 1500's row");
+        let len = arr.slots.iter().find(|s| s.tile == 5).expect("len shown");
+        let c = len.cell_rect(5, 220);
+        assert_eq!(
+            rgb(&img, c.x + c.w / 2, len.map.y - 2),
+            MARK,
+            "{name}: length 1500's column"
+        );
+    }
+}

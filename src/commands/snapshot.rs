@@ -58,7 +58,10 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
         },
     )?;
     let counters = super::counters(&args.counting);
-    let view = view_state(&args.view, counters.maps())?;
+    let view = ViewState {
+        local: crate::display::labels::local_prefix(&plan.options.locals),
+        ..view_state(&args.view, counters.maps())?
+    };
     if args.counting.baseline.0.is_none() && view.map_view == crate::render::MapView::Change {
         return Err(anyhow!("--view change needs a baseline: drop `--baseline off`"));
     }

@@ -36,6 +36,7 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
         order: args.view.order,
         colours: args.view.colours,
         text_scale: args.view.text_scale,
+        local: crate::display::labels::local_prefix(&plan.options.locals),
         ..WallOptions::default()
     };
     // Bound before root is dropped (low ports work), served once the counters run.

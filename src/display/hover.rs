@@ -33,7 +33,14 @@ pub fn hover_readout(
     } else {
         format!("value {value:.0} packets")
     };
-    let mut text = format!("{}\n{}\n{amount}", tile.def.key.describe(key), tile.def.title);
+    let mut place = tile.def.key.describe_in(key, &view.local);
+    if tile.def.key == crate::maps::Key::DstPort
+        && let Some(name) = crate::known::service_name(key)
+    {
+        place.push(' ');
+        place.push_str(name);
+    }
+    let mut text = format!("{place}\n{}\n{amount}", tile.def.title);
     if let (Some(base), Some(scale)) = (tile.baseline, tile.scale) {
         let b = base.get(usize::from(key)).copied().unwrap_or(0.0);
         let ratio = scale.change(value, b).exp2();
@@ -101,9 +108,19 @@ pub fn pin_lines(answer: &PinAnswer) -> Vec<String> {
         list(answer.sources.iter().map(|(a, n)| format!("{a} ({n})")).collect())
     ));
     if !answer.ports.is_empty() {
+        let port = |p: u16| match crate::known::service_name(p) {
+            Some(name) => format!("{p} {name}"),
+            None => p.to_string(),
+        };
         lines.push(format!(
             "ports: {}",
-            list(answer.ports.iter().map(|(p, n)| format!("{p} ({n})")).collect())
+            list(
+                answer
+                    .ports
+                    .iter()
+                    .map(|(p, n)| format!("{} ({n})", port(*p)))
+                    .collect()
+            )
         ));
     }
     lines.push(format!(
@@ -212,7 +229,20 @@ mod tests {
             "this row: 1.2k packets in the last 15 s, 22:13:20 to 22:13:32"
         );
         assert_eq!(lines[1], "sources: 198.51.100.77 (1200)");
-        assert_eq!(lines[2], "ports: 22 (1234)");
+        assert_eq!(lines[2], "ports: 22 ssh (1234)");
+    }
+
+    #[test]
+    fn a_port_cell_names_its_service() {
+        let values = one_cell_at_8();
+        let tiles = six_tiles(&values);
+        let view = ViewState::default();
+        let arr = view.arrange(6, 1920, 1080);
+        // Tile 4 is the port map: port 443 is row 1, column 187.
+        let cell = arr.slots[4].cell_rect(1, 187);
+        let (x, y) = (f64::from(cell.x) + 0.5, f64::from(cell.y) + 0.5);
+        let h = hover_readout(&view, &tiles, 0.5, (1920, 1080), x, y).expect("over a cell");
+        assert!(h.text.starts_with("port 443 https\n"), "{}", h.text);
     }
 
     #[test]

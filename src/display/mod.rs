@@ -4,11 +4,13 @@
 //! of sources. This is the adapter between them, as Alacritty keeps its
 //! terminal model free of windowing and puts the adapter in its display code:
 //! per-frame scale numbers and tiles ([`scales`]), the status line's words
-//! ([`status`]), the hover readout's words ([`hover`]), scan events as
+//! ([`status`]), the hover readout's words ([`hover`]), the local network's name for
+//! axes and hover ([`labels`]), scan events as
 //! outlines and list lines ([`events`]) and the window's frame feed ([`feed`]).
 
 pub mod events;
 pub mod feed;
 pub mod hover;
+pub mod labels;
 pub mod scales;
 pub mod status;

@@ -59,6 +59,15 @@ impl LocalNets {
         local
     }
 
+    /// The local IPv4 networks as (network address, prefix length), in the
+    /// order given: what the display side names addresses from.
+    pub fn v4_networks(&self) -> impl Iterator<Item = ([u8; 4], u8)> + '_ {
+        // A mask from a prefix has at most 32 leading ones: the cast is exact.
+        self.v4
+            .iter()
+            .map(|&(net, mask)| (net.to_be_bytes(), mask.leading_ones() as u8))
+    }
+
     /// True when no `--local` was given: every packet is inbound.
     pub fn is_empty(&self) -> bool {
         self.v4.is_empty() && self.v6.is_empty()

@@ -76,11 +76,21 @@ pub enum ColourMap {
     /// Colour-blind safe dark blue to yellow (samples of cividis): readable
     /// with red-green colour blindness and in greyscale.
     Cividis,
+    /// Colour-blind safe white through yellow-green and blue to navy
+    /// (ColorBrewer YlGnBu, which is safe for all three kinds of colour
+    /// blindness): lightness falls with every stop, so it reads by lightness
+    /// alone, and empty cells are white, far from the dark background.
+    Ylgnbu,
 }
 
 impl ColourMap {
     /// Every colour map, in the order the key cycles through them.
-    pub const ALL: [ColourMap; 3] = [ColourMap::Paper, ColourMap::Viridis, ColourMap::Cividis];
+    pub const ALL: [ColourMap; 4] = [
+        ColourMap::Paper,
+        ColourMap::Viridis,
+        ColourMap::Cividis,
+        ColourMap::Ylgnbu,
+    ];
 
     /// The command-line spelling.
     pub fn name(self) -> &'static str {
@@ -88,6 +98,7 @@ impl ColourMap {
             ColourMap::Paper => "paper",
             ColourMap::Viridis => "viridis",
             ColourMap::Cividis => "cividis",
+            ColourMap::Ylgnbu => "ylgnbu",
         }
     }
 
@@ -104,6 +115,7 @@ impl ColourMap {
             ColourMap::Paper => ("white", "purple and black"),
             ColourMap::Viridis => ("dark purple", "yellow"),
             ColourMap::Cividis => ("dark blue", "yellow"),
+            ColourMap::Ylgnbu => ("white", "dark blue"),
         }
     }
 
@@ -113,6 +125,7 @@ impl ColourMap {
             ColourMap::Paper => return PAPER_SCALE,
             ColourMap::Viridis => VIRIDIS,
             ColourMap::Cividis => CIVIDIS,
+            ColourMap::Ylgnbu => YLGNBU,
         };
         let mut out = PAPER_SCALE;
         for (stop, rgb) in out.iter_mut().zip(colours) {
@@ -132,11 +145,13 @@ impl std::str::FromStr for ColourMap {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown colour map `{s}`; the colour maps are: paper, viridis, cividis"))
+        Self::ALL.iter().copied().find(|k| k.name() == s).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+            format!(
+                "unknown colour map `{s}`; the colour maps are: {}",
+                all.join(", ")
+            )
+        })
     }
 }
 
@@ -162,6 +177,21 @@ const CIVIDIS: [[u8; 3]; MAX_STOPS] = [
     [171, 162, 115],
     [210, 193, 95],
     [253, 231, 55],
+];
+
+/// ColorBrewer's 9-class YlGnBu (Cynthia Brewer, colorbrewer2.org, Apache
+/// 2.0), its cream first class replaced by white and its next-to-last class
+/// left out for eight stops. Safe for deuteranopia, protanopia and
+/// tritanopia: lightness alone orders it.
+const YLGNBU: [[u8; 3]; MAX_STOPS] = [
+    [255, 255, 255],
+    [237, 248, 177],
+    [199, 233, 180],
+    [127, 205, 187],
+    [65, 182, 196],
+    [29, 145, 192],
+    [34, 94, 168],
+    [8, 29, 88],
 ];
 
 /// The change view's diverging scale. Values are log2 of (short-term rate /
@@ -322,8 +352,43 @@ mod tests {
             assert_eq!(ramp_colour(&stops, 1.0), stops[MAX_STOPS - 1].rgb);
             assert_eq!(ramp_colour(&stops, 0.0), stops[0].rgb);
         }
-        assert_eq!(ColourMap::Paper.next().next().next(), ColourMap::Paper);
+        let mut m = ColourMap::Paper;
+        for _ in 0..ColourMap::ALL.len() {
+            m = m.next();
+        }
+        assert_eq!(m, ColourMap::Paper);
         assert!("jet".parse::<ColourMap>().is_err());
+    }
+
+    /// Relative luminance (WCAG) of an sRGB colour, 0 to 1.
+    fn luminance(c: [u8; 3]) -> f32 {
+        let lin = |v: u8| {
+            let v = f32::from(v) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    }
+
+    /// Issue #21: the paper scale is not monotonic in lightness and viridis
+    /// and cividis start next to the dark background. YlGnBu gets lighter
+    /// to darker at every stop (so it reads with any colour blindness, by
+    /// lightness alone) and starts far from the background.
+    #[test]
+    fn ylgnbu_falls_in_lightness_and_starts_apart_from_the_background() {
+        let stops = ColourMap::Ylgnbu.stops();
+        for pair in stops.windows(2) {
+            let (a, b) = (luminance(pair[0].rgb), luminance(pair[1].rgb));
+            assert!(a > b * 1.1, "{:?} then {:?}", pair[0], pair[1]);
+        }
+        let background = luminance(crate::render::scene::BACKGROUND);
+        assert!(luminance(stops[0].rgb) > 0.9 && background < 0.02);
+        assert_eq!("ylgnbu".parse::<ColourMap>(), Ok(ColourMap::Ylgnbu));
+        let err = "jet".parse::<ColourMap>().unwrap_err();
+        assert!(err.contains("ylgnbu"), "{err}");
     }
 
     #[test]

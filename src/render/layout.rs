@@ -477,16 +477,18 @@ fn regions(kind: LayoutKind, count: usize, area: Rect) -> Vec<Rect> {
                 return vec![area];
             }
             // A k x k grid: the large tile takes (k-1) x (k-1) at the top left,
-            // the small ones run down the right column and along the bottom row.
+            // the small ones run down the right column and then along the
+            // bottom row left to right (reading order, as a grid reads; they
+            // wrapped clockwise, so the bottom row read right to left).
             let small = n - 1;
             let k = ((small + 2) / 2).max(2);
             let big = Rect::new(area.x, area.y, area.w * (k - 1) / k, area.h * (k - 1) / k);
             let mut out = vec![big];
             let mut spots = Vec::new();
-            for r in 0..k {
+            for r in 0..k - 1 {
                 spots.push((k - 1, r));
             }
-            for c in (0..k - 1).rev() {
+            for c in 0..k {
                 spots.push((c, k - 1));
             }
             for &(c, r) in spots.iter().take(small as usize) {
@@ -836,6 +838,32 @@ mod tests {
         let mut tiles: Vec<usize> = a.slots.iter().map(|s| s.tile).collect();
         tiles.sort_unstable();
         assert_eq!(tiles, [0, 1, 2, 3, 4, 5]);
+    }
+
+    /// Issue #21: the small tiles of the focus layout wrapped clockwise, so
+    /// the bottom row read right to left. They now read as text does: down
+    /// the right column, then the bottom row left to right.
+    #[test]
+    fn focus_small_tiles_read_left_to_right_along_the_bottom() {
+        for n in 3..=9 {
+            let a = arrange(&req(LayoutKind::Focus, n), 1600, 900);
+            let small = &a.slots[1..];
+            let big = a.slots[0].region;
+            let (right, bottom): (Vec<&TileSlot>, Vec<&TileSlot>) =
+                small.iter().partition(|s| s.region.y < big.bottom());
+            assert!(
+                right.windows(2).all(|p| p[0].region.y < p[1].region.y),
+                "{n}: {right:?}"
+            );
+            assert!(
+                bottom.windows(2).all(|p| p[0].region.x < p[1].region.x),
+                "{n}: bottom row not left to right: {bottom:?}"
+            );
+            // The right column comes first, then the bottom row.
+            assert_eq!(right.len() + bottom.len(), n - 1);
+            let order: Vec<usize> = small.iter().map(|s| s.tile).collect();
+            assert_eq!(order, (1..n).collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub struct ViewState {
     pub text_scale: TextScale,
     /// Scan events to outline, and the event list when shown (key E).
     pub events: EventOverlay,
+    /// What is known of the local network (`--local`): axes and hover name
+    /// real addresses with it. Set by the display side.
+    pub local: crate::known::LocalPrefix,
 }
 
 impl ViewState {

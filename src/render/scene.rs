@@ -21,6 +21,12 @@ pub(crate) const FOCUS: [u8; 4] = [255, 214, 90, 255];
 /// since yellow and orange on a NOC wall read as a warning.
 pub(crate) const FOCUS_MARK: [u8; 4] = [80, 160, 255, 255];
 const TICK: [u8; 4] = [120, 125, 132, 255];
+/// The frame around every map: a mid grey, apart from the background and
+/// from the ends of every colour map (white, black, navy, dark purple).
+pub(crate) const MAP_FRAME: [u8; 4] = [128, 134, 142, 255];
+/// Marks on an axis (local networks, well-known ports, common lengths) and
+/// their labels: a light blue that reads as information, not as an alarm.
+const MARK: [u8; 4] = [110, 185, 255, 255];
 const PANEL: [u8; 4] = [8, 9, 12, 235];
 const PANEL_EDGE: [u8; 4] = [90, 96, 104, 255];
 const HOVER_OUTLINE: [u8; 4] = [255, 40, 140, 255];
@@ -244,6 +250,12 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
         let Some(tile) = frame.tiles.get(slot.tile) else {
             continue;
         };
+        // A thin grey frame: a map whose cells are all the darkest or the
+        // lightest colour never merges with the background or its neighbours.
+        let frame_w = ((slot.metrics.font_px / 14.0).round() as i32).max(1);
+        scene
+            .base
+            .push(RectInstance::solid(slot.map.inset(-frame_w), MAP_FRAME));
         scene.maps.push(MapInstance {
             rect: rect_f(slot.map),
             // The renderer uploads the shown tiles in slot order.
@@ -254,7 +266,7 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
         // highlighted title; in the other layouts it is the large one.
         let grid = matches!(frame.view.layout, LayoutKind::Grid3x2 | LayoutKind::Grid2x3);
         let focused = grid && !frame.view.presenter && arr.slots.len() > 1 && slot.tile == frame.view.focus;
-        tile_decorations(scene, slot, tile, focused, frame.view.order, measure);
+        tile_decorations(scene, slot, tile, focused, &frame.view, measure);
     }
     if let (Some(cap), Some(slot)) = (arr.caption, arr.slots.first())
         && let Some(tile) = frame.tiles.get(slot.tile)
@@ -323,15 +335,17 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
     }
 }
 
-/// Title, per-map rate, ticks every 8 cells on all four edges, labels every 32.
+/// Title, per-map rate, ticks every 8 cells on all four edges (16 along the
+/// Hilbert curve) and the labels ([`axis_labels`], [`curve_square_labels`]).
 fn tile_decorations(
     scene: &mut Scene,
     slot: &TileSlot,
     tile: &super::TileInput<'_>,
     focused: bool,
-    order: super::CellOrder,
+    view: &super::ViewState,
     measure: Measure<'_>,
 ) {
+    let (order, local) = (view.order, &view.local);
     let m = slot.metrics;
     let f = m.font_px;
     let region = slot.region;
@@ -340,12 +354,10 @@ fn tile_decorations(
         return;
     }
     let title_size = m.title_px;
-    let clip = Some([region.x, region.y, region.right(), region.bottom()]);
     // The title line sits over the block [row labels | map]; when title and
     // rate need more room it widens about the block's centre, within the region.
-    let rate_text = format!("{} pkt/s", format_rate(tile.rate_pps));
+    let (rate_text, rate_w) = rate_label(tile.rate_pps, f, region.w - 2 * m.pad, measure);
     let (title_w, _) = measure(tile.def.title, title_size);
-    let (rate_w, _) = measure(&rate_text, f);
     let block_l = map.x - m.tick - m.label_w;
     let block_r = map.right() + m.tick;
     let need = (title_w + rate_w + f * 1.5).ceil() as i32;
@@ -367,7 +379,11 @@ fn tile_decorations(
             FOCUS_MARK,
         ));
     }
-    title.clip = clip;
+    // The title ends where the rate begins, however large the rate: a title
+    // that does not fit is cut, never overwritten.
+    let rate_left = (right as f32 - rate_w).max(left as f32);
+    let title_end = ((rate_left - f * 0.5).floor() as i32).max(left);
+    title.clip = Some([region.x, region.y, title_end, region.bottom()]);
     scene.text.push(title);
     let mut rate = TextItem::new(
         rate_text,
@@ -378,18 +394,19 @@ fn tile_decorations(
     )
     .anchored(Anchor::Right)
     .live();
-    rate.clip = clip;
+    rate.clip = Some([left, region.y, region.right(), region.bottom()]);
     scene.text.push(rate);
 
     // Cell boundary k (0..=256) in pixels, on each axis.
     let edge =
         |k: i32, origin: i32| -> i32 { origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32 };
     let thick = ((f / 14.0).round() as i32).max(1);
-    // Along the Hilbert curve the ticks mark the /24 squares (16 cells).
+    // Along the Hilbert curve the ticks mark the /24 squares (16 cells),
+    // the long ones the /20 squares (64) that are labelled inside.
     let curve = tile.follows_curve(order);
-    let tick_step = if curve { 16 } else { 8 };
+    let (tick_step, long_every) = if curve { (16, 64) } else { (8, 32) };
     for k in (0..=SIDE as i32).step_by(tick_step) {
-        let len = if k % 32 == 0 {
+        let len = if k % long_every == 0 {
             m.tick
         } else {
             (m.tick * 3 / 5).max(2)
@@ -411,43 +428,165 @@ fn tile_decorations(
             .base
             .push(RectInstance::solid(Rect::new(map.right(), y, len, thick), TICK));
     }
-    for k in (0..SIDE as i32).step_by(32) {
-        // Column labels above the map; row labels left of it.
-        let x = edge(k, map.x) as f32;
-        // `k` is 0..=224, a valid row and column.
-        let (kc, kr) = (k as u16, k as u16);
-        // Along the curve each label names the /24 whose square starts there
-        // on that edge (the top row of squares, the left column of squares).
-        let col_text = if curve {
-            (crate::hilbert::xy2d(kc, 0) >> 8).to_string()
-        } else {
-            k.to_string()
-        };
+    if curve {
+        curve_square_labels(scene, slot, local, measure);
+    } else {
+        axis_labels(scene, slot, tile, local, measure);
+    }
+}
+
+/// A map's packet rate as its title line shows it, and its width: grouped
+/// digits (`18,163 pkt/s`), or shortened (`1.2M pkt/s`) where those would
+/// take more than a third of the `room` a tile has for title and rate.
+fn rate_label(pps: f64, f: f32, room: i32, measure: Measure<'_>) -> (String, f32) {
+    let full = format!("{} pkt/s", format_rate(pps));
+    let (w, _) = measure(&full, f);
+    if w <= room as f32 / 3.0 || !pps.is_finite() || pps < 10_000.0 {
+        return (full, w);
+    }
+    // Any finite rate: short_number says k and M and keeps three digits.
+    let short = format!("{} pkt/s", short_number(pps as f32));
+    let (w, _) = measure(&short, f);
+    (short, w)
+}
+
+/// The label step (32, 64 or 128 cells) at which labels `need` pixels apart
+/// fit on an axis `side` pixels long: small maps label every other mark
+/// rather than run their numbers together ("128160192224").
+fn label_step(side: i32, need: f32) -> usize {
+    let per_cell = side as f32 / SIDE as f32;
+    [32usize, 64, 128]
+        .into_iter()
+        .find(|&step| per_cell * step as f32 >= need)
+        .unwrap_or(128)
+}
+
+/// Labels of a map in row order: column numbers above it, and left of it
+/// the rows (`10.20.96.x`, ports, lengths) after the map key's marks (local
+/// networks, well-known ports, common lengths: an accent bar beside the
+/// rows, a tick over the column of a single marked cell), which keep their
+/// labels where the two would overlap.
+fn axis_labels(
+    scene: &mut Scene,
+    slot: &TileSlot,
+    tile: &super::TileInput<'_>,
+    local: &crate::known::LocalPrefix,
+    measure: Measure<'_>,
+) {
+    let m = slot.metrics;
+    let f = m.font_px;
+    let (map, region) = (slot.map, slot.region);
+    let edge =
+        |k: i32, origin: i32| -> i32 { origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32 };
+    let line = f * LINE_HEIGHT;
+    // Columns: the widest number and a gap between neighbours.
+    let (widest, _) = measure("224", f);
+    let col_step = label_step(map.w, widest + f * 1.5);
+    for k in (0..SIDE as i32).step_by(col_step) {
         let mut col = TextItem::new(
-            col_text,
-            x,
-            (map.y - m.tick) as f32 - f * LINE_HEIGHT,
+            k.to_string(),
+            edge(k, map.x) as f32,
+            (map.y - m.tick) as f32 - line,
             f,
             TEXT_DIM,
         );
         col.anchor = if k == 0 { Anchor::Left } else { Anchor::Centre };
         scene.text.push(col);
-        let y = edge(k, map.y) as f32;
-        let row_text = if curve {
-            tile.def.key.row_label(crate::hilbert::xy2d(0, kr) >> 8)
+    }
+    let row_clip = Some([region.x, region.y, map.x, region.bottom()]);
+    let label_x = (map.x - m.tick - m.pad / 2) as f32;
+    // The top of a row label centred on `y`, kept from rising above the map.
+    let top_at = |y: f32| (y - line * 0.5).max(map.y as f32 - line * 0.2);
+    let mut taken: Vec<(f32, f32)> = Vec::new();
+    let free = |taken: &[(f32, f32)], top: f32| taken.iter().all(|&(a, b)| top + line <= a || top >= b);
+    let bar_w = (m.tick * 2 / 3).max(3);
+    for mark in tile.def.key.marks(local) {
+        let (r0, r1) = (i32::from(mark.first >> 8), i32::from(mark.last >> 8));
+        let (y0, y1) = (edge(r0, map.y), edge(r1 + 1, map.y));
+        let bar = Rect::new(map.x - bar_w, y0, bar_w, (y1 - y0).max(2));
+        scene.base.push(RectInstance::solid(bar, MARK));
+        if mark.first == mark.last {
+            // One cell: its column too, on the top and bottom edges.
+            let c = i32::from(mark.first & 0xff);
+            let x = (edge(c, map.x) + edge(c + 1, map.x)) / 2 - bar_w / 2;
+            let x = x.clamp(map.x, (map.right() - bar_w).max(map.x));
+            scene.base.push(RectInstance::solid(
+                Rect::new(x, map.y - m.tick, bar_w, m.tick),
+                MARK,
+            ));
+            scene.base.push(RectInstance::solid(
+                Rect::new(x, map.bottom(), bar_w, m.tick),
+                MARK,
+            ));
+        }
+        let top = top_at((y0 + y1) as f32 / 2.0);
+        if free(&taken, top) {
+            taken.push((top, top + line));
+            let mut item = TextItem::new(mark.label, label_x, top, f, MARK).anchored(Anchor::Right);
+            item.clip = row_clip;
+            scene.text.push(item);
+        }
+    }
+    let row_step = label_step(map.h, line * 1.05);
+    for k in (0..SIDE as i32).step_by(row_step) {
+        let top = if k == 0 {
+            map.y as f32 - line * 0.2
         } else {
-            tile.def.key.row_label(kr)
+            top_at(edge(k, map.y) as f32)
         };
-        let mut row = TextItem::new(
-            row_text,
-            (map.x - m.tick - m.pad / 2) as f32,
-            y - f * LINE_HEIGHT * if k == 0 { 0.2 } else { 0.5 },
-            f,
-            TEXT_DIM,
-        )
-        .anchored(Anchor::Right);
-        row.clip = Some([region.x, region.y, map.x, region.bottom()]);
+        if !free(&taken, top) {
+            continue;
+        }
+        taken.push((top, top + line));
+        // `k` is 0..=224, a valid row.
+        let mut row = TextItem::new(tile.def.key.row_label(k as u16, local), label_x, top, f, TEXT_DIM)
+            .anchored(Anchor::Right);
+        row.clip = row_clip;
         scene.text.push(row);
+    }
+}
+
+/// Labels of an address map along the Hilbert curve, as ipv4-heatmap draws
+/// them: each /20 (16 /24s, a 64 x 64 square of cells) is named inside its
+/// square's top left corner (`10.20.16.0/20`), so a /24 is found by its
+/// square and not by numbers on the axes, which mean nothing along the
+/// curve. Light text on a dark shadow reads on any colour; where the squares
+/// are too small for it to be read, there are none.
+fn curve_square_labels(
+    scene: &mut Scene,
+    slot: &TileSlot,
+    local: &crate::known::LocalPrefix,
+    measure: Measure<'_>,
+) {
+    let map = slot.map;
+    let f = slot.metrics.font_px;
+    let edge =
+        |k: i32, origin: i32| -> i32 { origin + ((k * map.w) as f32 / SIDE as f32 - 0.5).ceil() as i32 };
+    let square = edge(64, map.x) - map.x;
+    let widest = local.block(240, 20);
+    let (w, _) = measure(&widest, f);
+    let size = (f * (square as f32 * 0.9) / w.max(1.0)).min(f);
+    if size < 8.0 {
+        return;
+    }
+    let inset = (size * 0.25).max(2.0);
+    let shadow = (size / 12.0).max(1.0);
+    let clip = Some([map.x, map.y, map.right(), map.bottom()]);
+    for block in 0u16..16 {
+        // The first key of the block and the square it fills.
+        let (x, y) = crate::hilbert::d2xy(block << 12);
+        let (sx, sy) = (i32::from(x & !63), i32::from(y & !63));
+        let text = local.block((block * 16) as u8, 20);
+        let (px, py) = (
+            edge(sx, map.x) as f32 + inset,
+            edge(sy, map.y) as f32 + inset * 0.5,
+        );
+        let mut back = TextItem::new(text.clone(), px + shadow, py + shadow, size, [0, 0, 0, 200]);
+        back.clip = clip;
+        scene.text.push(back);
+        let mut front = TextItem::new(text, px, py, size, [255, 255, 255, 235]);
+        front.clip = clip;
+        scene.text.push(front);
     }
 }
 
@@ -459,7 +598,7 @@ pub(crate) fn caption_text(tile: &super::TileInput<'_>, view: &super::ViewState)
     let curve = tile.follows_curve(view.order);
     let axes = if curve {
         "Each pixel is one destination address, drawn along a Hilbert curve: each /24 is a \
-         16 x 16 square, neighbouring /24s side by side (labels name the /24s)."
+         16 x 16 square, neighbouring /24s side by side (labels name each /20, a square of 16 /24s)."
     } else {
         tile.def.key.axes_sentence()
     };
@@ -977,6 +1116,68 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Issue #21: a huge per-map pkt/s label ran into the map title. The
+    /// title now ends before the rate, which stays inside its tile.
+    #[test]
+    fn a_huge_rate_never_runs_into_the_title_or_out_of_its_tile() {
+        let values = vec![0.0f32; crate::maps::CELLS];
+        let tiles: Vec<super::super::TileInput<'_>> = crate::maps::MAPS[..6]
+            .iter()
+            .map(|def| super::super::TileInput {
+                def,
+                values: &values,
+                rate_pps: 987_654_321_987.0,
+                baseline: None,
+                scale: None,
+            })
+            .collect();
+        // Roughly DejaVu Sans' widths.
+        let mut measure = |text: &str, size: f32| (text.chars().count() as f32 * size * 0.6, size);
+        for (w, h, layout) in [
+            (1600, 900, LayoutKind::Focus),
+            (1280, 720, LayoutKind::Grid3x2),
+            (1920, 1080, LayoutKind::Grid2x3),
+        ] {
+            let frame = FrameInput {
+                tiles: tiles.clone(),
+                status: StatusInfo::default(),
+                view: super::super::ViewState {
+                    layout,
+                    ..Default::default()
+                },
+            };
+            let arr = frame.view.arrange(6, w, h);
+            let mut scene = Scene::default();
+            build(&frame, &arr, &mut measure, &mut scene);
+            for slot in &arr.slots {
+                let title = tiles[slot.tile].def.title;
+                let t = scene.text.iter().find(|t| t.text == title).expect("title");
+                let r = scene
+                    .text
+                    .iter()
+                    .find(|t| {
+                        t.text.ends_with("pkt/s")
+                            && t.live
+                            && slot.region.contains(t.x as i32 - 1, t.y as i32)
+                    })
+                    .expect("rate");
+                let rate_left = r.x - measure(&r.text, r.size).0;
+                let title_end = t.clip.expect("title clipped")[2] as f32;
+                assert!(
+                    title_end <= rate_left,
+                    "{w}x{h} {layout}: title to {title_end}, rate from {rate_left}: {}",
+                    r.text
+                );
+                assert!(
+                    rate_left >= slot.region.x as f32 && r.x <= slot.region.right() as f32,
+                    "{w}x{h}: {} out of {:?}",
+                    r.text,
+                    slot.region
+                );
             }
         }
     }

@@ -164,6 +164,9 @@ struct WallApp {
     screenshot_pending: bool,
     surface_retries: u32,
     tiles: usize,
+    /// The window's size before full-screen, to go back to: without a
+    /// window manager nobody else remembers it.
+    windowed_size: Option<PhysicalSize<u32>>,
 }
 
 /// Picks a surface configuration: a non-sRGB format so the screen matches
@@ -225,6 +228,7 @@ impl WallApp {
                 order: options.order,
                 colours: options.colours,
                 text_scale: options.text_scale,
+                local: options.local.clone(),
                 ..ViewState::default()
             },
             fullscreen: options.fullscreen,
@@ -250,6 +254,7 @@ impl WallApp {
             screenshot_pending: false,
             surface_retries: 0,
             tiles: 0,
+            windowed_size: None,
         }
     }
 
@@ -283,6 +288,15 @@ impl WallApp {
             .with_inner_size(PhysicalSize::new(w.max(64), h.max(64)));
         let monitor = self.monitor(event_loop);
         if self.state.fullscreen {
+            // The monitor's place and size too: with no window manager (a
+            // kiosk X session) the full-screen request is a hint nobody acts
+            // on, and the window would open at its windowed size in a corner.
+            if let Some(m) = &monitor {
+                let p = m.position();
+                attrs = attrs
+                    .with_position(PhysicalPosition::new(p.x, p.y))
+                    .with_inner_size(m.size());
+            }
             attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(monitor)));
         } else if let (Some(_), Some(m)) = (self.options.monitor, monitor) {
             let p = m.position();
@@ -334,7 +348,11 @@ impl WallApp {
                 Effect::SetFullscreen(on) => {
                     let monitor = self.monitor(event_loop);
                     if let Some(w) = &self.window {
-                        w.set_fullscreen(on.then_some(Fullscreen::Borderless(monitor)));
+                        if on {
+                            self.windowed_size = Some(w.inner_size());
+                        }
+                        w.set_fullscreen(on.then_some(Fullscreen::Borderless(monitor.clone())));
+                        self.fit_to_monitor(w, on, monitor.as_ref());
                     }
                 }
                 Effect::RestartPresenterTimer => {
@@ -353,6 +371,28 @@ impl WallApp {
             // A blank wall shows no pointer either.
             w.set_cursor_visible(!self.state.view.blank);
             w.request_redraw();
+        }
+    }
+
+    /// Makes full-screen fill `monitor` (`on`) or gives the window back its
+    /// windowed size, whether or not a window manager acts on winit's
+    /// full-screen request: without one (a kiosk X session) the window is
+    /// moved and sized here, as X does whatever a client asks; with one,
+    /// this asks for what the window manager does anyway.
+    fn fit_to_monitor(&self, w: &Window, on: bool, monitor: Option<&winit::monitor::MonitorHandle>) {
+        if on {
+            if let Some(m) = monitor {
+                w.set_outer_position(m.position());
+                // The answer comes as a Resized event (or now, as Some).
+                let _ = w.request_inner_size(m.size());
+            }
+        } else {
+            let (ww, wh) = self.options.size;
+            let size = self
+                .windowed_size
+                .filter(|s| monitor.is_none_or(|m| *s != m.size()))
+                .unwrap_or(PhysicalSize::new(ww.max(64), wh.max(64)));
+            let _ = w.request_inner_size(size);
         }
     }
 
@@ -527,10 +567,13 @@ impl WallApp {
                     events.push(WallEvent::Screenshot(path));
                 }
                 Err(e) => {
-                    self.notice = Some(format!("screenshot failed: {e}"));
+                    let why = super::screenshot_failure(&self.options.screenshot_dir, &e);
+                    self.notice = Some(why.clone());
                     self.scheduler
                         .schedule(Topic::NoticeExpiry, Instant::now() + NOTICE_FOR);
-                    events.push(WallEvent::Problem(format!("screenshot failed: {e}")));
+                    events.push(WallEvent::Problem(format!(
+                        "{why}; give --screenshot-dir a folder this user may write to"
+                    )));
                 }
             }
         }

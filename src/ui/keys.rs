@@ -42,7 +42,7 @@ pub enum Action {
     ToggleChange,
     /// K: row-major or Hilbert order for address maps.
     ToggleOrder,
-    /// V: next colour map (paper, viridis, cividis).
+    /// V: next colour map (paper, viridis, cividis, ylgnbu).
     NextColourMap,
     /// Esc: leave an overlay, blank, presenter mode or full-screen, in that order.
     Escape,
@@ -197,7 +197,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "V",
         triggers: &[Char("v")],
         action: Action::NextColourMap,
-        help: "colour map: paper, viridis, cividis (colour-blind safe)",
+        help: "colour map: paper, viridis, cividis, ylgnbu (the last two colour-blind safe)",
     },
     Binding {
         keys: "B",

@@ -178,6 +178,8 @@ pub struct WallOptions {
     pub colours: ColourMap,
     /// How much larger than the default text is drawn (`--text-scale`).
     pub text_scale: crate::render::TextScale,
+    /// What is known of the local network (`--local`), for axes and hover.
+    pub local: crate::known::LocalPrefix,
 }
 
 impl Default for WallOptions {
@@ -201,6 +203,7 @@ impl Default for WallOptions {
             order: CellOrder::default(),
             colours: ColourMap::default(),
             text_scale: crate::render::TextScale::default(),
+            local: crate::known::LocalPrefix::default(),
         }
     }
 }
@@ -238,9 +241,38 @@ pub fn screenshot_name(unix_secs: u64) -> String {
     )
 }
 
+/// Why a screenshot was not saved, in words an operator can act on: the
+/// folder, the user the wall runs as (after dropping root it is `nobody` or
+/// `--user`, who may not write where the operator expects) and the error.
+pub fn screenshot_failure(dir: &std::path::Path, error: &dyn std::fmt::Display) -> String {
+    let uid = nix::unistd::Uid::effective();
+    let user = match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => format!("user {} (uid {uid})", u.name),
+        _ => format!("uid {uid}"),
+    };
+    format!(
+        "screenshot failed: cannot write into {} as {user}: {error}",
+        dir.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue #21: a screenshot that could not be written did not say where
+    /// or as whom.
+    #[test]
+    fn a_failed_screenshot_names_the_folder_and_the_user() {
+        let msg = screenshot_failure(
+            std::path::Path::new("/var/lib/scanwall/shots"),
+            &"Permission denied",
+        );
+        assert!(msg.contains("/var/lib/scanwall/shots"), "{msg}");
+        assert!(msg.contains("Permission denied"), "{msg}");
+        let uid = nix::unistd::Uid::effective();
+        assert!(msg.contains(&format!("uid {uid}")), "{msg}");
+    }
 
     #[test]
     fn screenshot_names_are_utc_timestamps() {

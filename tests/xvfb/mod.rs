@@ -48,7 +48,21 @@ impl XServer {
     /// Starts the server and window manager, or returns `None` (after saying
     /// why) where the tools are missing and SCANWALL_REQUIRE_XVFB is not 1.
     pub fn start(name: &str) -> Option<XServer> {
-        let tools = ["Xvfb", "evilwm", "xdotool", "import", "xprop"];
+        Self::start_with(name, true)
+    }
+
+    /// Starts the server alone, as a kiosk X session runs: no window
+    /// manager at all (`None` as for [`XServer::start`]).
+    pub fn start_bare(name: &str) -> Option<XServer> {
+        Self::start_with(name, false)
+    }
+
+    fn start_with(name: &str, wm: bool) -> Option<XServer> {
+        let tools: &[&str] = if wm {
+            &["Xvfb", "evilwm", "xdotool", "import", "xprop"]
+        } else {
+            &["Xvfb", "xdotool", "import"]
+        };
         if let Some(missing) = tools.iter().find(|t| !have(t)) {
             let required = std::env::var("SCANWALL_REQUIRE_XVFB").is_ok_and(|v| v == "1");
             assert!(
@@ -82,6 +96,9 @@ impl XServer {
         }
         let n: u32 = line.trim().parse().expect("Xvfb display number");
         server.display = format!(":{n}");
+        if !wm {
+            return Some(server);
+        }
         let start_wm = |display: &str| {
             Command::new("evilwm")
                 .args(["-fn", "fixed"])
