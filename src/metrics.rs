@@ -582,6 +582,39 @@ mod tests {
     }
 
     #[test]
+    fn events_are_counted_by_map_and_kind_and_live_ones_gauged() {
+        use crate::events::{Axis, BoardState, Event, EventBoard, EventKind};
+        let syn = by_name("syn").unwrap_or(0);
+        let live = Event::new(1, syn, Axis::Rows, (4, 4), (0, 255), 1);
+        let state = BoardState {
+            active: vec![live],
+            started: vec![(syn, EventKind::Row, 3), (syn, EventKind::Block, 1)],
+            dropped_samples: 2,
+            ..BoardState::default()
+        };
+        let s = MetricsSources {
+            events: Some(Arc::new(EventBoard::with_state(state))),
+            ..sources()
+        };
+        let text = exposition(&s);
+        for line in [
+            "# TYPE scanwall_events_total counter",
+            "scanwall_events_total{map=\"syn\",kind=\"row\"} 3",
+            "scanwall_events_total{map=\"syn\",kind=\"column\"} 0",
+            "scanwall_events_total{map=\"syn\",kind=\"block\"} 1",
+            "# TYPE scanwall_events_active gauge",
+            "scanwall_events_active{map=\"syn\"} 1",
+            "scanwall_event_samples_dropped_total 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        assert!(
+            !exposition(&sources()).contains("scanwall_events"),
+            "none without the detector"
+        );
+    }
+
+    #[test]
     fn exposition_names_every_family_and_escapes_hostile_peer_names() {
         let s = sources();
         s.statuses[0].kernel_drops.store(7, Relaxed);

@@ -91,7 +91,8 @@ pub struct Event {
 }
 
 impl Event {
-    pub(super) fn new(
+    /// A new event found at packet time `start` (its tallies empty).
+    pub(crate) fn new(
         id: u64,
         map: MapId,
         axis: Axis,

@@ -96,6 +96,14 @@ pub struct PinAnswer {
 }
 
 impl EventBoard {
+    /// A board holding `state` (tests of what reads it).
+    #[cfg(test)]
+    pub(crate) fn with_state(state: BoardState) -> EventBoard {
+        EventBoard {
+            state: Mutex::new(state),
+        }
+    }
+
     /// A copy of what is known now.
     pub fn snapshot(&self) -> BoardState {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).clone()
@@ -359,6 +367,41 @@ mod tests {
 
     fn syn_map() -> MapId {
         MAPS.iter().position(|m| m.name == "syn").unwrap_or(0)
+    }
+
+    /// The events log appends one line per change and, after SIGHUP, writes
+    /// to a new file of its name (logrotate moved the old one away).
+    #[test]
+    fn the_events_log_is_opened_again_on_sighup() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("events.jsonl");
+        let mut log = EventLog::open(&path).expect("opened");
+        let e = Event::new(
+            7,
+            syn_map(),
+            crate::events::Axis::Rows,
+            (3, 3),
+            (0, 255),
+            1_700_000_000_000_000_000,
+        );
+        log.write(&Change::Started(e.clone()));
+        let moved = dir.path().join("events.jsonl.1");
+        std::fs::rename(&path, &moved).expect("rotated");
+        signal_hook::low_level::raise(signal_hook::consts::SIGHUP).expect("SIGHUP");
+        let mut ended = e;
+        ended.end = Some(ended.start + 5_000_000_000);
+        log.write(&Change::Ended(ended));
+        let old = std::fs::read_to_string(&moved).expect("the rotated file");
+        let new = std::fs::read_to_string(&path).expect("a new file");
+        assert!(
+            old.contains("\"event\":\"start\"") && old.lines().count() == 1,
+            "{old}"
+        );
+        assert!(
+            new.contains("\"event\":\"end\"") && new.contains("\"id\":7"),
+            "{new}"
+        );
+        assert!(EventLog::open(dir.path()).is_err(), "a folder is refused");
     }
 
     /// A pinned cell's readout names who sent it packets lately, and a
