@@ -252,10 +252,19 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
         };
         // A thin grey frame: a map whose cells are all the darkest or the
         // lightest colour never merges with the background or its neighbours.
+        // Four strips, not one rectangle under the map: a software renderer
+        // fills every pixel of a rectangle, and six map-sized fills cost it
+        // as much as the maps.
         let frame_w = ((slot.metrics.font_px / 14.0).round() as i32).max(1);
-        scene
-            .base
-            .push(RectInstance::solid(slot.map.inset(-frame_w), MAP_FRAME));
+        let m = slot.map;
+        for strip in [
+            Rect::new(m.x - frame_w, m.y - frame_w, m.w + 2 * frame_w, frame_w),
+            Rect::new(m.x - frame_w, m.bottom(), m.w + 2 * frame_w, frame_w),
+            Rect::new(m.x - frame_w, m.y, frame_w, m.h),
+            Rect::new(m.right(), m.y, frame_w, m.h),
+        ] {
+            scene.base.push(RectInstance::solid(strip, MAP_FRAME));
+        }
         scene.maps.push(MapInstance {
             rect: rect_f(slot.map),
             // The renderer uploads the shown tiles in slot order.

@@ -367,14 +367,23 @@ impl TextSystem {
                     Anchor::Centre => item.x - s.width / 2.0,
                 };
                 let [r, g, b, a] = item.colour;
+                // A clip that the text lies wholly inside is left out: glyphon
+                // clips glyph by glyph, and on a software renderer a frame of
+                // clipped labels cost as much again as the six maps.
+                let inside = |[l, t, r, b]: [i32; 4]| {
+                    left >= l as f32
+                        && item.y >= t as f32
+                        && left + s.width <= r as f32
+                        && item.y + s.height <= b as f32
+                };
                 let bounds = match item.clip {
-                    Some([l, t, r, b]) => TextBounds {
-                        left: l,
-                        top: t,
-                        right: r,
-                        bottom: b,
+                    Some(c) if !inside(c) => TextBounds {
+                        left: c[0],
+                        top: c[1],
+                        right: c[2],
+                        bottom: c[3],
                     },
-                    None => TextBounds::default(),
+                    _ => TextBounds::default(),
                 };
                 areas.push(TextArea {
                     buffer: &s.buffer,
