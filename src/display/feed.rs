@@ -11,7 +11,7 @@ use super::status::status_info;
 use crate::counting::{DecayMode, FrameReader, HalfLife};
 use crate::events::{EventBoard, PinQuery};
 use crate::metrics::FrameStats;
-use crate::render::{EventOverlay, ScaleMode};
+use crate::render::ScaleMode;
 use crate::session::Session;
 use crate::ui::{FeedFrame, FrameFeed, FrameNeeds, PinRequest};
 
@@ -91,15 +91,18 @@ impl FrameFeed for SessionFeed {
             DecayMode::Step | DecayMode::None => 0.0,
         };
         let tiles = scaled_tiles(frame, &self.scales);
-        let board = self.events.as_ref().map(|b| b.snapshot());
-        let events = board
-            .as_ref()
-            .map_or_else(EventOverlay::default, |b| overlay(b, &tiles, b.clock));
-        let pinned = board
-            .as_ref()
-            .and_then(|b| b.answer.as_ref().filter(|a| Some(a.query) == b.query))
-            .map(pin_lines)
-            .unwrap_or_default();
+        let (events, pinned) = self.events.as_ref().map_or_else(Default::default, |board| {
+            board.read(|b| {
+                let events = overlay(b, &tiles, b.clock, needs.events_list);
+                let pinned = b
+                    .answer
+                    .as_ref()
+                    .filter(|a| Some(a.query) == b.query)
+                    .map(pin_lines)
+                    .unwrap_or_default();
+                (events, pinned)
+            })
+        });
         FeedFrame {
             tiles,
             status: status_info(&self.session, frame, 0.0),

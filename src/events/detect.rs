@@ -169,6 +169,8 @@ pub struct Detector {
     next_id: u64,
     recent_keep: f32,
     base_keep: f32,
+    /// Ticks closed so far: events change only when one closes.
+    closed: u64,
 }
 
 impl Detector {
@@ -208,6 +210,7 @@ impl Detector {
             active: Vec::new(),
             changes: Vec::new(),
             next_id: 1,
+            closed: 0,
             recent_keep: keep(config.half_life_ns),
             base_keep: keep(config.baseline_half_life_ns),
             config,
@@ -274,6 +277,11 @@ impl Detector {
         self.config.tick_ns * HISTORY_TICKS as u64
     }
 
+    /// Ticks closed so far (events change only when one closes).
+    pub fn ticks_closed(&self) -> u64 {
+        self.closed
+    }
+
     /// Events live now.
     pub fn active(&self) -> &[Event] {
         &self.active
@@ -319,6 +327,7 @@ impl Detector {
     }
 
     fn close_tick(&mut self, end: u64) {
+        self.closed += 1;
         let samples = std::mem::take(&mut self.current);
         for g in &mut self.grids {
             for s in &samples {

@@ -104,6 +104,11 @@ impl EventBoard {
         }
     }
 
+    /// Reads what is known now without copying it (the wall's frames).
+    pub fn read<R>(&self, f: impl FnOnce(&BoardState) -> R) -> R {
+        f(&self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// A copy of what is known now.
     pub fn snapshot(&self) -> BoardState {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).clone()
@@ -245,8 +250,13 @@ impl EventWatch {
     pub fn step(&mut self) -> Watermark {
         let mark = self.hub.drain(&mut self.buffer);
         self.detector.feed(self.buffer.drain(..));
+        let before = self.detector.ticks_closed();
         self.detector.advance(mark.at);
-        self.publish(mark.at);
+        // Events change only when a tick closes: the board (a copy of every
+        // live event) is renewed then, not every step.
+        if self.detector.ticks_closed() != before || self.steps == 0 {
+            self.publish(mark.at);
+        }
         self.steps = self.steps.wrapping_add(1);
         let query = self.board.snapshot_query();
         if let Some((q, answered)) = query

@@ -70,6 +70,7 @@ pub(crate) fn draw(
             // The list covers the maps' labels (overlay text cannot be hidden
             // by a later panel): with it open, outlines only.
             if n < LABELS_PER_MAP
+                && !mark.label.is_empty()
                 && overlay.list.is_none()
                 && let Some(first) = bounding(&boxes)
             {

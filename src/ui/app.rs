@@ -499,6 +499,7 @@ impl WallApp {
             FrameNeeds {
                 scale: self.state.view.scale,
                 baselines: self.state.view.map_view == MapView::Change || self.cursor.is_some(),
+                events_list: self.state.events_list,
             },
         );
         self.tiles = tiles.len();

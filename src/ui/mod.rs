@@ -73,6 +73,9 @@ pub struct FrameNeeds {
     pub scale: ScaleMode,
     /// Whether baselines are shown: the change view, or the pointer's readout.
     pub baselines: bool,
+    /// Whether the scan events list is shown (key E): only then are its
+    /// lines worded.
+    pub events_list: bool,
 }
 
 pub trait FrameFeed {
