@@ -272,6 +272,20 @@ impl Detector {
         self.history.iter().flatten().chain(&self.current)
     }
 
+    /// The recent samples inside rows x columns of `map`, tallied as an
+    /// event's are (packets, sources, ports, destinations, latest packet),
+    /// with the first packet time among them: what a pinned readout shows.
+    pub fn tally(&self, map: MapId, rows: (u8, u8), columns: (u8, u8)) -> (Event, Option<u64>) {
+        let mut cells = [Event::new(0, map, Axis::Rows, rows, columns, 0)];
+        attribute(&mut cells, self.recent_samples());
+        let mut first: Option<u64> = None;
+        for_each_hit(&cells, self.recent_samples(), |_, s| {
+            first = Some(first.map_or(s.ts, |f| f.min(s.ts)));
+        });
+        let [tallied] = cells;
+        (tallied, first)
+    }
+
     /// Packet time the kept samples reach back to: ticks of history.
     pub fn history_ns(&self) -> u64 {
         self.config.tick_ns * HISTORY_TICKS as u64

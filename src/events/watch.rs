@@ -13,10 +13,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::detect::{Change, Detector, DetectorConfig};
-use super::event::{Event, EventKind, REPORTED_SOURCES, TALLY};
+use super::event::{Event, EventKind, REPORTED_SOURCES};
 use super::sample::{Sample, SampleHub, Watermark};
-use super::top::TopN;
-use crate::maps::{MAPS, MapId};
+use crate::maps::MapId;
 
 /// Ended events the board keeps for the list on screen.
 const ENDED_KEPT: usize = 64;
@@ -274,39 +273,16 @@ impl EventWatch {
 
     /// Tallies the recent samples inside `q`'s cells.
     fn answer(&self, q: PinQuery) -> PinAnswer {
-        let def = &MAPS[q.map];
-        let (need, key) = (def.filter.required_flags(), def.key.index());
-        let (mut sources, mut ports, mut destinations) =
-            (TopN::new(TALLY), TopN::new(TALLY), TopN::new(TALLY));
-        let (mut packets, mut first, mut last) = (0u64, None::<u64>, None::<u64>);
-        for s in self.detector.recent_samples() {
-            let cell = s.keys[key & 3];
-            let (row, col) = ((cell >> 8) as u8, cell as u8);
-            if s.flags & need != need
-                || !(q.rows.0..=q.rows.1).contains(&row)
-                || !(q.columns.0..=q.columns.1).contains(&col)
-            {
-                continue;
-            }
-            let w = u64::from(s.weight);
-            packets += w;
-            sources.add(s.src, w);
-            destinations.add(s.dst, w);
-            if let Some(p) = s.port() {
-                ports.add(p, w);
-            }
-            first = Some(first.map_or(s.ts, |f| f.min(s.ts)));
-            last = Some(last.map_or(s.ts, |l| l.max(s.ts)));
-        }
+        let (cells, first) = self.detector.tally(q.map, q.rows, q.columns);
         PinAnswer {
             query: q,
             window_ns: self.detector.history_ns(),
-            packets,
+            packets: cells.packets,
             first,
-            last,
-            sources: sources.top(REPORTED_SOURCES),
-            ports: ports.top(REPORTED_SOURCES),
-            destinations: destinations.top(REPORTED_SOURCES),
+            last: first.map(|_| cells.last_seen),
+            sources: cells.sources.top(REPORTED_SOURCES),
+            ports: cells.ports.top(REPORTED_SOURCES),
+            destinations: cells.destinations.top(REPORTED_SOURCES),
         }
     }
 
@@ -372,6 +348,7 @@ impl EventWatch {
 mod tests {
     use super::*;
     use crate::events::Overflow;
+    use crate::maps::MAPS;
     use crate::parse::PacketFacts;
     use std::net::Ipv4Addr;
 
