@@ -3,15 +3,13 @@
 //! same packet clock).
 
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use anyhow::Context;
 
 use super::sources::{Run, SourcePlan};
 use crate::cli::{EventsArgs, EventsFormat};
 use crate::counting::{Counters, Decay};
-use crate::events::{DEFAULT_BUDGET, Event, EventLog, EventWatch, Overflow, SampleHub};
+use crate::events::{Event, EventLog, EventWatch};
 use crate::maps::MAPS;
 use crate::session::Session;
 
@@ -33,20 +31,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<()> {
         .map_or_else(|| (0..MAPS.len()).collect(), |m| m.0.clone());
     let log = args.events_log.as_deref().map(EventLog::open).transpose()?;
     let counters = Counters::new(maps.clone(), Decay::NONE);
-    // A file waits for the detector (the same events at any speed); a live
-    // source must never stall for it.
-    let overflow = if plan.specs.iter().all(|s| s.can_wait()) {
-        Overflow::Wait
-    } else {
-        Overflow::Drop
-    };
-    let hub = SampleHub::new(DEFAULT_BUDGET, overflow);
-    counters.sample_into(hub.clone());
-    let watch = EventWatch::new(&maps, args.half_life.as_nanos(), hub.clone(), log);
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = watch
-        .spawn(stop.clone())
-        .context("cannot start the events thread")?;
+    let watch = EventWatch::start(&counters, args.half_life.as_nanos(), plan.event_overflow(), log)?;
     let sources = plan.open(&counters)?;
     let live = plan.is_capture();
     let mut session = Session::start(counters.clone(), sources)?;
@@ -55,20 +40,15 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<()> {
         session.stop();
     }
     let result = session.wait();
-    stop.store(true, Relaxed);
-    let events = watcher
-        .join()
-        .map_err(|_| anyhow::anyhow!("the events thread failed (a bug: please report it)"))?;
+    let dropped = watch.dropped();
+    let events = watch.finish()?;
     if let Err(e) = &result
         && !e.kept_earlier_records()
     {
         return Err(anyhow::anyhow!("{e}"));
     }
-    if hub.dropped() > 0 {
-        log::warn!(
-            "{} sampled packets were dropped: the detector fell behind the live source",
-            hub.dropped()
-        );
+    if dropped > 0 {
+        log::warn!("{dropped} sampled packets were dropped: the detector fell behind the live source");
     }
     let now = events.iter().map(|e| e.last_seen).max().unwrap_or(0);
     let text = match args.format {

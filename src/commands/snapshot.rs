@@ -5,13 +5,10 @@ use anyhow::{Context, anyhow};
 
 use super::sources::{Run, SourcePlan};
 use crate::cli::{At, Size, SnapshotArgs, ViewArgs};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-
 use crate::display::events::overlay_at;
 use crate::display::scales::{FrameScales, scaled_tiles};
 use crate::display::status::status_info;
-use crate::events::{DEFAULT_BUDGET, EventWatch, Overflow, SampleHub};
+use crate::events::EventWatch;
 use crate::maps::{self, MapId};
 use crate::render::{FrameInput, ViewState, render_offscreen};
 use crate::session::Session;
@@ -76,33 +73,15 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let watch = args.events.then(|| {
-        let hub = SampleHub::new(DEFAULT_BUDGET, Overflow::Wait);
-        counters.sample_into(hub.clone());
-        let stop = Arc::new(AtomicBool::new(false));
-        let watch = EventWatch::new(counters.maps(), counters.half_life().as_nanos(), hub, None);
-        watch.spawn(stop.clone()).map(|thread| (stop, thread))
-    });
-    let watch = watch.transpose().context("cannot start the events thread")?;
+    let half_life = counters.half_life().as_nanos();
+    let watch = args
+        .events
+        .then(|| EventWatch::start(&counters, half_life, plan.event_overflow(), None))
+        .transpose()?;
     let sources = plan.open(&counters)?;
     let mut session = Session::start(counters, sources)?;
     let result = session.wait();
-    let events = match watch {
-        Some((stop, thread)) => {
-            stop.store(true, Relaxed);
-            Some(
-                thread
-                    .join()
-                    .map_err(|_| anyhow!("the events thread failed (a bug: please report it)"))?,
-            )
-        }
-        None => None,
-    };
-    if let Err(e) = &result
-        && !e.kept_earlier_records()
-    {
-        return Err(anyhow!("{e}"));
-    }
+    let events = watch.map(|w| w.finish()).transpose()?;
     let first_ts = session.counters().first_packet_time();
     let at_ns = match (args.at, first_ts) {
         (At::After(offset), Some(first)) => Some(first.saturating_add(offset.as_nanos() as u64)),

@@ -11,6 +11,7 @@ use anyhow::anyhow;
 
 use crate::cli::SourceArgs;
 use crate::counting::Counters;
+use crate::events::Overflow;
 use crate::parse::LocalNets;
 use crate::sensor::SensorKey;
 use crate::source::Speed;
@@ -59,6 +60,17 @@ pub struct SourcePlan {
 }
 
 impl SourcePlan {
+    /// What the event samplers do when the detector falls behind: a file,
+    /// standard input or the demo waits for it (the same events at any
+    /// speed); a network source must never be held back, and drops.
+    pub fn event_overflow(&self) -> Overflow {
+        if self.specs.iter().all(|s| s.can_wait()) {
+            Overflow::Wait
+        } else {
+            Overflow::Drop
+        }
+    }
+
     /// Whether the sources capture live (`-i`).
     pub fn is_capture(&self) -> bool {
         self.specs.iter().any(SourceSpec::is_capture)

@@ -9,7 +9,7 @@ use super::snapshot::focus_index;
 use super::sources::{Run, SourcePlan};
 use crate::cli::WallArgs;
 use crate::display::feed::SessionFeed;
-use crate::events::{DEFAULT_BUDGET, EventLog, EventWatch, Overflow, SampleHub};
+use crate::events::{EventLog, EventWatch};
 use crate::metrics::{FrameStats, MetricsListener, MetricsSources};
 use crate::session::Session;
 use crate::ui::{WallOptions, run_wall};
@@ -42,22 +42,10 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
     // Bound before root is dropped (low ports work), served once the counters run.
     let metrics = args.metrics.map(MetricsListener::bind).transpose()?;
     // Scan events: sampled beside the counting, found on the packet clock.
-    // A replay waits for the detector (the same events at any speed); a
-    // live source never stalls for it.
     let log = args.events_log.as_deref().map(EventLog::open).transpose()?;
-    let overflow = if plan.specs.iter().all(|s| s.can_wait()) {
-        Overflow::Wait
-    } else {
-        Overflow::Drop
-    };
-    let hub = SampleHub::new(DEFAULT_BUDGET, overflow);
-    counters.sample_into(hub.clone());
-    let watch = EventWatch::new(counters.maps(), counters.half_life().as_nanos(), hub, log);
-    let board = watch.board();
-    let stop_events = Arc::new(AtomicBool::new(false));
-    let watcher = watch
-        .spawn(stop_events.clone())
-        .context("cannot start the events thread")?;
+    let half_life = counters.half_life().as_nanos();
+    let watch = EventWatch::start(&counters, half_life, plan.event_overflow(), log)?;
+    let board = watch.board.clone();
     let sources = plan.open(&counters)?;
     let session = Session::start(counters, sources)?;
     let frames = Arc::new(FrameStats::default());
@@ -76,7 +64,6 @@ pub fn run(args: &WallArgs) -> anyhow::Result<()> {
     let result = run_wall(Box::new(feed), options);
     stop_metrics.store(true, Relaxed);
     // The sources have stopped with the feed: the last ticks, then the log's end.
-    stop_events.store(true, Relaxed);
-    let _ = watcher.join();
+    let _ = watch.finish();
     result
 }

@@ -18,4 +18,4 @@ pub use detect::{Change, Detector, DetectorConfig};
 pub use event::{Axis, Event, EventKind, human, rfc3339};
 pub use sample::{DEFAULT_BUDGET, Overflow, Sample, SampleHub, Sampler, Watermark};
 pub use top::TopN;
-pub use watch::{BoardState, EventBoard, EventLog, EventWatch, PinAnswer, PinQuery};
+pub use watch::{BoardState, EventBoard, EventLog, EventWatch, PinAnswer, PinQuery, RunningWatch};

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use super::detect::{Change, Detector, DetectorConfig};
 use super::event::{Event, EventKind, REPORTED_SOURCES};
-use super::sample::{Sample, SampleHub, Watermark};
+use super::sample::{DEFAULT_BUDGET, Overflow, Sample, SampleHub, Watermark};
+use crate::counting::Counters;
 use crate::maps::MapId;
 
 /// Ended events the board keeps for the list on screen.
@@ -331,6 +332,32 @@ impl EventWatch {
         all
     }
 
+    /// Samples every writer `counters` makes from now on into a new hub
+    /// (see [`Overflow`] for what a full queue does) and runs a watch of
+    /// its maps, decaying with `half_life_ns`, on its own thread: what the
+    /// wall, `snapshot --events` and `events` each start before their sources.
+    pub fn start(
+        counters: &Counters,
+        half_life_ns: u64,
+        overflow: Overflow,
+        log: Option<EventLog>,
+    ) -> anyhow::Result<RunningWatch> {
+        let hub = SampleHub::new(DEFAULT_BUDGET, overflow);
+        counters.sample_into(hub.clone());
+        let watch = EventWatch::new(counters.maps(), half_life_ns, hub.clone(), log);
+        let board = watch.board();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = watch
+            .spawn(stop.clone())
+            .map_err(|e| anyhow::anyhow!("cannot start the events thread: {e}"))?;
+        Ok(RunningWatch {
+            board,
+            hub,
+            stop,
+            thread,
+        })
+    }
+
     /// Runs the watch on its own thread until `stop`, then finishes it: the
     /// thread's result is every event of the run.
     pub fn spawn(mut self, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<Vec<Event>>> {
@@ -344,10 +371,34 @@ impl EventWatch {
     }
 }
 
+/// A watch running on its own thread ([`EventWatch::start`]).
+pub struct RunningWatch {
+    /// What it has found, for the screen and the metrics.
+    pub board: Arc<EventBoard>,
+    hub: Arc<SampleHub>,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<Event>>,
+}
+
+impl RunningWatch {
+    /// Stops the watch once the sources have ended (a source waiting for it
+    /// must have been let go first) and returns every event of the run.
+    pub fn finish(self) -> anyhow::Result<Vec<Event>> {
+        self.stop.store(true, Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the events thread failed (a bug: please report it)"))
+    }
+
+    /// Samples dropped because the detector fell behind a live source.
+    pub fn dropped(&self) -> u64 {
+        self.hub.dropped()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Overflow;
     use crate::maps::MAPS;
     use crate::parse::PacketFacts;
     use std::net::Ipv4Addr;
