@@ -77,12 +77,19 @@ pub const END_AFTER: u32 = 3;
 /// (and four deviations more): a line still fading on the map is not one.
 const START_OVER_LEVEL: f64 = 1.25;
 
+/// The standard deviation of a count of `count` packets whose samples
+/// stand for `weight` packets each (Poisson in samples, widened by the
+/// weight, and never below one sample).
+fn deviation(count: f64, weight: f64) -> f64 {
+    (weight * count + weight * weight).sqrt()
+}
+
 /// The packets per tick (smoothed over about two ticks) at or below which
 /// an event has fallen back: its cells' `level` plus a quarter of what it
 /// brought above it at its height, or chance (one and a half deviations of
 /// a count of that size), whichever is more.
 fn quiet_below(level: f64, peak: f64, weight: f64) -> f64 {
-    let chance = 1.5 * (weight * level / 2.0 + weight * weight).sqrt();
+    let chance = 1.5 * deviation(level / 2.0, weight);
     level + (0.25 * (peak - level)).max(chance)
 }
 /// A cell counts at most its own level times this plus [`CLIP_PACKETS`].
@@ -482,7 +489,7 @@ impl Detector {
                 .map_or(0.0, |g| g.level_of(&e));
             let w = weight(e.map);
             let p = packets as f64;
-            if p < START_OVER_LEVEL * level || p - level < 4.0 * (w * level + w * w).sqrt() {
+            if p < START_OVER_LEVEL * level || p - level < 4.0 * deviation(level, w) {
                 continue;
             }
             e.smooth = p;
@@ -603,11 +610,10 @@ impl LineSums {
     /// Whether the line stands out from the others (`others`: the first
     /// quartile of their sums) and from its own level by `m`.
     fn hot(&self, others: f64, weight: f64, m: Margins) -> bool {
-        let deviation = |reference: f64| (weight * reference + weight * weight).sqrt();
         self.cells >= m.cells
-            && self.clipped - others >= m.deviations * deviation(others)
+            && self.clipped - others >= m.deviations * deviation(others, weight)
             && self.clipped >= m.over_rows * others
-            && self.clipped - self.own >= m.deviations * deviation(self.own)
+            && self.clipped - self.own >= m.deviations * deviation(self.own, weight)
             && self.clipped >= m.over_own * self.own
     }
 }
