@@ -537,6 +537,27 @@ fn a_headless_session_collects_for_its_seconds_then_ends() {
     assert_eq!(session.counters().totals().packets, 6);
 }
 
+/// Waits for every pmacctd run to end (each reads its capture to the end),
+/// all within the collector's 10 s from `started`, then stops the
+/// collector `c`: what it counted, checked to have ended well.
+fn after_pmacctd(
+    probes: impl IntoIterator<Item = std::process::Child>,
+    started: Instant,
+    c: Collector,
+) -> udp_collector::Outcome {
+    for p in probes {
+        udp_collector::wait_exit(p, "pmacctd");
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(9),
+        "pmacctd took {took:?} of the collector's 10 s"
+    );
+    let o = c.finish();
+    assert!(o.success, "{}", o.log);
+    o
+}
+
 /// Starts pmacctd's `nfprobe` plugin exporting `capture` as NetFlow
 /// `version` (9, or 10 for IPFIX) to the loopback `port`, as source id /
 /// observation domain `domain` (so that runs side by side are distinct
@@ -592,16 +613,7 @@ fn a_real_exporter_pmacctd_nfprobe_counts_as_the_capture_does() {
             nfprobe(&program, dir.path(), capture, c.port, (version, domain), None)
         })
         .collect();
-    for p in probes {
-        udp_collector::wait_exit(p, "pmacctd");
-    }
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(9),
-        "pmacctd took {took:?} of the collector's 10 s"
-    );
-    let o = c.finish();
-    assert!(o.success, "{}", o.log);
+    let o = after_pmacctd(probes, started, c);
     let j = &o.json;
     let sum = |f: &dyn Fn(&serde_json::Value) -> u64| -> u64 { expected.iter().map(f).sum::<u64>() * 2 };
     let packets = sum(&|e| e["packets"].as_u64().unwrap());
@@ -698,16 +710,7 @@ fn a_sampled_pmacctd_export_counts_each_flow_times_its_interval() {
             )
         })
         .collect();
-    for p in probes {
-        udp_collector::wait_exit(p, "pmacctd");
-    }
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(9),
-        "pmacctd took {took:?} of the collector's 10 s"
-    );
-    let o = c.finish();
-    assert!(o.success, "{}", o.log);
+    let o = after_pmacctd(probes, started, c);
     let j = &o.json;
     assert_eq!(netflow(j, "malformed"), 0, "{}", j["netflow"]);
     for (reason, n) in j["netflow"]["unusable"].as_object().unwrap() {
@@ -769,16 +772,7 @@ fn nfdump_sees_what_scanwall_counts_of_a_sampled_pmacctd_export() {
         nfprobe(&pmacctd, dir.path(), &flows, nfcapd.port, (9, 1), Some(4)),
         nfprobe(&pmacctd, dir.path(), &demo, nfcapd.port, (10, 2), Some(4)),
     ];
-    for p in probes {
-        udp_collector::wait_exit(p, "pmacctd");
-    }
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(9),
-        "pmacctd took {took:?} of the collector's 10 s"
-    );
-    let o = c.finish();
-    assert!(o.success, "{}", o.log);
+    let o = after_pmacctd(probes, started, c);
     let j = &o.json;
     let (by_dst, nfdump_flows) = nfcapd.packets_by_destination(&nfdump);
     let want: BTreeMap<u16, u64> = by_dst.into_iter().map(|(k, v)| (k, 4 * v)).collect();
