@@ -88,16 +88,36 @@ if [ "$rate" != 0 ] && [[ " ${source[*]} " == *" -i "* ]]; then
 fi
 sleep 10
 wall_alive
+# The whole process's CPU time (every thread: lavapipe's rasterisers, capture,
+# events), in clock ticks: on a shared VM frames/s moves with what else runs,
+# the CPU a frame takes much less.
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$wall/stat"; }
+# Per thread name (lavapipe's rasterisers, the capture threads, events...):
+# "NAME TICKS" lines, threads of one name summed. The name is in parentheses
+# and may hold spaces; the fields after it are counted from the parenthesis.
+thread_ticks() {
+  for t in /proc/"$wall"/task/*/stat; do
+    sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1\t\2/' "$t" 2> /dev/null
+  done | awk -F'\t' '{ split($2, f, " "); ticks[$1] += f[12] + f[13] }
+    END { for (n in ticks) printf "%s\t%d\n", n, ticks[n] }'
+}
 f0=$(metric scanwall_frames_total); c0=$(metric scanwall_frame_cpu_seconds_total)
-p0=$(metric scanwall_packets_total)
+p0=$(metric scanwall_packets_total); t0=$(proc_ticks); thread_ticks > "$work/threads0"
 sleep "$seconds"
 wall_alive
 f1=$(metric scanwall_frames_total); c1=$(metric scanwall_frame_cpu_seconds_total)
-p1=$(metric scanwall_packets_total)
+p1=$(metric scanwall_packets_total); t1=$(proc_ticks); thread_ticks > "$work/threads1"
 echo "scanwall ${source[*]}${*:+ $*} at 1920x1080, over ${seconds} s after 10 s of warm-up:"
-awk -v f0="$f0" -v f1="$f1" -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" -v s="$seconds" 'BEGIN {
+awk -v f0="$f0" -v f1="$f1" -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" -v s="$seconds" \
+  -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "  %.1f frames/s, %.2f ms main-thread CPU a frame, %.0f packets/s counted\n",
-    (f1 - f0) / s, (c1 - c0) / (f1 - f0) * 1000, (p1 - p0) / s }'
+    (f1 - f0) / s, (c1 - c0) / (f1 - f0) * 1000, (p1 - p0) / s
+  printf "  process CPU (all threads) %.0f %% of a core, %.1f ms a frame\n",
+    (t1 - t0) / hz / s * 100, (t1 - t0) / hz / (f1 - f0) * 1000 }'
+awk -F'\t' -v frames="$((f1 - f0))" -v hz="$(getconf CLK_TCK)" '
+  NR == FNR { before[$1] = $2; next }
+  { d = $2 - before[$1]; if (d > 0) printf "    %5.1f ms a frame: %s\n", d / hz / frames * 1000, $1 }' \
+  "$work/threads0" "$work/threads1" | sort -rn
 awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "  %s %.0f MiB", $1, $2 / 1024 } END { print "" }' \
   "/proc/$wall/status"
 curl -s "http://127.0.0.1:$port/metrics" | grep '^scanwall_drops_total' | sed 's/^/  /'

@@ -415,7 +415,18 @@ struct Pending {
     weight: [f64; BATCH],
     baseline_weight: [f64; BATCH],
     len: usize,
+    /// Exact counting: the positions of the batch's packets sorted by their
+    /// flags as they are added (one bucket per value of the flag bits), so a
+    /// map's packets are the buckets whose flags it needs, found without
+    /// reading every packet's flags again per filter.
+    buckets: [[u8; BATCH]; FLAG_VALUES],
+    bucket_len: [u8; FLAG_VALUES],
+    /// Bit `f` set: bucket `f` holds packets in this batch.
+    filled: u32,
 }
+
+/// Values of [`PacketFacts::flags`]: five bits.
+const FLAG_VALUES: usize = 32;
 
 impl Pending {
     /// Adds to `slot` the `weight` of each packet at a position in `found`,
@@ -451,6 +462,44 @@ impl Pending {
                 Relaxed,
             );
         }
+    }
+
+    /// Files the packet at position `i` (flags `flags`) in its bucket.
+    #[inline(always)]
+    fn file(&mut self, i: usize, flags: u8) {
+        let f = usize::from(flags) & (FLAG_VALUES - 1);
+        let len = &mut self.bucket_len[f];
+        self.buckets[f][usize::from(*len) & (BATCH - 1)] = i as u8;
+        *len = len.wrapping_add(1);
+        self.filled |= 1 << f;
+    }
+
+    /// The filled buckets whose packets have the `need` flags, as a set of
+    /// bucket numbers.
+    #[inline(always)]
+    fn buckets_with(&self, need: u8) -> u32 {
+        let mut set = 0;
+        let mut left = self.filled;
+        while left != 0 {
+            let f = left.trailing_zeros();
+            left &= left - 1;
+            if f as u8 & need == need {
+                set |= 1 << f;
+            }
+        }
+        set
+    }
+
+    /// Empties the buckets for the next batch.
+    #[inline(always)]
+    fn clear_buckets(&mut self) {
+        let mut left = self.filled;
+        while left != 0 {
+            let f = left.trailing_zeros() as usize;
+            left &= left - 1;
+            self.bucket_len[f] = 0;
+        }
+        self.filled = 0;
     }
 
     /// The positions of the first `n` buffered packets that have the `need`
@@ -497,6 +546,9 @@ impl ShardWriter {
                 weight: [0.0; BATCH],
                 baseline_weight: [0.0; BATCH],
                 len: 0,
+                buckets: [[0; BATCH]; FLAG_VALUES],
+                bucket_len: [0; FLAG_VALUES],
+                filled: 0,
             }),
             weights: WeightCache::default(),
             baseline_weights: WeightCache::default(),
@@ -542,8 +594,10 @@ impl ShardWriter {
             return self.flush_then_add(ts, facts);
         }
         p.keys[i] = key_values(facts);
-        p.flags[i] = facts.flags;
-        if !self.exact {
+        if self.exact {
+            p.file(i, facts.flags);
+        } else {
+            p.flags[i] = facts.flags;
             p.weight[i] = self.weight;
             p.baseline_weight[i] = self.baseline_weight;
         }
@@ -594,13 +648,8 @@ impl ShardWriter {
         }
         self.unfolded += n as u64;
         let (p, shard) = (&*self.pending, &*self.shard);
-        let mut found = [0u8; BATCH];
         for filter in self.filters.iter() {
-            let m = if filter.need == 0 {
-                n
-            } else {
-                p.select(n, filter.need, &mut found)
-            };
+            let buckets = p.buckets_with(filter.need);
             // Map by map: each map's updates form one short loop whose cache
             // misses overlap (measured faster than every map per packet).
             for &(slot, key) in filter.maps.iter() {
@@ -611,18 +660,29 @@ impl ShardWriter {
                 // would be loaded again after every store to a cell.
                 let low: &LowSlot = low;
                 let key = key & 3;
-                if filter.need == 0 {
+                let m = if filter.need == 0 {
                     for keys in &p.keys[..n] {
                         bump32(&low[usize::from(keys[key])]);
                     }
+                    n
                 } else {
-                    for &i in &found[..m] {
-                        bump32(&low[usize::from(p.keys[usize::from(i) & (BATCH - 1)][key])]);
+                    let mut m = 0;
+                    let mut left = buckets;
+                    while left != 0 {
+                        let f = left.trailing_zeros() as usize & (FLAG_VALUES - 1);
+                        left &= left - 1;
+                        let bucket = &p.buckets[f][..usize::from(p.bucket_len[f]).min(BATCH)];
+                        for &i in bucket {
+                            bump32(&low[usize::from(p.keys[usize::from(i) & (BATCH - 1)][key])]);
+                        }
+                        m += bucket.len();
                     }
-                }
+                    m
+                };
                 counter.store(counter.load(Relaxed) + m as u64, Relaxed);
             }
         }
+        self.pending.clear_buckets();
     }
 
     /// Weighted sums: as [`ShardWriter::flush_exact`], adding each packet's
