@@ -27,6 +27,8 @@ pub(crate) const MAP_FRAME: [u8; 4] = [128, 134, 142, 255];
 /// Marks on an axis (local networks, well-known ports, common lengths) and
 /// their labels: a light blue that reads as information, not as an alarm.
 const MARK: [u8; 4] = [110, 185, 255, 255];
+/// The dark edge of a mark drawn over the cells.
+const MARK_SHADOW: [u8; 4] = [0, 0, 0, 255];
 const PANEL: [u8; 4] = [8, 9, 12, 235];
 const PANEL_EDGE: [u8; 4] = [90, 96, 104, 255];
 const HOVER_OUTLINE: [u8; 4] = [255, 40, 140, 255];
@@ -438,6 +440,7 @@ fn tile_decorations(
             .push(RectInstance::solid(Rect::new(map.right(), y, len, thick), TICK));
     }
     if curve {
+        curve_local_outlines(scene, slot, tile, local);
         curve_square_labels(scene, slot, local, measure);
     } else {
         axis_labels(scene, slot, tile, local, measure);
@@ -596,6 +599,55 @@ fn curve_square_labels(
         let mut front = TextItem::new(text, px, py, size, [255, 255, 255, 235]);
         front.clip = clip;
         scene.text.push(front);
+    }
+}
+
+/// Along the Hilbert curve, the map key's marks (the local networks
+/// narrower than a /16) outlined where their cells lie: a /24 is a 16 x 16
+/// square there, an aligned block of them a square or two side by side, so
+/// a frame around the block's squares is exactly its cells. In row order
+/// the same marks are accent bars beside the rows ([`axis_labels`]). Drawn
+/// over the cells, thin, in the accent colour on a dark edge.
+fn curve_local_outlines(
+    scene: &mut Scene,
+    slot: &TileSlot,
+    tile: &super::TileInput<'_>,
+    local: &crate::known::LocalPrefix,
+) {
+    let t = (slot.map.w / SIDE as i32).clamp(1, 3);
+    for mark in tile.def.key.marks(local) {
+        let (first, last) = (mark.first >> 8, mark.last >> 8);
+        let squares = (first..=last).map(|row| {
+            // The square of row `row`'s 256 keys: 16 x 16 cells, aligned.
+            let (x, y) = crate::hilbert::d2xy(row << 8);
+            let (x, y) = (x & !15, y & !15);
+            let (a, b) = (slot.cell_rect(y, x), slot.cell_rect(y + 15, x + 15));
+            Rect::new(a.x, a.y, b.right() - a.x, b.bottom() - a.y)
+        });
+        let Some(r) = squares.reduce(|a, b| {
+            let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
+            Rect::new(
+                x0,
+                y0,
+                a.right().max(b.right()) - x0,
+                a.bottom().max(b.bottom()) - y0,
+            )
+        }) else {
+            continue;
+        };
+        // A dark line just outside the accent one, so the frame reads on a
+        // busy map of any colour.
+        let dark = Rect::new(r.x - 1, r.y - 1, r.w + 2, r.h + 2);
+        for (r, t, colour) in [(dark, 1, MARK_SHADOW), (r, t, MARK)] {
+            for side in [
+                Rect::new(r.x, r.y, r.w, t),
+                Rect::new(r.x, r.bottom() - t, r.w, t),
+                Rect::new(r.x, r.y, t, r.h),
+                Rect::new(r.right() - t, r.y, t, r.h),
+            ] {
+                scene.overlay.push(RectInstance::solid(side, colour));
+            }
+        }
     }
 }
 
@@ -1070,6 +1122,76 @@ mod tests {
             build(frame, &arr, &mut measure, &mut used);
             assert_eq!(contents(&used), contents(&fresh));
             assert!(!fresh.base.is_empty() || frame.view.blank);
+        }
+    }
+
+    /// Issue #21: a local /24 was marked beside its row in row order but
+    /// not at all along the Hilbert curve. There it is outlined: a frame
+    /// around exactly its 16 x 16 square of cells (a /23, two squares side
+    /// by side), in the accent colour, over the cells.
+    #[test]
+    fn local_networks_are_outlined_along_the_curve() {
+        let values = vec![0.0f32; crate::maps::CELLS];
+        let all = crate::maps::MAPS
+            .iter()
+            .find(|d| d.name == "all")
+            .expect("the all map");
+        for (nets, rows) in [
+            (vec![([10, 20, 117, 0], 24)], (117u16, 117u16)),
+            (vec![([10, 20, 116, 0], 23)], (116, 117)),
+        ] {
+            let frame = FrameInput {
+                tiles: vec![super::super::TileInput {
+                    def: all,
+                    values: &values,
+                    rate_pps: 0.0,
+                    baseline: None,
+                    scale: None,
+                }],
+                status: StatusInfo::default(),
+                view: super::super::ViewState {
+                    order: super::super::CellOrder::Hilbert,
+                    local: crate::known::LocalPrefix::from_v4(&nets),
+                    ..Default::default()
+                },
+            };
+            let mut measure = |text: &str, size: f32| (text.len() as f32 * size * 0.5, size);
+            let arr = frame.view.arrange(1, 1920, 1080);
+            let mut scene = Scene::default();
+            build(&frame, &arr, &mut measure, &mut scene);
+            let slot = &arr.slots[0];
+            // The cells the local rows fill along the curve, on screen.
+            let cells: Vec<Rect> = (rows.0..=rows.1)
+                .flat_map(|row| (0..256u16).map(move |c| crate::hilbert::d2xy(row << 8 | c)))
+                .map(|(x, y)| slot.cell_rect(y, x))
+                .collect();
+            let x0 = cells.iter().map(|r| r.x).min().expect("cells");
+            let y0 = cells.iter().map(|r| r.y).min().expect("cells");
+            let x1 = cells.iter().map(|r| r.right()).max().expect("cells");
+            let y1 = cells.iter().map(|r| r.bottom()).max().expect("cells");
+            assert_eq!(cells.len(), 256 * usize::from(rows.1 - rows.0 + 1));
+            let accent: Vec<[f32; 4]> = scene
+                .overlay
+                .iter()
+                .filter(|r| r.colour == MARK.map(|v| f32::from(v) / 255.0))
+                .map(|r| r.rect)
+                .collect();
+            assert_eq!(accent.len(), 4, "{nets:?}: one frame of four sides");
+            let (lx, ly) = (
+                accent.iter().map(|r| r[0]).fold(f32::MAX, f32::min),
+                accent.iter().map(|r| r[1]).fold(f32::MAX, f32::min),
+            );
+            let rx = accent.iter().map(|r| r[0] + r[2]).fold(0.0, f32::max);
+            let by = accent.iter().map(|r| r[1] + r[3]).fold(0.0, f32::max);
+            assert_eq!(
+                (lx, ly, rx, by),
+                (x0 as f32, y0 as f32, x1 as f32, y1 as f32),
+                "{nets:?}"
+            );
+            // The block is as many cells as it holds: nothing else framed.
+            let (w, h) = ((x1 - x0) as f32, (y1 - y0) as f32);
+            let cell = slot.map.w as f32 / 256.0;
+            assert!((w * h / (cell * cell) - cells.len() as f32).abs() < cells.len() as f32 * 0.1);
         }
     }
 
