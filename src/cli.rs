@@ -241,7 +241,7 @@ pub struct SourceArgs {
     /// Capture threads per live interface (1 to 64, Linux): the kernel splits
     /// the interface's packets between them by flow (PACKET_FANOUT), each on a
     /// core of its own, for a link faster than one core reads (about one per
-    /// 1.5 M packets/s; see README). Each thread has its own --buffer-mb.
+    /// 5 M packets/s; see README). Each thread has its own --buffer-mb.
     #[arg(
         long,
         value_name = "N",

@@ -12,6 +12,11 @@
 //! datagram, so the maps would count other packets than tcpdump sees; each
 //! packet counts on its own, so fragments on different threads are harmless.
 //!
+//! Each handle has the whole `--buffer-mb`, not a share of it: a hash need not
+//! split evenly (one heavy flow all goes to one thread), and each ring must hold
+//! a burst of what its thread is handed. The cost is N times the kernel memory,
+//! as Suricata's `ring-size` and Zeek's `buffer_size` are per thread too.
+//!
 //! The group id: the first socket asks the kernel for an id no other group
 //! in the network namespace uses (`PACKET_FANOUT_FLAG_UNIQUEID`, Linux 4.4),
 //! the others join that id. So two scanwall processes (or Suricata) on the
