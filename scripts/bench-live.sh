@@ -4,15 +4,23 @@
 # (every address in 127.0.0.0/8) into the far end at several rates; scanwall and
 # then tcpdump capture the near end, and both report kernel drops. Needs root,
 # iproute2, tcpreplay and tcpdump. Nothing leaves this machine.
-# Usage: sudo [READER_CPU=PERCENT] [TCPDUMP_BUFFER_KIB=N] [SCANWALL=BINARY] scripts/bench-live.sh [PACKETS] [RATES...]
+# Usage: sudo [READER_CPU=PERCENT] [CAPTURE_THREADS=N [SCANWALL_CPU=PERCENT]] [TCPDUMP_BUFFER_KIB=N] [SCANWALL_ARGS=...] [SCANWALL=BINARY] scripts/bench-live.sh [PACKETS] [RATES...]
 #   rates in packets/s, "max" (one tcpreplay at top speed) or "max2" (two at
 #   once, the only way past one tcpreplay's ceiling here: 2 x PACKETS are sent)
 #   READER_CPU: each reader (scanwall, then tcpdump) runs in a cgroup allowed
 #   that share of one core (an integer; 10 ms periods, longer under 10 %), the senders and the kernel's
 #   receive path outside it: on a machine too small to send faster than a
 #   reader can read, this finds the rates where the readers start dropping.
+#   CAPTURE_THREADS: scanwall's --capture-threads (default 1). With READER_CPU,
+#   scanwall's cgroup gets that share for each of its capture threads (N
+#   threads, N cores' worth, as on a machine with a core per thread), tcpdump
+#   one thread's; SCANWALL_CPU=PERCENT gives scanwall that share in all instead
+#   (e.g. the same as tcpdump's: what the threads cost, not what they buy).
 #   TCPDUMP_BUFFER_KIB: tcpdump's -B (default: tcpdump's own, 2 MiB), e.g.
 #   262144 for scanwall's 256 MiB ring.
+#   SCANWALL_ARGS: more options for scanwall's count, e.g. "--buffer-mb 16"
+#   (with TCPDUMP_BUFFER_KIB=16384): a ring too small to hold a whole run
+#   makes the readers' CPU, not the buffer, decide the drops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -41,22 +49,32 @@ ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 veth_into_namespace "$ns" "$near" "$far"
 
-# The readers' CPU limit: a cgroup (v2 or v1's cpu controller) with a quota.
+threads=${CAPTURE_THREADS:-1}
+sw_threads=()
+[ "$threads" = 1 ] || sw_threads=(--capture-threads "$threads")
+# The readers' CPU limit: a cgroup (v2 or v1's cpu controller) with a quota,
+# set by limit() before each reader starts (they run one after the other).
 if [ -n "${READER_CPU:-}" ]; then
-  # 10 ms periods, longer below 10 % (the kernel's least quota is 1 ms).
-  period=$(( READER_CPU >= 10 ? 10000 : 100000 / READER_CPU ))
-  quota=$(( READER_CPU >= 10 ? 100 * READER_CPU : 1000 ))
+  sw_cpu=${SCANWALL_CPU:-$(( READER_CPU * threads ))}
   if [ -f /sys/fs/cgroup/cgroup.controllers ]; then   # v2 (only the v1 branch has run here)
     cgroup=/sys/fs/cgroup/scanwall-bench
-    mkdir -p "$cgroup"
-    echo "$quota $period" > "$cgroup/cpu.max"
   else
     cgroup=/sys/fs/cgroup/cpu/scanwall-bench
-    mkdir -p "$cgroup"
+  fi
+  mkdir -p "$cgroup"
+fi
+limit() { # percent of one core (over 100: more than one core)
+  [ -n "$cgroup" ] || return 0
+  # 10 ms periods, longer below 10 % (the kernel's least quota is 1 ms).
+  period=$(( $1 >= 10 ? 10000 : 100000 / $1 ))
+  quota=$(( $1 >= 10 ? 100 * $1 : 1000 ))
+  if [ -f "$cgroup/cpu.max" ]; then
+    echo "$quota $period" > "$cgroup/cpu.max"
+  else
     echo "$period" > "$cgroup/cpu.cfs_period_us"
     echo "$quota" > "$cgroup/cpu.cfs_quota_us"
   fi
-fi
+}
 # Becomes a reader, in the limited cgroup when there is one (run it with &:
 # it execs, so $! is the reader's own pid and a signal to it reaches it).
 reader() {
@@ -83,7 +101,8 @@ replay() { # rate; prints the packets/s tcpreplay reports (summed over senders)
   grep -Eo '[0-9.]+ pps' "$work/replays.log" | awk '{s += $1} END {if (NR) printf "%.0f pps\n", s; else print "? pps"}'
 }
 
-[ -z "$cgroup" ] || echo "each reader limited to ${READER_CPU} % of one core ($quota us every $period us)"
+[ "$threads" = 1 ] || echo "scanwall with --capture-threads $threads"
+[ -z "$cgroup" ] || echo "scanwall limited to ${sw_cpu} % of one core, tcpdump to ${READER_CPU} %"
 printf '%-10s %-14s %-34s %-34s\n' rate "sent (pps)" "scanwall: received / dropped" "tcpdump: received / dropped"
 # Waits until a reader says its capture is open (scanwall's "capturing on",
 # tcpdump's "listening on", on standard error in the file $1): from then on
@@ -125,7 +144,9 @@ for rate in "${rates[@]}"; do
   # fork: opened() must not find the line of the run before.
   : > "$work/sw.err"; : > "$work/td.err"
   compact
-  reader $bin count -i "$near" --duration "${secs}s" --format json > "$work/sw.json" 2> "$work/sw.err" &
+  limit "${sw_cpu:-100}"
+  # shellcheck disable=SC2086 # SCANWALL_ARGS is words
+  reader $bin count -i "$near" "${sw_threads[@]}" ${SCANWALL_ARGS:-} --duration "${secs}s" --format json > "$work/sw.json" 2> "$work/sw.err" &
   sw=$!
   opened "$work/sw.err"
   sent=$(replay "$rate")
@@ -133,6 +154,7 @@ for rate in "${rates[@]}"; do
   sw_stats=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["capture"]; print(c["received"], "/", c["kernel_drops"] + c["interface_drops"])' "$work/sw.json")
   # tcpdump on the same interface, same replay.
   compact
+  limit "${READER_CPU:-100}"
   reader tcpdump "${td_buffer[@]}" -i "$near" -w /dev/null > /dev/null 2> "$work/td.err" &
   td=$!
   opened "$work/td.err"

@@ -131,6 +131,33 @@ fn bad_view_and_time_options() {
     }
 }
 
+/// `--capture-threads` out of range, or with a source that is no live
+/// interface: one line naming the option and what to do.
+#[test]
+fn capture_threads_out_of_range_or_without_an_interface() {
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["count", "-i", "lo", "--duration", "1s", "--capture-threads", "0"],
+            &["--capture-threads", "1 to 64"],
+        ),
+        (
+            &["count", "-i", "lo", "--duration", "1s", "--capture-threads", "65"],
+            &["--capture-threads", "1 to 64"],
+        ),
+        (
+            &["count", "-r", "x.pcap", "--capture-threads", "2"],
+            &["--capture-threads", "--read"],
+        ),
+        (
+            &["snapshot", "-o", "/dev/null", "--capture-threads", "2"],
+            &["--capture-threads", "-i IFACE"],
+        ),
+    ];
+    for (args, needles) in cases {
+        check(&scanwall().args(args).output().unwrap(), needles);
+    }
+}
+
 /// A size within `--size`'s range whose readback buffer is more than the GPU
 /// device allows in one buffer (9000 x 9000 x 4 bytes against wgpu's 256 MiB):
 /// one line saying so, not a panic inside wgpu. Rendered on lavapipe (Vulkan),

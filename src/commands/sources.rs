@@ -184,6 +184,11 @@ impl SourcePlan {
                 "count reads as fast as it can and once: --speed and --loop are for the wall"
             ));
         }
+        if source.capture_threads > 1 && source.interface.is_empty() {
+            return Err(anyhow!(
+                "--capture-threads splits a live interface between threads: give it with -i IFACE, or leave it out"
+            ));
+        }
         let mut specs = Vec::new();
         if let Some(path) = &source.read {
             specs.push(if path.as_os_str() == "-" {
@@ -205,6 +210,7 @@ impl SourcePlan {
                         buffer_mb: source.buffer_mb,
                         promiscuous: !source.no_promisc,
                         filter: filter.clone(),
+                        threads: source.capture_threads,
                     })
                     .collect(),
             ));

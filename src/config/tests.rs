@@ -369,3 +369,16 @@ fn suggestions_catch_typos_and_underscores() {
     );
     assert_eq!(suggestion(&command(), "zzzzzz"), "");
 }
+
+/// `capture-threads` in a file goes with the file's interfaces: a source given
+/// on the command line (`-r`) drops it with them rather than being refused.
+#[test]
+fn capture_threads_in_a_file_apply_to_its_interfaces_only() {
+    let toml = "interface = [\"eth1\"]\ncapture-threads = 4\nbuffer-mb = 64\n";
+    let cli = parse_with("wall.toml", toml, &["--config", "CFG"]).unwrap();
+    assert_eq!(cli.wall.source.capture_threads, 4);
+    assert_eq!(cli.wall.source.buffer_mb, 64);
+    let cli = parse_with("wall.toml", toml, &["--config", "CFG", "-r", "x.pcap"]).unwrap();
+    assert_eq!(cli.wall.source.capture_threads, 1);
+    assert!(cli.wall.source.interface.is_empty());
+}

@@ -1,6 +1,9 @@
 //! The sources that go through libpcap: pcapng files and live interfaces.
 
+mod fanout;
+
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -9,6 +12,8 @@ use pcap::{Active, Capture, Offline, Precision};
 use super::{Record, RecordSource, SourceError, SourceStatus};
 use crate::counting::PacketSink;
 use crate::parse::LinkType;
+use fanout::FanoutGroup;
+pub use fanout::{MAX_THREADS, check_threads};
 
 /// The packet-clock time of a libpcap record opened with nanosecond precision
 /// (libpcap then stores nanoseconds in the `tv_usec` field).
@@ -83,12 +88,16 @@ pub struct LiveOptions {
     pub interface: String,
     /// Bytes captured per packet: headers are all the maps need.
     pub snaplen: u32,
-    /// Kernel buffer in MiB: absorbs bursts while a frame or a stats read runs.
+    /// Kernel buffer in MiB, per capture thread: absorbs bursts while a frame
+    /// or a stats read runs.
     pub buffer_mb: u32,
     /// Promiscuous mode (a mirror port or tap delivers frames for other hosts).
     pub promiscuous: bool,
     /// BPF expression, tcpdump-style.
     pub filter: Option<String>,
+    /// Capture threads (`--capture-threads`): above 1, that many handles
+    /// share the interface's packets through a fanout group.
+    pub threads: usize,
 }
 
 impl LiveOptions {
@@ -100,6 +109,7 @@ impl LiveOptions {
             buffer_mb: 256,
             promiscuous: true,
             filter: None,
+            threads: 1,
         }
     }
 }
@@ -118,16 +128,88 @@ const REOPEN_AFTER: Duration = Duration::from_secs(1);
 /// The largest kernel buffer asked for (MiB): more is clamped to it.
 const MAX_BUFFER_MB: u32 = 4096;
 
-/// An open live capture.
+/// How long a handle that has just joined a fanout group reads and throws
+/// away what it holds. Between its activation and its joining, a handle gets
+/// every packet of the interface, also those the group hands to the other
+/// threads: counted, they would be counted twice. The kernel hands a ring
+/// block over when it is full or when its read timeout ([`READ_TIMEOUT_MS`])
+/// has passed with the block unchanged, so within two timeouts of the join
+/// every such packet has been handed over.
+const DISCARD_AFTER_JOIN: Duration = Duration::from_millis(2 * READ_TIMEOUT_MS as u64 + 50);
+
+/// An open live capture: one handle, the only one on its interface or one of
+/// a fanout group's.
 pub struct LiveCapture {
     capture: Capture<Active>,
     link: LinkType,
     options: LiveOptions,
+    /// The group this handle is one of (`--capture-threads` above 1).
+    fanout: Option<Arc<FanoutGroup>>,
+    /// Which of the interface's capture threads this is, from 1.
+    thread: usize,
+    /// Packets this handle threw away when it joined its group: libpcap
+    /// counts them as received, the statistics published do not.
+    discarded: u64,
+    /// Packets this handle counted, for the per-thread line at the end.
+    counted: u64,
 }
 
 impl LiveCapture {
-    /// Opens the interface and applies the filter.
-    pub fn open(options: &LiveOptions) -> Result<Self, SourceError> {
+    /// Opens the interface and applies the filter: one handle, or with
+    /// `options.threads` above 1 that many in one fanout group, each for a
+    /// capture thread of its own. When it returns, each packet reaching the
+    /// interface goes to exactly one of them.
+    pub fn open_all(options: &LiveOptions) -> Result<Vec<Self>, SourceError> {
+        let threads = check_threads(options.threads).map_err(|message| SourceError::Libpcap {
+            what: format!("interface {}", options.interface),
+            message,
+        })?;
+        if threads == 1 {
+            let (capture, link) = Self::activate(options, None)?;
+            return Ok(vec![LiveCapture::new(capture, link, options, None, 1)]);
+        }
+        let group = Arc::new(FanoutGroup::new(&options.interface, threads));
+        let mut all = Vec::with_capacity(threads);
+        for thread in 1..=threads {
+            let (capture, link) = Self::activate(options, Some((&group, false)))?;
+            all.push(LiveCapture::new(
+                capture,
+                link,
+                options,
+                Some(group.clone()),
+                thread,
+            ));
+        }
+        discard_until_split(&mut all);
+        Ok(all)
+    }
+
+    fn new(
+        capture: Capture<Active>,
+        link: LinkType,
+        options: &LiveOptions,
+        fanout: Option<Arc<FanoutGroup>>,
+        thread: usize,
+    ) -> Self {
+        LiveCapture {
+            capture,
+            link,
+            options: options.clone(),
+            fanout,
+            thread,
+            discarded: 0,
+            counted: 0,
+        }
+    }
+
+    /// Opens one handle, joins it to `fanout` (the group, and whether the
+    /// handle replaces a lost one) right after activation, before anything
+    /// else, so that it sees all packets for as short a time as can be, and
+    /// applies the filter.
+    fn activate(
+        options: &LiveOptions,
+        fanout: Option<(&FanoutGroup, bool)>,
+    ) -> Result<(Capture<Active>, LinkType), SourceError> {
         let name = &options.interface;
         let classify = |e: pcap::Error| -> SourceError {
             let text = e.to_string();
@@ -152,19 +234,21 @@ impl LiveCapture {
             }
         };
         let inactive = Capture::from_device(name.as_str()).map_err(classify)?;
-        let mut capture = inactive
+        let capture = inactive
             .promisc(options.promiscuous)
             .snaplen(options.snaplen.min(i32::MAX as u32) as i32)
             .buffer_size((options.buffer_mb.min(MAX_BUFFER_MB) as i32) << 20)
             .timeout(READ_TIMEOUT_MS)
             .precision(Precision::Nano)
             .open()
-            .map_err(classify)?
-            // Non-blocking: on Linux (TPACKET_V3) a blocking read on an idle
-            // interface may never time out, and the thread must still read drop
-            // statistics and see a stop request.
-            .setnonblock()
             .map_err(classify)?;
+        if let Some((group, reopened)) = fanout {
+            group.join(&capture, reopened)?;
+        }
+        // Non-blocking: on Linux (TPACKET_V3) a blocking read on an idle
+        // interface may never time out, and the thread must still read drop
+        // statistics and see a stop request.
+        let mut capture = capture.setnonblock().map_err(classify)?;
         if let Some(expression) = &options.filter {
             capture
                 .filter(expression, true)
@@ -178,11 +262,7 @@ impl LiveCapture {
             what: format!("interface {name}"),
             linktype,
         })?;
-        Ok(LiveCapture {
-            capture,
-            link,
-            options: options.clone(),
-        })
+        Ok((capture, link))
     }
 
     /// The interface's link type.
@@ -228,6 +308,9 @@ impl LiveCapture {
                     self.publish_stats(status, &mut share);
                     // The reason first: whoever sees the stall reads it.
                     status.set_error(Some(format!("{}: {e}; retrying", self.options.interface)));
+                    if let Some(group) = &self.fanout {
+                        group.lose();
+                    }
                     status.stalled.store(true, Relaxed);
                     share.base = share.published;
                     loop {
@@ -235,9 +318,14 @@ impl LiveCapture {
                             return;
                         }
                         std::thread::sleep(REOPEN_AFTER);
-                        match LiveCapture::open(&self.options) {
-                            Ok(c) if c.link == self.link => {
-                                self.capture = c.capture;
+                        let fanout = self.fanout.clone();
+                        match LiveCapture::activate(&self.options, fanout.as_deref().map(|g| (g, true))) {
+                            Ok((capture, link)) if link == self.link => {
+                                self.capture = capture;
+                                self.discarded = 0;
+                                if fanout.is_some() {
+                                    discard_until_split(std::slice::from_mut(&mut self));
+                                }
                                 break;
                             }
                             Ok(_) => {
@@ -246,8 +334,13 @@ impl LiveCapture {
                             Err(e) => status.set_error(Some(format!("{e}; retrying"))),
                         }
                     }
-                    status.stalled.store(false, Relaxed);
-                    status.set_error(None);
+                    // With several threads, capturing again once all are
+                    // back: until then, each that rejoins still throws away
+                    // what it is handed for a moment (see DISCARD_AFTER_JOIN).
+                    if self.fanout.as_ref().is_none_or(|group| group.back()) {
+                        status.stalled.store(false, Relaxed);
+                        status.set_error(None);
+                    }
                     continue;
                 }
             }
@@ -273,6 +366,13 @@ impl LiveCapture {
         }
         sink.flush();
         self.publish_stats(status, &mut share);
+        log::debug!(
+            "capture thread {} of {} on {}: counted {} packets",
+            self.thread,
+            self.options.threads.max(1),
+            self.options.interface,
+            self.counted
+        );
     }
 
     /// Counts what the kernel has buffered, up to one batch, in one
@@ -280,9 +380,23 @@ impl LiveCapture {
     /// packet a call costs a library call and its checks per packet);
     /// returns how many packets it counted, 0 when none were waiting.
     fn read_batch(&mut self, sink: &mut PacketSink) -> Result<usize, pcap::Error> {
-        self.capture.dispatch(Some(CHECK_EVERY_PACKETS), |p| {
+        let n = self.capture.dispatch(Some(CHECK_EVERY_PACKETS), |p| {
             sink.packet(ts_ns(p.header), p.header.len, p.data)
-        })
+        })?;
+        self.counted += n as u64;
+        Ok(n)
+    }
+
+    /// Throws away what the kernel has buffered, up to one batch; returns
+    /// how many packets that was (0 also when the read failed: the capture
+    /// thread meets the failure on its next read).
+    fn discard_batch(&mut self) -> usize {
+        let n = self
+            .capture
+            .dispatch(Some(CHECK_EVERY_PACKETS), |_| {})
+            .unwrap_or(0);
+        self.discarded += n as u64;
+        n
     }
 
     /// Adds to `status` what libpcap's received and dropped totals grew by
@@ -290,7 +404,7 @@ impl LiveCapture {
     fn publish_stats(&mut self, status: &SourceStatus, share: &mut StatsShare) {
         if let Ok(s) = self.capture.stats() {
             let now = (
-                share.base.0 + u64::from(s.received),
+                share.base.0 + u64::from(s.received).saturating_sub(self.discarded),
                 share.base.1 + u64::from(s.dropped),
                 share.base.2 + u64::from(s.if_dropped),
             );
@@ -303,6 +417,20 @@ impl LiveCapture {
                 .interface_drops
                 .fetch_add(now.2.saturating_sub(was.2), Relaxed);
             share.published = (now.0.max(was.0), now.1.max(was.1), now.2.max(was.2));
+        }
+    }
+}
+
+/// Reads and throws away what `captures`, just joined to their fanout group,
+/// were handed before the kernel split the interface's packets between them
+/// (see [`DISCARD_AFTER_JOIN`]): the handles of one interface together, so
+/// opening N of them waits that long once.
+fn discard_until_split(captures: &mut [LiveCapture]) {
+    let until = Instant::now() + DISCARD_AFTER_JOIN;
+    while Instant::now() < until {
+        let read: usize = captures.iter_mut().map(LiveCapture::discard_batch).sum();
+        if read == 0 {
+            std::thread::sleep(IDLE_WAIT);
         }
     }
 }

@@ -37,7 +37,8 @@ pub enum SourceSpec {
     File(PathBuf),
     /// A pcap stream on standard input (`-r -`).
     Stdin,
-    /// Live interfaces, a capture thread each.
+    /// Live interfaces, a capture thread each (or `threads` each, see
+    /// [`LiveOptions::threads`]).
     Interfaces(Vec<LiveOptions>),
     /// pcap streams from TCP senders.
     Listen {
@@ -185,7 +186,8 @@ pub struct OpenSource {
     /// Extra figures, for the sources that keep some.
     pub report: Option<SourceReport>,
     /// Each open capture as tcpdump's "listening on" names it:
-    /// `eth1 (Ethernet, 256 MiB kernel buffer)`.
+    /// `eth1 (Ethernet, 256 MiB kernel buffer)`, or with `--capture-threads`
+    /// `eth1 (Ethernet, 2 capture threads, 256 MiB kernel buffer each)`.
     pub ready: Vec<String>,
     bodies: Vec<(String, SourceBody)>,
 }
@@ -301,23 +303,37 @@ pub fn open(
         }
         SourceSpec::Interfaces(list) => {
             for live in list {
-                let capture = LiveCapture::open(&live)?;
-                open.ready.push(format!(
-                    "{} ({:?}, {} MiB kernel buffer)",
-                    live.interface,
-                    capture.link(),
-                    capture.buffer_mb()
-                ));
-                let classifier = Classifier::new(capture.link(), options.locals.clone());
-                let mut sink = PacketSink::new(classifier, counters.writer());
-                let status = status.clone();
-                open.bodies.push((
-                    format!("capture {}", live.interface),
-                    Box::new(move |stop| {
-                        capture.run(&mut sink, &status, &stop);
-                        Ok(())
-                    }),
-                ));
+                // One handle, or with --capture-threads N as many in a fanout
+                // group: a thread and a shard each, adding to the one status
+                // of the interface (drops are summed over the handles).
+                let captures = LiveCapture::open_all(&live)?;
+                let Some(first) = captures.first() else { continue };
+                let (link, buffer_mb) = (first.link(), first.buffer_mb());
+                open.ready.push(match captures.len() {
+                    1 => format!("{} ({link:?}, {buffer_mb} MiB kernel buffer)", live.interface),
+                    n => format!(
+                        "{} ({link:?}, {n} capture threads, {buffer_mb} MiB kernel buffer each)",
+                        live.interface
+                    ),
+                });
+                let several = captures.len() > 1;
+                for (i, capture) in captures.into_iter().enumerate() {
+                    let classifier = Classifier::new(link, options.locals.clone());
+                    let mut sink = PacketSink::new(classifier, counters.writer());
+                    let status = status.clone();
+                    let name = if several {
+                        format!("capture {} {}", live.interface, i + 1)
+                    } else {
+                        format!("capture {}", live.interface)
+                    };
+                    open.bodies.push((
+                        name,
+                        Box::new(move |stop| {
+                            capture.run(&mut sink, &status, &stop);
+                            Ok(())
+                        }),
+                    ));
+                }
             }
         }
         SourceSpec::Listen {
