@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wall in a real window, as an operator runs it: full-screen at 1920x1080
+# The wall in a real window, as an operator runs it: full-screen (1920x1080 unless SCREEN says)
 # under Xvfb (with evilwm, so that full-screen takes), 60 frames/s asked for,
 # fed by two capture threads under load: two veth pairs whose far ends are in
 # a network namespace this script makes, tcpreplay playing a generated capture
@@ -10,7 +10,8 @@
 # and the capture's drops. Needs root, iproute2, tcpreplay, Xvfb, evilwm,
 # curl, and the packages of scripts/system-packages.sh. Nothing leaves this
 # machine.
-# Usage: sudo [RATE=PPS] [MEASURE_S=N] [SOURCE="..."] [SCANWALL=BINARY] scripts/bench-window.sh [WALL OPTIONS...]
+# Usage: sudo [RATE=PPS] [MEASURE_S=N] [SCREEN=WxH] [SOURCE="..."] [SCANWALL=BINARY] scripts/bench-window.sh [WALL OPTIONS...]
+#   SCREEN: the X screen the wall fills (default 1920x1080; 3840x2160 for 4K)
 #   RATE: packets/s sent into each interface (default 100000; 0 sends nothing)
 #   SOURCE: the wall's source (default "-i swbw-a -i swbw-b"; "--demo" for
 #   the built-in traffic, one generator thread, nothing sent)
@@ -22,6 +23,7 @@ exec 9> /tmp/scanwall-bench-window.lock
 flock -n 9 || { echo "another bench-window.sh is running" >&2; exit 1; }
 rate="${RATE:-100000}"
 seconds="${MEASURE_S:-20}"
+screen="${SCREEN:-1920x1080}"
 ns=scanwall-bench-window
 display=:97
 port=19464
@@ -48,7 +50,7 @@ for end in a b; do
   veth_into_namespace "$ns" "swbw-$end" "swbw-far-$end"
 done
 
-Xvfb "$display" -screen 0 1920x1080x24 -nolisten tcp > /dev/null 2>&1 &
+Xvfb "$display" -screen 0 "${screen}x24" -nolisten tcp > /dev/null 2>&1 &
 xvfb=$!
 pids+=($xvfb)
 for _ in $(seq 50); do
@@ -107,7 +109,7 @@ sleep "$seconds"
 wall_alive
 f1=$(metric scanwall_frames_total); c1=$(metric scanwall_frame_cpu_seconds_total)
 p1=$(metric scanwall_packets_total); t1=$(proc_ticks); thread_ticks > "$work/threads1"
-echo "scanwall ${source[*]}${*:+ $*} at 1920x1080, over ${seconds} s after 10 s of warm-up:"
+echo "scanwall ${source[*]}${*:+ $*} at $screen, over ${seconds} s after 10 s of warm-up:"
 awk -v f0="$f0" -v f1="$f1" -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" -v s="$seconds" \
   -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "  %.1f frames/s, %.2f ms main-thread CPU a frame, %.0f packets/s counted\n",
