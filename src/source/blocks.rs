@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use super::pcap_format::{
     FILE_HEADER_LEN, FileHeader, HeaderError, PREFETCH_AHEAD, RECORD_HEADER_LEN, RESYNC_CONFIRM,
-    RESYNC_SEARCH, RecordError, guess_boundary_in, link_of, parse_file_header, record_at,
+    RESYNC_SEARCH, RecordError, guess_boundary_in, link_of, parse_file_header, record_at, record_in,
 };
 use super::{Record, RecordSource, SourceError};
 use crate::parse::LinkType;
@@ -325,23 +325,11 @@ impl<F: ReadAt> RecordSource for BlockReader<F> {
         while n < max && !self.failed {
             let (hi, header, snaplen) = (self.hi, self.header, self.snaplen);
             let all = &self.buf[..hi];
-            let mut pos = self.lo;
-            let mut stopped = None;
-            while n < max && pos < hi {
-                prefetch(all, pos + PREFETCH_AHEAD);
-                prefetch(all, pos + PREFETCH_AHEAD + CACHE_LINE);
-                match record_at(all, pos, hi, &header, snaplen) {
-                    Ok((record, next)) => {
-                        pos = next;
-                        n += 1;
-                        each(record);
-                    }
-                    Err(e) => {
-                        stopped = Some(e);
-                        break;
-                    }
-                }
-            }
+            let (pos, stopped) = if header.big_endian {
+                walk::<true, G>(all, self.lo, hi, &header, snaplen, max, &mut n, &mut each)
+            } else {
+                walk::<false, G>(all, self.lo, hi, &header, snaplen, max, &mut n, &mut each)
+            };
             self.lo = pos;
             match stopped {
                 Some(RecordError::Corrupt(at, len)) => return Err(self.fail(RecordError::Corrupt(at, len))),
@@ -356,6 +344,36 @@ impl<F: ReadAt> RecordSource for BlockReader<F> {
         }
         Ok(n)
     }
+}
+
+/// The records of `all[pos..hi]` to `each` until `max` in all (`n` counts
+/// them) or the block ends; where it stopped, and the record error that
+/// stopped it. The byte order is `BIG`'s for the whole block.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn walk<const BIG: bool, G: FnMut(Record<'_>)>(
+    all: &[u8],
+    mut pos: usize,
+    hi: usize,
+    header: &FileHeader,
+    snaplen: usize,
+    max: usize,
+    n: &mut usize,
+    each: &mut G,
+) -> (usize, Option<RecordError>) {
+    while *n < max && pos < hi {
+        prefetch(all, pos + PREFETCH_AHEAD);
+        prefetch(all, pos + PREFETCH_AHEAD + CACHE_LINE);
+        match record_in::<BIG>(all, pos, hi, header, snaplen) {
+            Ok((record, next)) => {
+                pos = next;
+                *n += 1;
+                each(record);
+            }
+            Err(e) => return (pos, Some(e)),
+        }
+    }
+    (pos, None)
 }
 
 #[cfg(test)]

@@ -357,22 +357,49 @@ fn pump_flat_out<S: RecordSource>(
     stop: &AtomicBool,
     ts_offset: u64,
 ) -> (PassSummary, Result<(), SourceError>) {
-    let mut summary = PassSummary::default();
-    let (mut first, mut last) = (None, None);
-    let flush_each = source.may_wait();
+    // The choice made once per pass, not once per record: each loop is
+    // compiled without the other's test.
+    if source.may_wait() {
+        pump_batches::<S, true>(source, sink, stop, ts_offset)
+    } else {
+        pump_batches::<S, false>(source, sink, stop, ts_offset)
+    }
+}
+
+/// [`pump_flat_out`]'s loop; with `FLUSH_EACH` (a source that may wait for
+/// input) every record is shown at once. The per-record closure is inlined
+/// into the record walk: called, it reloaded everything it captured on every
+/// record, and its times went through `Option`s.
+#[inline(always)]
+fn pump_batches<S: RecordSource, const FLUSH_EACH: bool>(
+    source: &mut S,
+    sink: &mut PacketSink,
+    stop: &AtomicBool,
+    ts_offset: u64,
+) -> (PassSummary, Result<(), SourceError>) {
+    // No record yet: `u64::MAX` is no time a record carries (its seconds
+    // fit 32 bits).
+    const NONE: u64 = u64::MAX;
+    let (mut records, mut first, mut last) = (0u64, NONE, NONE);
     let result = loop {
         if stop.load(Relaxed) {
             break Ok(());
         }
-        let read = source.read_records(4096, |r| {
-            summary.records += 1;
-            first.get_or_insert(r.ts_ns);
-            last = Some(r.ts_ns);
-            sink.packet(r.ts_ns.saturating_add(ts_offset), r.wire_len, r.data);
-            if flush_each {
-                sink.flush();
-            }
-        });
+        let read = source.read_records(
+            4096,
+            #[inline(always)]
+            |r| {
+                records += 1;
+                if first == NONE {
+                    first = r.ts_ns;
+                }
+                last = r.ts_ns;
+                sink.packet(r.ts_ns.saturating_add(ts_offset), r.wire_len, r.data);
+                if FLUSH_EACH {
+                    sink.flush();
+                }
+            },
+        );
         match read {
             Ok(0) => break Ok(()),
             Ok(_) => {}
@@ -381,7 +408,11 @@ fn pump_flat_out<S: RecordSource>(
         sink.flush();
     };
     sink.flush();
-    summary.first_ts = first;
-    summary.last_ts = last;
+    let known = |t: u64| (t != NONE).then_some(t);
+    let summary = PassSummary {
+        records,
+        first_ts: known(first),
+        last_ts: known(last),
+    };
     (summary, result)
 }

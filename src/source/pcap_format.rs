@@ -107,8 +107,18 @@ enum Step {
 /// The 32-bit field at byte `i` of a record header, in the file's byte order.
 #[inline(always)]
 fn header_field(h: &FileHeader, rh: &[u8; RECORD_HEADER_LEN], i: usize) -> u32 {
+    if h.big_endian {
+        field_in::<true>(rh, i)
+    } else {
+        field_in::<false>(rh, i)
+    }
+}
+
+/// [`header_field`] in a byte order known where it is compiled (`BIG`).
+#[inline(always)]
+fn field_in<const BIG: bool>(rh: &[u8; RECORD_HEADER_LEN], i: usize) -> u32 {
     let v = u32::from_le_bytes([rh[i], rh[i + 1], rh[i + 2], rh[i + 3]]);
-    if h.big_endian { v.swap_bytes() } else { v }
+    if BIG { v.swap_bytes() } else { v }
 }
 
 #[inline(always)]
@@ -369,13 +379,31 @@ pub(super) fn record_at<'a>(
     header: &FileHeader,
     snaplen: usize,
 ) -> Result<(Record<'a>, usize), RecordError> {
+    if header.big_endian {
+        record_in::<true>(all, at, end, header, snaplen)
+    } else {
+        record_in::<false>(all, at, end, header, snaplen)
+    }
+}
+
+/// [`record_at`] for a file whose fields are big-endian (`BIG`) or not: the
+/// record walk picks one per block, so the byte order is not tested once per
+/// field of every record.
+#[inline(always)]
+pub(super) fn record_in<'a, const BIG: bool>(
+    all: &'a [u8],
+    at: usize,
+    end: usize,
+    header: &FileHeader,
+    snaplen: usize,
+) -> Result<(Record<'a>, usize), RecordError> {
     let Some(rh) = all
         .get(at..at + RECORD_HEADER_LEN)
         .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
     else {
         return Err(RecordError::Truncated(at));
     };
-    let field = |i: usize| header_field(header, rh, i);
+    let field = |i: usize| field_in::<BIG>(rh, i);
     let incl = field(8) as usize;
     if incl > MAX_RECORD {
         return Err(RecordError::Corrupt(at, incl));
