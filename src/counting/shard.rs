@@ -411,6 +411,9 @@ impl FilterPlan {
 /// end of a read or when it would wait for input ([`ShardWriter::flush`]).
 struct Pending {
     keys: [[u16; 4]; BATCH],
+    /// Weighted sums: each packet's flags, scanned per filter ([`Pending::select`]),
+    /// so packets reach a cell in the order they came (the sums of floats
+    /// depend on it). Exact counts use the buckets below instead.
     flags: [u8; BATCH],
     weight: [f64; BATCH],
     baseline_weight: [f64; BATCH],
@@ -636,9 +639,9 @@ impl ShardWriter {
         self.pending.len = 0;
     }
 
-    /// Exact counts: per filter, find the packets it passes without a branch
-    /// (every packet for the unfiltered maps), then increment those packets'
-    /// 32-bit cells in each map that uses the filter. (Sending uncounted
+    /// Exact counts: per filter, the buckets of packets it passes (every
+    /// packet for the unfiltered maps), then increment those packets' 32-bit
+    /// cells in each map that uses the filter. (Sending uncounted
     /// packets to a spare cell instead makes one long chain of updates to a
     /// single address: far slower.)
     fn flush_exact(&mut self, n: usize) {
