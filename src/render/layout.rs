@@ -72,6 +72,20 @@ impl Rect {
         Rect::new(self.x + d, self.y + d, self.w - 2 * d, self.h - 2 * d)
     }
 
+    /// A frame `t` pixels wide along the inside of the rectangle, as four
+    /// strips (top, bottom, left, right; the sides between the top and the
+    /// bottom): a software renderer fills every pixel of a rectangle, so a
+    /// frame is drawn as its edges, never as a filled rectangle under what
+    /// it surrounds.
+    pub fn edges(&self, t: i32) -> [Rect; 4] {
+        [
+            Rect::new(self.x, self.y, self.w, t),
+            Rect::new(self.x, self.bottom() - t, self.w, t),
+            Rect::new(self.x, self.y + t, t, self.h - 2 * t),
+            Rect::new(self.right() - t, self.y + t, t, self.h - 2 * t),
+        ]
+    }
+
     /// Cell `i` of `n` equal columns (the last one takes the rounding slack).
     fn column(&self, i: i32, n: i32) -> Rect {
         let x0 = self.x + self.w * i / n;

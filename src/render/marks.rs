@@ -126,13 +126,7 @@ fn bounding(rects: &[Rect]) -> Option<Rect> {
 fn outline(scene: &mut Scene, r: Rect, map_side: i32) {
     let t = (map_side / 256).clamp(1, 4) + 1;
     for (grow, colour, w) in [(t + 1, MARK_EDGE, 1), (t, MARK, t)] {
-        let o = Rect::new(r.x - grow, r.y - grow, r.w + 2 * grow, r.h + 2 * grow);
-        for side in [
-            Rect::new(o.x, o.y, o.w, w),
-            Rect::new(o.x, o.bottom() - w, o.w, w),
-            Rect::new(o.x, o.y, w, o.h),
-            Rect::new(o.right() - w, o.y, w, o.h),
-        ] {
+        for side in r.inset(-grow).edges(w) {
             scene.overlay.push(RectInstance::solid(side, colour));
         }
     }

@@ -254,17 +254,10 @@ pub(crate) fn build(frame: &FrameInput<'_>, arr: &Arrangement, measure: Measure<
         };
         // A thin grey frame: a map whose cells are all the darkest or the
         // lightest colour never merges with the background or its neighbours.
-        // Four strips, not one rectangle under the map: a software renderer
-        // fills every pixel of a rectangle, and six map-sized fills cost it
-        // as much as the maps.
+        // Its edges, not one rectangle under the map: six map-sized fills
+        // cost a software renderer as much as the maps.
         let frame_w = ((slot.metrics.font_px / 14.0).round() as i32).max(1);
-        let m = slot.map;
-        for strip in [
-            Rect::new(m.x - frame_w, m.y - frame_w, m.w + 2 * frame_w, frame_w),
-            Rect::new(m.x - frame_w, m.bottom(), m.w + 2 * frame_w, frame_w),
-            Rect::new(m.x - frame_w, m.y, frame_w, m.h),
-            Rect::new(m.right(), m.y, frame_w, m.h),
-        ] {
+        for strip in slot.map.inset(-frame_w).edges(frame_w) {
             scene.base.push(RectInstance::solid(strip, MAP_FRAME));
         }
         scene.maps.push(MapInstance {
@@ -639,12 +632,7 @@ fn curve_local_outlines(
         // busy map of any colour.
         let dark = Rect::new(r.x - 1, r.y - 1, r.w + 2, r.h + 2);
         for (r, t, colour) in [(dark, 1, MARK_SHADOW), (r, t, MARK)] {
-            for side in [
-                Rect::new(r.x, r.y, r.w, t),
-                Rect::new(r.x, r.bottom() - t, r.w, t),
-                Rect::new(r.x, r.y, t, r.h),
-                Rect::new(r.right() - t, r.y, t, r.h),
-            ] {
+            for side in r.edges(t) {
                 scene.overlay.push(RectInstance::solid(side, colour));
             }
         }
@@ -933,14 +921,7 @@ fn badge_row(
 fn hover(scene: &mut Scene, arr: &Arrangement, h: &super::Hover, measure: Measure<'_>) {
     let f = arr.footers.first().map_or(14.0, |footer| footer.font_px);
     if let Some((slot, row, col)) = arr.hit(h.x, h.y) {
-        let c = slot.cell_rect(row, col).inset(-1);
-        let t = 1;
-        for r in [
-            Rect::new(c.x - t, c.y - t, c.w + 2 * t, t),
-            Rect::new(c.x - t, c.bottom(), c.w + 2 * t, t),
-            Rect::new(c.x - t, c.y, t, c.h),
-            Rect::new(c.right(), c.y, t, c.h),
-        ] {
+        for r in slot.cell_rect(row, col).inset(-2).edges(1) {
             scene.overlay.push(RectInstance::solid(r, HOVER_OUTLINE));
         }
     }
