@@ -323,6 +323,27 @@ fn frame_cost(c: &mut Criterion) {
         status,
         view: ViewState::default(),
     };
+    // A fixed number of 1080p frames and nothing else, for counting the
+    // instructions a frame takes under valgrind (this VM's timings move by
+    // a quarter from run to run; instruction counts do not):
+    //   RENDER_FRAMES=N LP_NUM_THREADS=0 valgrind --tool=cachegrind ... BENCH --bench
+    // run with two values of N; the difference over the frames between is
+    // what a frame costs.
+    if let Some(n) = std::env::var("RENDER_FRAMES")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        let view = target(&gpu, 1920, 1080, wgpu::TextureUsages::empty());
+        for _ in 0..n {
+            let drawn = renderer.render(&gpu, &frame, &view, 1920, 1080);
+            let done = gpu.device.poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            });
+            black_box((drawn.is_ok(), done.is_ok()));
+        }
+        return;
+    }
     frame_times(&mut frame);
     whole_path_times(&gpu);
     let mut draw = |name: String, view: &wgpu::TextureView, w: u32, h: u32| {

@@ -66,6 +66,10 @@ struct Globals {
     stops: array<vec4<f32>, MAX_STOPS>,
     // the change view's scale: log2 ratio, r, g, b
     diverging: array<vec4<f32>, MAX_STOPS>,
+    // per segment k of the scale (stop k - 1 to stop k): its start on its
+    // axis, 1 / its length there, 1 for a log2 axis (0: the value's own),
+    // unused; all zero for k = 0 and past the last stop
+    segments: array<vec4<f32>, MAX_STOPS>,
     maps: array<MapParams, MAX_TILES>,
     // per map, RANK_BUCKETS cumulative fractions, four to a vector
     ranks: array<vec4<f32>, MAX_TILES * RANK_BUCKETS / 4u>,
@@ -96,38 +100,109 @@ fn corner(i: u32) -> vec2<f32> {
     return vec2<f32>(x, y);
 }
 
-// The scale: linear from a zero stop, linear in log2 between positive stops,
-// the last colour at and above the last stop. A value equal to a stop gets
-// exactly that stop's colour (t is exactly 0 at the segment start).
-//
-// Branch-free: the segment is found by counting the stops at or below v
-// (they are sorted), and both interpolations are computed and one selected.
-// The sums are the ones a loop over the segments would do, in the same order,
-// so the colours are the same to the bit.
-fn scale_colour(v: f32) -> vec3<f32> {
-    let n = clamp(u32(globals.screen.z), 1u, MAX_STOPS);
-    var j = 0u;
-    for (var k = 1u; k < MAX_STOPS; k = k + 1u) {
-        j = j + select(0u, 1u, k < n && v >= globals.stops[k].x);
-    }
-    let a = globals.stops[j];
-    let b = globals.stops[min(j + 1u, n - 1u)];
-    let linear = (v - a.x) / (b.x - a.x);
-    let logarithmic = (log2(v) - log2(a.x)) / (log2(b.x) - log2(a.x));
-    let t = clamp(select(logarithmic, linear, a.x <= 0.0), 0.0, 1.0);
-    let between = a.yzw + (b.yzw - a.yzw) * t;
-    // At or above the last stop: its colour. `!(v > x)` also sends NaN to the first stop.
-    let c = select(between, a.yzw, j + 1u >= n);
-    return select(c, globals.stops[0].yzw, !(v > globals.stops[0].x));
+// The sequential scale, as a sum over the segments between its stops: each
+// segment adds its colour change times how much of it a value has passed.
+// Straight-line arithmetic with one log2: finding a value's segment and
+// reading its two stops (per-fragment indexing into the uniform), four log2s
+// and two divisions cost a software rasteriser far more, and the colour pass
+// was the largest part of a 1080p frame on lavapipe. The colour pass carries
+// the scale to its fragments as flat inter-stage values (`ColourOut`), read
+// there without the uniform's per-access cost; the legend reads it from the
+// uniform (`scale_from_uniform`).
+struct Scale {
+    // the first stop: value, r, g, b
+    first: vec4<f32>,
+    // segment k = 1..7 (stop k - 1 to stop k): where it starts on its axis
+    starts0: vec4<f32>,
+    starts1: vec3<f32>,
+    // segment k: 1 / its length on its axis, positive for a log2 axis (from a
+    // positive stop), negative for the value's own axis (from a zero stop)
+    reciprocals0: vec4<f32>,
+    reciprocals1: vec3<f32>,
+    // segment k: its colour change (zero past the last stop)
+    d1: vec3<f32>,
+    d2: vec3<f32>,
+    d3: vec3<f32>,
+    d4: vec3<f32>,
+    d5: vec3<f32>,
+    d6: vec3<f32>,
+    d7: vec3<f32>,
+};
+
+// Segment k's reciprocal length, its sign naming its axis.
+fn signed_reciprocal(k: u32) -> f32 {
+    let s = globals.segments[k];
+    return select(-s.y, s.y, s.z > 0.0);
 }
 
-// Position s (0..1) along the stops spaced evenly by index (log and rank modes).
-fn ramp_colour(s: f32) -> vec3<f32> {
+// Segment k's colour change; zero past the last of `n` stops.
+fn colour_change(k: u32, n: u32) -> vec3<f32> {
+    return select(vec3<f32>(0.0), globals.stops[k].yzw - globals.stops[k - 1u].yzw, k < n);
+}
+
+fn scale_from_uniform() -> Scale {
+    let n = clamp(u32(globals.screen.z), 1u, MAX_STOPS);
+    let g = globals.segments;
+    return Scale(
+        globals.stops[0],
+        vec4<f32>(g[1].x, g[2].x, g[3].x, g[4].x),
+        vec3<f32>(g[5].x, g[6].x, g[7].x),
+        vec4<f32>(signed_reciprocal(1u), signed_reciprocal(2u), signed_reciprocal(3u), signed_reciprocal(4u)),
+        vec3<f32>(signed_reciprocal(5u), signed_reciprocal(6u), signed_reciprocal(7u)),
+        colour_change(1u, n),
+        colour_change(2u, n),
+        colour_change(3u, n),
+        colour_change(4u, n),
+        colour_change(5u, n),
+        colour_change(6u, n),
+        colour_change(7u, n),
+    );
+}
+
+// How much of a segment (starting at `start`, 1 / length `r`) a value has
+// passed: `v` on its own axis, `lv` its log2.
+fn passed(v: f32, lv: f32, start: f32, r: f32) -> f32 {
+    return clamp((select(v, lv, r > 0.0) - start) * abs(r), 0.0, 1.0);
+}
+
+// The colour of `value`: linear from a zero stop, linear in log2 between
+// positive stops, the last colour at and above the last stop, the first at
+// and below the first (and for NaN). Equal to the CPU's `colour_on` to within
+// float rounding, a stop's value its colour.
+fn scale_colour_of(sc: Scale, value: f32) -> vec3<f32> {
+    // Finite, so that the unused segments' zero lengths give 0, not NaN.
+    let v = clamp(value, -3.0e38, 3.0e38);
+    let lv = log2(max(v, 1.0e-30));
+    var c = sc.first.yzw;
+    c = c + sc.d1 * passed(v, lv, sc.starts0.x, sc.reciprocals0.x);
+    c = c + sc.d2 * passed(v, lv, sc.starts0.y, sc.reciprocals0.y);
+    c = c + sc.d3 * passed(v, lv, sc.starts0.z, sc.reciprocals0.z);
+    c = c + sc.d4 * passed(v, lv, sc.starts0.w, sc.reciprocals0.w);
+    c = c + sc.d5 * passed(v, lv, sc.starts1.x, sc.reciprocals1.x);
+    c = c + sc.d6 * passed(v, lv, sc.starts1.y, sc.reciprocals1.y);
+    c = c + sc.d7 * passed(v, lv, sc.starts1.z, sc.reciprocals1.z);
+    return select(c, sc.first.yzw, !(value > sc.first.x));
+}
+
+// Position s (0..1) along the stops spaced evenly by index (the log and rank
+// modes; `colour::ramp_colour` on the CPU), summed segment by segment.
+fn ramp_colour_of(sc: Scale, s: f32) -> vec3<f32> {
     let n = clamp(u32(globals.screen.z), 2u, MAX_STOPS);
-    let p = clamp(s, 0.0, 1.0) * f32(n - 1u);
-    let i = min(u32(floor(p)), n - 2u);
-    let t = clamp(p - f32(i), 0.0, 1.0);
-    return globals.stops[i].yzw + (globals.stops[i + 1u].yzw - globals.stops[i].yzw) * t;
+    // NaN: the first colour.
+    let p = select(0.0, clamp(s, 0.0, 1.0), s == s) * f32(n - 1u);
+    var c = sc.first.yzw;
+    c = c + sc.d1 * clamp(p, 0.0, 1.0);
+    c = c + sc.d2 * clamp(p - 1.0, 0.0, 1.0);
+    c = c + sc.d3 * clamp(p - 2.0, 0.0, 1.0);
+    c = c + sc.d4 * clamp(p - 3.0, 0.0, 1.0);
+    c = c + sc.d5 * clamp(p - 4.0, 0.0, 1.0);
+    c = c + sc.d6 * clamp(p - 5.0, 0.0, 1.0);
+    c = c + sc.d7 * clamp(p - 6.0, 0.0, 1.0);
+    return c;
+}
+
+fn scale_colour(value: f32) -> vec3<f32> {
+    return scale_colour_of(scale_from_uniform(), value);
 }
 
 // The change view's diverging scale, linear in the log2 ratio between stops
@@ -170,6 +245,22 @@ fn rank_of(map: u32, v: f32) -> f32 {
 struct ColourOut {
     @builtin(position) pos: vec4<f32>,
     @location(0) @interpolate(flat) slot: u32,
+    // The scale (`Scale`, field by field: inter-stage values cannot be
+    // structs), the same for every fragment.
+    @location(1) @interpolate(flat) first: vec4<f32>,
+    @location(2) @interpolate(flat) starts0: vec4<f32>,
+    @location(3) @interpolate(flat) starts1: vec3<f32>,
+    @location(4) @interpolate(flat) reciprocals0: vec4<f32>,
+    @location(5) @interpolate(flat) reciprocals1: vec3<f32>,
+    @location(6) @interpolate(flat) d1: vec3<f32>,
+    @location(7) @interpolate(flat) d2: vec3<f32>,
+    @location(8) @interpolate(flat) d3: vec3<f32>,
+    @location(9) @interpolate(flat) d4: vec3<f32>,
+    @location(10) @interpolate(flat) d5: vec3<f32>,
+    @location(11) @interpolate(flat) d6: vec3<f32>,
+    @location(12) @interpolate(flat) d7: vec3<f32>,
+    // The map's gain (auto) and maximum (log): `MapParams.a.yz`.
+    @location(13) @interpolate(flat) gain_max: vec2<f32>,
 };
 
 // Instance i covers map slot i's tile of the atlas.
@@ -179,6 +270,20 @@ fn vs_colour(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32)
     let origin = vec2<f32>(atlas_origin(slot));
     out.pos = clip_in(origin + corner(vi) * f32(SIDE), globals.atlas.xy);
     out.slot = slot;
+    let sc = scale_from_uniform();
+    out.first = sc.first;
+    out.starts0 = sc.starts0;
+    out.starts1 = sc.starts1;
+    out.reciprocals0 = sc.reciprocals0;
+    out.reciprocals1 = sc.reciprocals1;
+    out.d1 = sc.d1;
+    out.d2 = sc.d2;
+    out.d3 = sc.d3;
+    out.d4 = sc.d4;
+    out.d5 = sc.d5;
+    out.d6 = sc.d6;
+    out.d7 = sc.d7;
+    out.gain_max = globals.maps[min(slot, MAX_TILES - 1u)].a.yz;
     return out;
 }
 
@@ -187,22 +292,27 @@ fn vs_colour(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32)
 fn fs_colour(in: ColourOut) -> @location(0) vec4<f32> {
     let cell = vec2<i32>(floor(in.pos.xy)) - atlas_origin(in.slot);
     let map = min(in.slot, MAX_TILES - 1u);
-    let p = globals.maps[map];
     let v = textureLoad(maps, cell, i32(in.slot), 0).r;
+    let sc = Scale(
+        in.first, in.starts0, in.starts1, in.reciprocals0, in.reciprocals1,
+        in.d1, in.d2, in.d3, in.d4, in.d5, in.d6, in.d7,
+    );
     var rgb: vec3<f32>;
     if MODE == MODE_AUTO {
-        rgb = scale_colour(v * p.a.y);
+        rgb = scale_colour_of(sc, v * in.gain_max.x);
     } else if MODE == MODE_LOG {
-        let s = select(0.0, log2(1.0 + v) / log2(1.0 + p.a.z), v > 0.0 && p.a.z > 0.0);
-        rgb = ramp_colour(s);
+        let top = in.gain_max.y;
+        let s = select(0.0, log2(1.0 + v) / log2(1.0 + top), v > 0.0 && top > 0.0);
+        rgb = ramp_colour_of(sc, s);
     } else if MODE == MODE_RANK {
-        rgb = ramp_colour(rank_of(map, v));
+        rgb = ramp_colour_of(sc, rank_of(map, v));
     } else if MODE == MODE_CHANGE {
+        let p = globals.maps[map];
         let base = textureLoad(maps, cell, i32(p.b.z), 0).r;
         let eps = max(p.c.x, 1e-30);
         rgb = diverging_colour(log2((v * p.c.x + eps) / (base * p.c.y + eps)));
     } else {
-        rgb = scale_colour(v);
+        rgb = scale_colour_of(sc, v);
     }
     return vec4<f32>(rgb, 1.0);
 }
@@ -301,6 +411,8 @@ struct RectOut {
     @location(2) @interpolate(flat) params: vec4<f32>,
 };
 
+// Each rectangle comes six times, as plain vertices (one per corner of its
+// two triangles; frame.rs says why not as instances).
 @vertex
 fn vs_rect(
     @builtin(vertex_index) vi: u32,
@@ -309,7 +421,7 @@ fn vs_rect(
     @location(2) params: vec4<f32>,
 ) -> RectOut {
     var out: RectOut;
-    out.pos = to_clip(rect.xy + corner(vi) * rect.zw);
+    out.pos = to_clip(rect.xy + corner(vi % 6u) * rect.zw);
     out.rect = rect;
     out.colour = colour;
     out.params = params;

@@ -4,8 +4,8 @@
 mod support;
 
 use scanwall::maps::SIDE;
-use scanwall::render::colour::{PAPER_SCALE, colour_for};
-use scanwall::render::{AdapterChoice, Gpu, LayoutKind, RenderError, RgbaImage, ViewState};
+use scanwall::render::colour::{PAPER_SCALE, colour_for, colour_on};
+use scanwall::render::{AdapterChoice, ColourMap, Gpu, LayoutKind, RenderError, RgbaImage, ViewState};
 use support::*;
 
 /// Asserts every pixel of every shown map is exactly the colour of the cell
@@ -133,6 +133,57 @@ fn between_stops_matches_the_cpu_reference() {
         got[0] == 0 && got[1].abs_diff(128) <= 1 && got[2] == 255,
         "{got:?}"
     );
+}
+
+/// Every colour map, on values at, between, below and beyond its stops (and
+/// the values no count should reach: infinity and NaN): the shader's sum over
+/// segments gives the CPU reference's colour to within one step of rounding.
+#[test]
+fn every_colour_map_matches_the_cpu_reference_across_its_range() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    for colours in ColourMap::ALL {
+        let stops = colours.stops();
+        // Each stop, the geometric and arithmetic middles to the next, just
+        // under and over it, and values outside the scale.
+        let mut probes = vec![-1.0f32, 0.0, 1e-6, f32::INFINITY, f32::NAN, 1e9];
+        for pair in stops.windows(2) {
+            let (a, b) = (pair[0].value, pair[1].value);
+            probes.extend([a, (a + b) / 2.0, b * 0.999, a * 1.001 + 1e-3]);
+            if a > 0.0 {
+                probes.push((a * b).sqrt());
+            }
+        }
+        probes.push(stops[stops.len() - 1].value);
+        assert!(probes.len() <= SIDE / 4, "{} probes", probes.len());
+        let mut values = filled(0.0);
+        for (i, v) in probes.iter().enumerate() {
+            for c in 0..SIDE {
+                *at(&mut values, 4 * i + 2, c) = *v;
+            }
+        }
+        let view = ViewState {
+            layout: LayoutKind::Single,
+            colours,
+            ..ViewState::default()
+        };
+        let all = vec![values];
+        let img = r
+            .render_to_image(&gpu, &frame(tiles(&all), view.clone()), 1280, 1024)
+            .expect("render");
+        let slot = view.arrange(1, 1280, 1024).slots[0];
+        for (i, v) in probes.iter().enumerate() {
+            let cell = slot.cell_rect(4 * i as u16 + 2, 100);
+            let got = rgb(&img, cell.x, cell.y);
+            let want = colour_on(&stops, *v);
+            for c in 0..3 {
+                assert!(
+                    got[c].abs_diff(want[c]) <= 1,
+                    "{colours:?} value {v}: GPU {got:?}, CPU {want:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -238,7 +238,7 @@ pub const DIVERGING_SCALE: [ColourStop; 7] = [
 ];
 
 /// The colour at position `s` (0..=1) of a ramp through `stops` evenly spaced
-/// by index (the log and rank modes), as the shader's `ramp_colour` does.
+/// by index (the log and rank modes), as the shader's `ramp_colour_of` does.
 pub fn ramp_colour(stops: &[ColourStop], s: f32) -> [u8; 3] {
     let n = stops.len();
     if n < 2 {

@@ -42,6 +42,8 @@ pub struct WallRenderer {
     staging: Vec<f32>,
     /// Staging memory for the maps' upload, reused once the GPU has copied it.
     upload: wgpu::util::StagingBelt,
+    /// Each rectangle six times, once per corner of its two triangles (see
+    /// `render`).
     rect_list: Vec<RectInstance>,
     quad_list: Vec<MapInstance>,
     /// The last frame's scene, whose lists the next frame's is built into.
@@ -226,10 +228,18 @@ impl WallRenderer {
         );
         queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&uniform));
 
+        // Rectangles are drawn as plain vertices, each repeated for the six
+        // corners of its two triangles, not as instances of one quad: lavapipe
+        // runs its whole vertex pipeline once per instance, and the 856
+        // rectangles of a 1080p wall (792 of them tick marks) cost it 30 M
+        // instructions a frame as instances, 10 M as vertices (valgrind,
+        // `RENDER_FRAMES` in benches/render.rs). Six copies of 48 bytes each
+        // are 250 KB a frame to upload.
         self.rect_list.clear();
-        self.rect_list.extend_from_slice(&self.scene.base);
-        self.rect_list.extend_from_slice(&self.scene.overlay);
-        let base_count = self.scene.base.len() as u32;
+        let corners = |r: &RectInstance| [*r; 6];
+        self.rect_list.extend(self.scene.base.iter().flat_map(corners));
+        self.rect_list.extend(self.scene.overlay.iter().flat_map(corners));
+        let base_count = 6 * self.scene.base.len() as u32;
         let total = self.rect_list.len() as u32;
         write_instances(
             gpu,
@@ -321,7 +331,7 @@ impl WallRenderer {
         if base_count > 0 {
             pass.set_pipeline(&self.pipelines.rect);
             pass.set_vertex_buffer(0, self.rects.slice(..));
-            pass.draw(0..6, 0..base_count);
+            pass.draw(0..base_count, 0..1);
         }
         if !self.quad_list.is_empty() {
             pass.set_vertex_buffer(0, self.map_quads.slice(..));
@@ -369,7 +379,7 @@ impl WallRenderer {
             pass.set_bind_group(0, &self.bind_group, &[]);
             pass.set_bind_group(1, &self.atlas.bind_group, &[]);
             pass.set_vertex_buffer(0, self.rects.slice(..));
-            pass.draw(0..6, base_count..total);
+            pass.draw(base_count..total, 0..1);
         }
         self.text
             .render(true, &mut pass)

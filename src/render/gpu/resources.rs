@@ -84,6 +84,7 @@ impl Pipelines {
                         fs: &str,
                         stride: usize,
                         attrs: &[wgpu::VertexAttribute],
+                        step_mode: wgpu::VertexStepMode,
                         blend: wgpu::BlendState| {
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                 label: Some(label),
@@ -94,7 +95,7 @@ impl Pipelines {
                     compilation_options: Default::default(),
                     buffers: &[Some(wgpu::VertexBufferLayout {
                         array_stride: stride as u64,
-                        step_mode: wgpu::VertexStepMode::Instance,
+                        step_mode,
                         attributes: attrs,
                     })],
                 },
@@ -121,6 +122,7 @@ impl Pipelines {
             "fs_map",
             size_of::<MapInstance>(),
             &map_attrs,
+            wgpu::VertexStepMode::Instance,
             wgpu::BlendState::REPLACE,
         );
         let map_pooled = pipeline(
@@ -129,6 +131,7 @@ impl Pipelines {
             "fs_map_pooled",
             size_of::<MapInstance>(),
             &map_attrs,
+            wgpu::VertexStepMode::Instance,
             wgpu::BlendState::REPLACE,
         );
         let rect = pipeline(
@@ -137,6 +140,7 @@ impl Pipelines {
             "fs_rect",
             size_of::<RectInstance>(),
             &rect_attrs,
+            wgpu::VertexStepMode::Vertex,
             wgpu::BlendState::ALPHA_BLENDING,
         );
         Pipelines {

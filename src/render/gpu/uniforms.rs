@@ -84,6 +84,10 @@ pub(super) struct Globals {
     pub stops: [[f32; 4]; MAX_STOPS],
     /// The change view's scale: log2 ratio, r, g, b.
     pub diverging: [[f32; 4]; MAX_STOPS],
+    /// Per segment k of the sequential scale (stop k - 1 to stop k), what the
+    /// shader's `Scale` is built from ([`segment`]); all zero for
+    /// k = 0 and past the last stop.
+    pub segments: [[f32; 4]; MAX_STOPS],
     /// Per drawn map, in slot order, its scale numbers.
     pub maps: [MapParams; MAX_TILES],
     /// Per map, [`RANK_BUCKETS`] cumulative fractions, four to a vector. The
@@ -112,6 +116,9 @@ impl Globals {
         for (out, s) in g.stops.iter_mut().zip(&stops) {
             let [r, gr, b] = rgb(s.rgb);
             *out = [s.value, r, gr, b];
+        }
+        for (k, pair) in stops.windows(2).enumerate().take(MAX_STOPS - 1) {
+            g.segments[k + 1] = segment(pair[0].value, pair[1].value);
         }
         for (out, s) in g.diverging.iter_mut().zip(&DIVERGING_SCALE) {
             let [r, gr, b] = rgb(s.rgb);
@@ -146,6 +153,22 @@ impl Globals {
     }
 }
 
+/// The segment of the scale from a stop at value `from` to the next at
+/// `to`: where it starts on its axis, 1 / its length there, and 1 when that
+/// axis is log2 of the value (a segment from a positive stop; from zero it is
+/// the value itself, as [`crate::render::colour::colour_on`] interpolates).
+/// A segment of no length is a step (its reciprocal the largest float).
+fn segment(from: f32, to: f32) -> [f32; 4] {
+    let (start, end, log) = if from > 0.0 {
+        (from.log2(), to.log2(), 1.0)
+    } else {
+        (from, to, 0.0)
+    };
+    let length = end - start;
+    let reciprocal = if length > 0.0 { 1.0 / length } else { f32::MAX };
+    [start, reciprocal, log, 0.0]
+}
+
 #[cfg(test)]
 mod tests {
     use std::mem::{offset_of, size_of, size_of_val};
@@ -162,6 +185,14 @@ mod tests {
         assert_eq!(g.atlas, [1024.0, 512.0, 0.0, 0.0]);
         assert_eq!(g.stops[1], [4.0, 0.0, 0.0, 1.0]);
         assert_eq!(g.diverging[3][0], 0.0);
+        // The paper's segments: 0 to 4 on the value's own axis, then log2
+        // (4 to 8 is 2 to 3), the last from 128 to 255; none before the first.
+        assert_eq!(g.segments[0], [0.0; 4]);
+        assert_eq!(g.segments[1], [0.0, 0.25, 0.0, 0.0]);
+        assert_eq!(g.segments[2], [2.0, 1.0, 1.0, 0.0]);
+        assert_eq!(g.segments[7], [7.0, 1.0 / (255f32.log2() - 7.0), 1.0, 0.0]);
+        // A segment of no length is a step, not a division by zero.
+        assert_eq!(segment(8.0, 8.0)[1], f32::MAX);
         // Within the smallest uniform binding any device offers (16 KiB).
         assert!(size_of::<Globals>() <= 16_384, "{}", size_of::<Globals>());
     }
@@ -250,6 +281,7 @@ mod tests {
             vec4,
             array(vec4, MAX_STOPS),
             array(vec4, MAX_STOPS),
+            array(vec4, MAX_STOPS),
             array(map_params, MAX_TILES),
             array(vec4, MAX_TILES * RANK_BUCKETS / 4),
         ]);
@@ -258,15 +290,16 @@ mod tests {
             offset_of!(Globals, atlas),
             offset_of!(Globals, stops),
             offset_of!(Globals, diverging),
+            offset_of!(Globals, segments),
             offset_of!(Globals, maps),
             offset_of!(Globals, ranks),
         ];
         assert_eq!(rust, offsets[..]);
         assert_eq!(size_of::<Globals>(), span);
-        // Spelled out, for whoever reads the shader: 0, 16, 32, 160, 288, 864
-        // and 13,152 bytes in all.
-        assert_eq!(rust, [0, 16, 32, 160, 288, 864]);
-        assert_eq!(span, 13_152);
+        // Spelled out, for whoever reads the shader: 0, 16, 32, 160, 288,
+        // 416, 992 and 13,280 bytes in all.
+        assert_eq!(rust, [0, 16, 32, 160, 288, 416, 992]);
+        assert_eq!(span, 13_280);
     }
 
     /// The shader as naga reads it.
@@ -324,6 +357,11 @@ mod tests {
                 "diverging",
                 offset_of!(Globals, diverging),
                 size_of_val(&g.diverging),
+            ),
+            field(
+                "segments",
+                offset_of!(Globals, segments),
+                size_of_val(&g.segments),
             ),
             field("maps", offset_of!(Globals, maps), size_of_val(&g.maps)),
             field("ranks", offset_of!(Globals, ranks), size_of_val(&g.ranks)),
