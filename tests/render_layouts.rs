@@ -824,3 +824,47 @@ fn known_rows_are_marked_and_every_map_is_framed() {
         );
     }
 }
+
+/// Labels inside a map (each /20 square named along the Hilbert curve) are
+/// drawn over its cells, on the frame drawn whole and on the frames drawn
+/// over the kept backdrop after it, which holds only the labels clear of
+/// every map.
+#[test]
+fn labels_inside_maps_stay_over_the_cells() {
+    let gpu = gpu();
+    let mut r = renderer(&gpu);
+    let values = distinct_tiles(6);
+    let view = ViewState {
+        order: CellOrder::Hilbert,
+        ..ViewState::default()
+    };
+    let (w, h) = (1920, 1080);
+    let arr = view.arrange(6, w, h);
+    for k in 0..3 {
+        let shown = tiles(&values);
+        let curve: Vec<bool> = shown
+            .iter()
+            .map(|t| t.follows_curve(CellOrder::Hilbert))
+            .collect();
+        let img = r
+            .render_to_image(&gpu, &frame(shown, view.clone()), w, h)
+            .expect("render");
+        let mut labelled = 0;
+        for slot in arr.slots.iter().filter(|s| curve[s.tile]) {
+            // The first /20's square: the top left quarter of the top left
+            // quarter (64 x 64 cells), where its name is written.
+            let square = Rect::new(slot.map.x, slot.map.y, slot.map.w / 4, slot.map.h / 4);
+            let white = (square.y..square.bottom())
+                .flat_map(|y| (square.x..square.right()).map(move |x| (x, y)))
+                .filter(|&(x, y)| rgb(&img, x, y).iter().all(|&c| c >= 220))
+                .count();
+            assert!(
+                white > 30,
+                "frame {k}, tile {}: {white} label pixels over the cells",
+                slot.tile
+            );
+            labelled += 1;
+        }
+        assert!(labelled >= 2, "{labelled} address maps shown");
+    }
+}

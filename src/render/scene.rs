@@ -141,11 +141,18 @@ fn rect_f(r: Rect) -> [f32; 4] {
 }
 
 /// Everything to draw for one frame, in drawing order: base rectangles,
-/// maps, base text, overlay rectangles, overlay text.
+/// the base rectangles that move with a measurement, maps, base text,
+/// overlay rectangles, overlay text.
 #[derive(Default)]
 pub(crate) struct Scene {
     pub clear: [u8; 3],
+    /// What stays from frame to frame (map frames, ticks, marks, a steady
+    /// key): with the clear colour and the labels clear of the maps it makes
+    /// the backdrop a renderer may keep (see `gpu::frame`).
     pub base: Vec<RectInstance>,
+    /// Base rectangles placed by a measurement (badges beside the status
+    /// line, the swatches of a key whose values change): drawn every frame.
+    pub live: Vec<RectInstance>,
     pub maps: Vec<MapInstance>,
     pub overlay: Vec<RectInstance>,
     pub text: Vec<TextItem>,
@@ -158,6 +165,7 @@ impl Scene {
     fn reset(&mut self) {
         self.clear = BACKGROUND;
         self.base.clear();
+        self.live.clear();
         self.maps.clear();
         self.overlay.clear();
         self.text.clear();
@@ -821,8 +829,15 @@ fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<
     let mut centres = Vec::new();
     for (value, text) in &key.swatches {
         let sw = Rect::new(x, swatch_y, s, s);
-        scene.base.push(RectInstance::solid(sw.inset(-1), PANEL_EDGE));
-        scene.base.push(if key.diverging {
+        // A key whose values change moves with their widths: its swatches
+        // are drawn every frame, like its text.
+        let rects = if key.changing {
+            &mut scene.live
+        } else {
+            &mut scene.base
+        };
+        rects.push(RectInstance::solid(sw.inset(-1), PANEL_EDGE));
+        rects.push(if key.diverging {
             RectInstance::diverging_swatch(sw, *value)
         } else {
             RectInstance::swatch(sw, *value)
@@ -839,7 +854,12 @@ fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<
     for pair in centres.windows(2) {
         let ((x0, v0), (x1, v1)) = (pair[0], pair[1]);
         let r = Rect::new(x0, bar_y, x1 - x0, bar_h);
-        scene.base.push(if key.diverging {
+        let rects = if key.changing {
+            &mut scene.live
+        } else {
+            &mut scene.base
+        };
+        rects.push(if key.diverging {
             RectInstance::diverging_gradient(r, v0, v1)
         } else {
             RectInstance::gradient(r, v0, v1)
@@ -899,7 +919,9 @@ fn badge_row(
     for (label, colour) in badges {
         let w = measure(label, f).0.ceil() as i32 + pad;
         let r = Rect::new(x, top + (f * 0.2) as i32, w, line_h - (f * 0.4) as i32);
-        scene.base.push(RectInstance::solid(r, *colour));
+        // Live, like its text: on a one-line footer the row moves with the
+        // width of the status line.
+        scene.live.push(RectInstance::solid(r, *colour));
         // Live: the END badge counts the time since the replay ended.
         scene.text.push(
             TextItem::new(
@@ -1045,7 +1067,14 @@ mod tests {
     fn contents(scene: &Scene) -> String {
         format!(
             "{:?}",
-            (scene.clear, &scene.base, &scene.maps, &scene.overlay, &scene.text)
+            (
+                scene.clear,
+                &scene.base,
+                &scene.live,
+                &scene.maps,
+                &scene.overlay,
+                &scene.text
+            )
         )
     }
 

@@ -89,27 +89,45 @@ impl TextItem {
         self
     }
 
-    /// Which of the [`TextSystem`]'s layers draws this item.
-    fn layer(&self) -> usize {
-        match (self.overlay, self.live) {
-            (true, _) => OVERLAY,
-            (false, false) => STEADY,
-            (false, true) => LIVE,
+    /// Which of the [`TextSystem`]'s layers draws this item, given whether
+    /// its box reaches into a map (see [`BACKDROP`]).
+    fn layer(&self, over_map: bool) -> usize {
+        match (self.overlay, self.live, over_map) {
+            (true, _, _) => OVERLAY,
+            (false, true, _) => LIVE,
+            (false, false, true) => STEADY,
+            (false, false, false) => BACKDROP,
         }
     }
 
-    /// Feeds everything that decides this item's pixels to `state`.
+    /// The left edge of this item when its text is `width` pixels wide.
+    fn left(&self, width: f32) -> f32 {
+        match self.anchor {
+            Anchor::Left => self.x,
+            Anchor::Right => self.x - width,
+            Anchor::Centre => self.x - width / 2.0,
+        }
+    }
+
+    /// The clip this item needs when its text is `width` x `height`: none
+    /// when the text lies wholly inside it. glyphon clips glyph by glyph, and
+    /// on a software renderer a frame of clipped labels cost as much again
+    /// as the six maps; and a title's clip, which follows the width of the
+    /// rate beside it, changes the title's pixels only when it cuts.
+    fn clip_needed(&self, width: f32, height: f32) -> Option<[i32; 4]> {
+        let left = self.left(width);
+        let inside = |[l, t, r, b]: [i32; 4]| {
+            left >= l as f32 && self.y >= t as f32 && left + width <= r as f32 && self.y + height <= b as f32
+        };
+        self.clip.filter(|&c| !inside(c))
+    }
+
+    /// Feeds everything that decides this item's pixels, but its clip, to
+    /// `state` (see [`TextItem::clip_needed`]).
     fn hash_drawn(&self, state: &mut impl Hasher) {
         self.text.hash(state);
         (self.size.to_bits(), self.wrap.map(f32::to_bits)).hash(state);
-        (
-            self.x.to_bits(),
-            self.y.to_bits(),
-            self.colour,
-            self.anchor as u8,
-            self.clip,
-        )
-            .hash(state);
+        (self.x.to_bits(), self.y.to_bits(), self.colour, self.anchor as u8).hash(state);
     }
 }
 
@@ -217,12 +235,32 @@ fn find<'m>(
     shaped.get(&KeyRef::new(text, size, wrap) as &dyn AsKey)
 }
 
-/// The base layer's labels that stay from frame to frame (titles, axes, legend).
-const STEADY: usize = 0;
+/// Whether `item`, shaped `width` x `height`, comes within two pixels of
+/// any of `maps` (x, y, width, height): glyphs may stand a pixel out of
+/// their line box, and a label that close must be drawn after the map.
+fn reaches_into(item: &TextItem, width: f32, height: f32, maps: &[[f32; 4]]) -> bool {
+    const MARGIN: f32 = 2.0;
+    let left = item.left(width);
+    let (right, top, bottom) = (left + width, item.y, item.y + height);
+    maps.iter().any(|&[x, y, w, h]| {
+        left < x + w + MARGIN && right > x - MARGIN && top < y + h + MARGIN && bottom > y - MARGIN
+    })
+}
+
+/// The base layer's labels that stay from frame to frame (titles, axes,
+/// legend) and lie clear of every map: the renderer may draw them once into
+/// a backdrop kept under the frames that follow (see `gpu::frame`), since no
+/// map is drawn over them.
+const BACKDROP: usize = 0;
+/// The steady labels that reach into a map (the /20 labels inside a map in
+/// Hilbert order): drawn every frame, after the maps.
+const STEADY: usize = 1;
 /// The base layer's measurements ([`TextItem::live`]), drawn after [`STEADY`].
-const LIVE: usize = 1;
+const LIVE: usize = 2;
 /// Text above the overlay panels.
-const OVERLAY: usize = 2;
+const OVERLAY: usize = 3;
+/// How many layers there are.
+const LAYERS: usize = 4;
 
 /// Frames between trims of the glyph atlas. A trim forgets which glyphs are
 /// in use, so every layer is prepared again after it (a kept layer's glyphs
@@ -230,6 +268,13 @@ const OVERLAY: usize = 2;
 /// stays pinned in the atlas: 64 frames of changing numbers, a bounded set.
 /// A new target size (every font size changes) or a failed prepare trims at once.
 const TRIM_EVERY: u64 = 64;
+
+/// Where one item of a frame goes: its layer, and the clip it needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Placed {
+    layer: usize,
+    clip: Option<[i32; 4]>,
+}
 
 /// One glyphon renderer and what it holds.
 struct Layer {
@@ -245,7 +290,14 @@ pub(crate) struct TextSystem {
     swash: SwashCache,
     atlas: TextAtlas,
     viewport: Viewport,
-    layers: [Layer; 3],
+    layers: [Layer; LAYERS],
+    /// Each item's layer and clip this frame, in item order (reused frame
+    /// to frame).
+    placed: Vec<Placed>,
+    /// A hash of what each layer draws this frame (items and target size),
+    /// kept through trims: the backdrop's text is this frame's when the
+    /// [`BACKDROP`] hash is the one it was drawn with.
+    drawn: [u64; LAYERS],
     shaped: HashMap<BufKey, Shaped>,
     frame: u64,
     /// The target size the layers were prepared for.
@@ -259,7 +311,7 @@ impl TextSystem {
         let cache = Cache::new(device);
         let viewport = Viewport::new(device, &cache);
         let mut atlas = TextAtlas::with_color_mode(device, queue, &cache, format, ColorMode::Web);
-        let layers = [(); 3].map(|()| Layer {
+        let layers = [(); LAYERS].map(|()| Layer {
             renderer: TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None),
             prepared: None,
         });
@@ -269,6 +321,8 @@ impl TextSystem {
             atlas,
             viewport,
             layers,
+            placed: Vec::new(),
+            drawn: [0; LAYERS],
             shaped: HashMap::new(),
             frame: 0,
             target: None,
@@ -276,12 +330,13 @@ impl TextSystem {
     }
 
     /// Shapes `text` at `size` (wrapped at `wrap`), unless it is shaped
-    /// already, and marks it used this frame; [`find`] finds it.
-    fn shape(&mut self, text: &str, size: f32, wrap: Option<f32>) {
+    /// already, and marks it used this frame; [`find`] finds it. Returns
+    /// its width and height.
+    fn shape(&mut self, text: &str, size: f32, wrap: Option<f32>) -> (f32, f32) {
         let frame = self.frame;
         if let Some(s) = self.shaped.get_mut(&KeyRef::new(text, size, wrap) as &dyn AsKey) {
             s.last_used = frame;
-            return;
+            return (s.width, s.height);
         }
         // Kept under the size asked for, which is what lookups use.
         let px = size.max(1.0);
@@ -313,17 +368,18 @@ impl TextSystem {
                 last_used: frame,
             },
         );
+        (width, height)
     }
 
     /// Width and height `text` takes at `size` (wrapped at `wrap`, if given).
     pub fn measure(&mut self, text: &str, size: f32, wrap: Option<f32>) -> (f32, f32) {
-        self.shape(text, size, wrap);
-        find(&self.shaped, text, size, wrap).map_or((0.0, 0.0), |s| (s.width, s.height))
+        self.shape(text, size, wrap)
     }
 
-    /// Shapes and uploads this frame's text for a `width` x `height` target.
-    /// A layer whose items are all as they were when it was last prepared
-    /// keeps what it has on the GPU.
+    /// Shapes and uploads this frame's text for a `width` x `height` target
+    /// on which `maps` (x, y, width, height) are drawn. A layer whose items
+    /// are all as they were when it was last prepared keeps what it has on
+    /// the GPU.
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
@@ -331,6 +387,7 @@ impl TextSystem {
         width: u32,
         height: u32,
         items: &[TextItem],
+        maps: &[[f32; 4]],
     ) -> Result<(), glyphon::PrepareError> {
         self.viewport.update(queue, Resolution { width, height });
         if self.target != Some((width, height)) {
@@ -343,51 +400,47 @@ impl TextSystem {
             self.shaped.retain(|_, s| s.last_used >= frame);
             self.target = Some((width, height));
         }
-        for layer in [STEADY, LIVE, OVERLAY] {
+        self.placed.clear();
+        for item in items {
+            let (w, h) = self.shape(&item.text, item.size, item.wrap);
+            self.placed.push(Placed {
+                layer: item.layer(reaches_into(item, w, h, maps)),
+                clip: item.clip_needed(w, h),
+            });
+        }
+        let in_layer = |layer: usize| {
+            items
+                .iter()
+                .zip(&self.placed)
+                .filter(move |&(_, p)| p.layer == layer)
+        };
+        for layer in [BACKDROP, STEADY, LIVE, OVERLAY] {
             let mut drawn = DefaultHasher::new();
             (width, height).hash(&mut drawn);
-            for item in items.iter().filter(|i| i.layer() == layer) {
+            for (item, placed) in in_layer(layer) {
                 item.hash_drawn(&mut drawn);
+                placed.clip.hash(&mut drawn);
             }
             let drawn = drawn.finish();
+            self.drawn[layer] = drawn;
             if self.layers[layer].prepared == Some(drawn) {
                 continue;
             }
-            for item in items.iter().filter(|i| i.layer() == layer) {
-                self.shape(&item.text, item.size, item.wrap);
-            }
             let mut areas = Vec::new();
-            for item in items.iter().filter(|i| i.layer() == layer) {
+            for (item, placed) in in_layer(layer) {
                 let Some(s) = find(&self.shaped, &item.text, item.size, item.wrap) else {
                     continue;
                 };
-                let left = match item.anchor {
-                    Anchor::Left => item.x,
-                    Anchor::Right => item.x - s.width,
-                    Anchor::Centre => item.x - s.width / 2.0,
-                };
                 let [r, g, b, a] = item.colour;
-                // A clip that the text lies wholly inside is left out: glyphon
-                // clips glyph by glyph, and on a software renderer a frame of
-                // clipped labels cost as much again as the six maps.
-                let inside = |[l, t, r, b]: [i32; 4]| {
-                    left >= l as f32
-                        && item.y >= t as f32
-                        && left + s.width <= r as f32
-                        && item.y + s.height <= b as f32
-                };
-                let bounds = match item.clip {
-                    Some(c) if !inside(c) => TextBounds {
-                        left: c[0],
-                        top: c[1],
-                        right: c[2],
-                        bottom: c[3],
-                    },
-                    _ => TextBounds::default(),
-                };
+                let bounds = placed.clip.map_or_else(TextBounds::default, |c| TextBounds {
+                    left: c[0],
+                    top: c[1],
+                    right: c[2],
+                    bottom: c[3],
+                });
                 areas.push(TextArea {
                     buffer: &s.buffer,
-                    left: left.round(),
+                    left: item.left(s.width).round(),
                     top: item.y.round(),
                     scale: 1.0,
                     bounds,
@@ -424,15 +477,35 @@ impl TextSystem {
         }
     }
 
-    /// Draws the base layer (labels, then measurements) or the overlay layer into `pass`.
+    /// Draws the labels kept in the backdrop ([`BACKDROP`]) into `pass`.
+    pub fn render_backdrop(&self, pass: &mut wgpu::RenderPass<'_>) -> Result<(), glyphon::RenderError> {
+        self.render_layers(&[BACKDROP], pass)
+    }
+
+    /// Draws the base text drawn every frame over the maps (the labels inside
+    /// them, then the measurements) or the overlay layer into `pass`.
     pub fn render(&self, overlay: bool, pass: &mut wgpu::RenderPass<'_>) -> Result<(), glyphon::RenderError> {
-        let layers: &[usize] = if overlay { &[OVERLAY] } else { &[STEADY, LIVE] };
+        self.render_layers(if overlay { &[OVERLAY] } else { &[STEADY, LIVE] }, pass)
+    }
+
+    fn render_layers(
+        &self,
+        layers: &[usize],
+        pass: &mut wgpu::RenderPass<'_>,
+    ) -> Result<(), glyphon::RenderError> {
         for &layer in layers {
             self.layers[layer]
                 .renderer
                 .render(&self.atlas, &self.viewport, pass)?;
         }
         Ok(())
+    }
+
+    /// A hash of what [`TextSystem::render_backdrop`] draws this frame (its
+    /// items and the target size): a backdrop drawn with the same hash has
+    /// the same text.
+    pub fn backdrop_hash(&self) -> u64 {
+        self.drawn[BACKDROP]
     }
 
     /// Frees glyphs and shaped lines no longer shown (status numbers change
@@ -469,32 +542,78 @@ mod tests {
             .map(|i| TextItem::new(format!("label {i}"), 10.0, 20.0 * i as f32, 14.0, [255; 4]))
             .collect();
         let mut last_steady = None;
+        let mut backdrop = None;
         for k in 0..3 * TRIM_EVERY + 5 {
             let mut items = labels.clone();
             items.push(TextItem::new(format!("{k} pkt/s"), 300.0, 10.0, 14.0, [255; 4]).live());
-            let trimmed = text.layers[STEADY].prepared.is_none();
-            text.prepare(&gpu.device, &gpu.queue, 640, 480, &items)
+            let trimmed = text.layers[BACKDROP].prepared.is_none();
+            text.prepare(&gpu.device, &gpu.queue, 640, 480, &items, &[])
                 .expect("prepare");
-            let steady = text.layers[STEADY].prepared;
+            let steady = text.layers[BACKDROP].prepared;
             assert!(steady.is_some() && text.layers[LIVE].prepared.is_some());
             if k > 0 && !trimmed {
                 assert_eq!(steady, last_steady, "frame {k}: labels prepared again");
             }
             last_steady = steady;
+            // What the labels draw is the same through the trims.
+            assert_eq!(
+                *backdrop.get_or_insert(text.backdrop_hash()),
+                text.backdrop_hash()
+            );
             assert!(
                 text.shaped.len() <= labels.len() + 2 * TRIM_EVERY as usize,
                 "{}",
                 text.shaped.len()
             );
             text.end_frame();
-            assert_eq!(text.layers[STEADY].prepared.is_none(), (k + 1) % TRIM_EVERY == 0);
+            assert_eq!(
+                text.layers[BACKDROP].prepared.is_none(),
+                (k + 1) % TRIM_EVERY == 0
+            );
         }
         // A new target size: only this frame's lines stay shaped.
         let mut items = labels.clone();
         items.push(TextItem::new("1 pkt/s", 300.0, 10.0, 14.0, [255; 4]).live());
-        text.prepare(&gpu.device, &gpu.queue, 800, 600, &items)
+        text.prepare(&gpu.device, &gpu.queue, 800, 600, &items, &[])
             .expect("prepare");
         assert_eq!(text.shaped.len(), items.len());
+    }
+
+    /// Labels clear of every map may go into the backdrop; those that reach
+    /// into a map (or come within two pixels of one) are drawn after it.
+    #[test]
+    fn labels_over_maps_are_kept_out_of_the_backdrop() {
+        let Ok(gpu) = Gpu::headless(AdapterChoice::Software) else {
+            eprintln!("skipped: no software adapter (install mesa-vulkan-drivers)");
+            return;
+        };
+        let mut text = TextSystem::new(&gpu.device, &gpu.queue, wgpu::TextureFormat::Rgba8Unorm);
+        let map = [100.0, 100.0, 256.0, 256.0];
+        let (w, h) = text.measure("x.x.16.0", 14.0, None);
+        let items = [
+            // Inside the map.
+            TextItem::new("x.x.16.0", 150.0, 150.0, 14.0, [255; 4]),
+            // Left of it, ending at its edge (right-anchored): reaches it.
+            TextItem::new("x.x.16.0", 100.0, 200.0, 14.0, [255; 4]).anchored(Anchor::Right),
+            // Left of it, three pixels clear.
+            TextItem::new("x.x.16.0", 97.0 - w, 200.0, 14.0, [255; 4]),
+            // Above it, its box ending a pixel short of the map.
+            TextItem::new("x.x.16.0", 200.0, 99.0 - h, 14.0, [255; 4]).anchored(Anchor::Centre),
+            // Above it, well clear; and a measurement inside it.
+            TextItem::new("x.x.16.0", 200.0, 20.0, 14.0, [255; 4]),
+            TextItem::new("9 pkt/s", 150.0, 300.0, 14.0, [255; 4]).live(),
+        ];
+        text.prepare(&gpu.device, &gpu.queue, 640, 480, &items, &[map])
+            .expect("prepare");
+        let layers = |t: &TextSystem| t.placed.iter().map(|p| p.layer).collect::<Vec<_>>();
+        assert_eq!(layers(&text), [STEADY, STEADY, BACKDROP, STEADY, BACKDROP, LIVE]);
+        // With no maps every steady label is in the backdrop.
+        text.prepare(&gpu.device, &gpu.queue, 640, 480, &items, &[])
+            .expect("prepare");
+        assert_eq!(
+            layers(&text),
+            [BACKDROP, BACKDROP, BACKDROP, BACKDROP, BACKDROP, LIVE]
+        );
     }
 
     #[test]

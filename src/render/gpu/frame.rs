@@ -14,6 +14,7 @@ use super::super::scale::MapView;
 use super::super::scene::{self, MapInstance, RectInstance};
 use super::super::text::TextSystem;
 use super::super::{FrameInput, RenderError, TileInput};
+use super::backdrop::{Backdrop, Plan};
 use super::device::Gpu;
 use super::readback::Offscreen;
 use super::resources::{
@@ -49,10 +50,15 @@ pub struct WallRenderer {
     /// The last frame's scene, whose lists the next frame's is built into.
     scene: scene::Scene,
     copies: Vec<(u32, u32, u32)>,
+    /// Where the maps are, for the text to keep labels over them out of the
+    /// backdrop.
+    map_rects: Vec<[f32; 4]>,
     /// The target and readback buffer of `render_to_image`, kept for the
     /// next call of the same size (snapshots in a loop, `soak`).
     pub(super) offscreen: Option<Offscreen>,
     text: TextSystem,
+    /// What stays from frame to frame, kept to be copied under each frame.
+    backdrop: Backdrop,
 }
 
 /// Where cell i of a map drawn along the Hilbert curve (row-major in the
@@ -150,8 +156,10 @@ impl WallRenderer {
             scene: scene::Scene::default(),
             quad_list: Vec::new(),
             copies: Vec::new(),
+            map_rects: Vec::new(),
             offscreen: None,
             text: TextSystem::new(device, &gpu.queue, format),
+            backdrop: Backdrop::default(),
         }
     }
 
@@ -165,6 +173,24 @@ impl WallRenderer {
     /// cell are copied into place when `target`'s texture has `COPY_DST`
     /// usage (drawn otherwise, to the same pixels).
     pub fn render(
+        &mut self,
+        gpu: &Gpu,
+        frame: &FrameInput<'_>,
+        target: &wgpu::TextureView,
+        width: u32,
+        height: u32,
+    ) -> Result<(), RenderError> {
+        let drawn = self.encode_and_submit(gpu, frame, target, width, height);
+        if drawn.is_err() {
+            // A frame that failed half-way was never submitted: the backdrop
+            // texture may not hold what the plan says it does.
+            self.backdrop.forget();
+        }
+        drawn
+    }
+
+    /// [`WallRenderer::render`], but for what a failure leaves behind.
+    fn encode_and_submit(
         &mut self,
         gpu: &Gpu,
         frame: &FrameInput<'_>,
@@ -238,8 +264,10 @@ impl WallRenderer {
         self.rect_list.clear();
         let corners = |r: &RectInstance| [*r; 6];
         self.rect_list.extend(self.scene.base.iter().flat_map(corners));
+        self.rect_list.extend(self.scene.live.iter().flat_map(corners));
         self.rect_list.extend(self.scene.overlay.iter().flat_map(corners));
         let base_count = 6 * self.scene.base.len() as u32;
+        let live_end = base_count + 6 * self.scene.live.len() as u32;
         let total = self.rect_list.len() as u32;
         write_instances(
             gpu,
@@ -268,9 +296,22 @@ impl WallRenderer {
             "map quads",
             bytemuck::cast_slice(&self.quad_list),
         );
+        self.map_rects.clear();
+        self.map_rects.extend(self.scene.maps.iter().map(|q| q.rect));
         self.text
-            .prepare(device, queue, width, height, &self.scene.text)
+            .prepare(device, queue, width, height, &self.scene.text, &self.map_rects)
             .map_err(|e| RenderError::Text(e.to_string()))?;
+        // The backdrop is kept only where it can be copied into the target.
+        let plan = if copy {
+            self.backdrop.plan(
+                (width, height),
+                self.scene.clear,
+                &self.scene.base,
+                self.text.backdrop_hash(),
+            )
+        } else {
+            Plan::Direct
+        };
 
         if !drawn.is_empty() {
             let mode = mode_code(&frame.view, baselines.is_some());
@@ -300,12 +341,17 @@ impl WallRenderer {
             pass.set_bind_group(0, &self.bind_group, &[]);
             pass.draw(0..6, 0..drawn.len() as u32);
         }
-        let wall_pass = |encoder: &mut wgpu::CommandEncoder, load: wgpu::LoadOp<wgpu::Color>| {
+        let bind_group = &self.bind_group;
+        let atlas_group = &self.atlas.bind_group;
+        let begin = |encoder: &mut wgpu::CommandEncoder,
+                     view: &wgpu::TextureView,
+                     label: &str,
+                     load: wgpu::LoadOp<wgpu::Color>| {
             let mut pass = encoder
                 .begin_render_pass(&wgpu::RenderPassDescriptor {
-                    label: Some("wall"),
+                    label: Some(label),
                     color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                        view: target,
+                        view,
                         depth_slice: None,
                         resolve_target: None,
                         ops: wgpu::Operations {
@@ -319,21 +365,66 @@ impl WallRenderer {
                     multiview_mask: None,
                 })
                 .forget_lifetime();
-            pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.set_bind_group(1, &self.atlas.bind_group, &[]);
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.set_bind_group(1, atlas_group, &[]);
             pass
         };
+        let rects = |pass: &mut wgpu::RenderPass<'_>, range: std::ops::Range<u32>| {
+            if !range.is_empty() {
+                pass.set_pipeline(&self.pipelines.rect);
+                pass.set_bind_group(0, bind_group, &[]);
+                pass.set_bind_group(1, atlas_group, &[]);
+                pass.set_vertex_buffer(0, self.rects.slice(..));
+                pass.draw(range, 0..1);
+            }
+        };
         let [r, g, b] = self.scene.clear.map(|c| f64::from(c) / 255.0);
-        // Drawing order: base rectangles, maps, base text, overlay
-        // rectangles, overlay text. Copied maps land between the maps drawn
-        // and the text, in a pass of their own.
-        let mut pass = wall_pass(&mut encoder, wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 }));
-        if base_count > 0 {
-            pass.set_pipeline(&self.pipelines.rect);
-            pass.set_vertex_buffer(0, self.rects.slice(..));
-            pass.draw(0..base_count, 0..1);
-        }
+        let clear = wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 });
+        // Drawing order: the backdrop (the clear, base rectangles, the labels
+        // clear of the maps), live rectangles, maps, the labels over maps and
+        // the measurements, overlay rectangles, overlay text. Nothing after
+        // the backdrop draws where a backdrop label is but the overlay, so
+        // the backdrop can be a copy of an earlier frame's.
+        let text = &self.text;
+        let draw_backdrop = |pass: &mut wgpu::RenderPass<'_>| {
+            rects(pass, 0..base_count);
+            text.render_backdrop(pass)
+                .map_err(|e| RenderError::Text(e.to_string()))
+        };
+        let mut pass = match plan {
+            Plan::Direct => {
+                let mut pass = begin(&mut encoder, target, "wall", clear);
+                draw_backdrop(&mut pass)?;
+                pass
+            }
+            Plan::Draw | Plan::Copy => {
+                if plan == Plan::Draw {
+                    log::debug!("backdrop {width}x{height} drawn ({} before)", self.backdrop.draws);
+                    let texture = self.backdrop.target(device, self.format, (width, height));
+                    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+                    let mut pass = begin(&mut encoder, &view, "backdrop", clear);
+                    draw_backdrop(&mut pass)?;
+                }
+                let Some(texture) = self.backdrop.texture() else {
+                    return Err(RenderError::Upload("the backdrop was not drawn".into()));
+                };
+                encoder.copy_texture_to_texture(
+                    texture.as_image_copy(),
+                    target.texture().as_image_copy(),
+                    wgpu::Extent3d {
+                        width,
+                        height,
+                        depth_or_array_layers: 1,
+                    },
+                );
+                begin(&mut encoder, target, "wall", wgpu::LoadOp::Load)
+            }
+        };
+        rects(&mut pass, base_count..live_end);
         if !self.quad_list.is_empty() {
+            // The backdrop's text, drawn directly, left glyphon's groups bound.
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.set_bind_group(1, atlas_group, &[]);
             pass.set_vertex_buffer(0, self.map_quads.slice(..));
             let all = self.quad_list.len() as u32;
             if whole > 0 {
@@ -345,6 +436,8 @@ impl WallRenderer {
                 pass.draw(0..6, whole..all);
             }
         }
+        // Copied maps land between the maps drawn and the text, in a pass
+        // of their own.
         if !self.copies.is_empty() {
             drop(pass);
             for &(slot, x, y) in &self.copies {
@@ -369,20 +462,12 @@ impl WallRenderer {
                     },
                 );
             }
-            pass = wall_pass(&mut encoder, wgpu::LoadOp::Load);
+            pass = begin(&mut encoder, target, "wall", wgpu::LoadOp::Load);
         }
-        self.text
-            .render(false, &mut pass)
+        text.render(false, &mut pass)
             .map_err(|e| RenderError::Text(e.to_string()))?;
-        if total > base_count {
-            pass.set_pipeline(&self.pipelines.rect);
-            pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.set_bind_group(1, &self.atlas.bind_group, &[]);
-            pass.set_vertex_buffer(0, self.rects.slice(..));
-            pass.draw(base_count..total, 0..1);
-        }
-        self.text
-            .render(true, &mut pass)
+        rects(&mut pass, live_end..total);
+        text.render(true, &mut pass)
             .map_err(|e| RenderError::Text(e.to_string()))?;
         drop(pass);
         // The belt's buffers come back for reuse once this frame is done.
@@ -540,6 +625,92 @@ mod tests {
         assert_eq!(r.quad_list.len(), 6);
         let drawn = read_back(&gpu, &target, format).expect("read back");
         assert!(copied.pixels == drawn.pixels, "copied and drawn maps differ");
+    }
+
+    /// A frame over a kept backdrop has the bytes of the same frame drawn
+    /// whole, in the modes that put labels inside maps (Hilbert order), keys
+    /// that change (auto), badges that move with the status line, and the
+    /// presenter's caption; and a backdrop is drawn once, on its second frame.
+    #[test]
+    fn frames_over_a_kept_backdrop_are_the_frames_drawn_whole() {
+        let Ok(gpu) = Gpu::headless(AdapterChoice::Software) else {
+            eprintln!("skipped: no software adapter (install mesa-vulkan-drivers)");
+            return;
+        };
+        let format = wgpu::TextureFormat::Rgba8Unorm;
+        let values: Vec<Vec<f32>> = (0..6)
+            .map(|i| (0..CELLS).map(|k| ((k * 7 + i * 13) % 300) as f32).collect())
+            .collect();
+        // With and without a DEMO badge: a frame with no live rectangle
+        // draws its maps straight after the backdrop's text.
+        let frame = |view: ViewState, rate: f64, demo: bool| FrameInput {
+            tiles: crate::maps::default_shown()
+                .iter()
+                .zip(&values)
+                .map(|(&m, v)| TileInput {
+                    def: &crate::maps::MAPS[m],
+                    values: v,
+                    rate_pps: rate,
+                    baseline: None,
+                    scale: None,
+                })
+                .collect(),
+            status: crate::render::StatusInfo {
+                source: "demo".into(),
+                demo,
+                packets_per_sec: rate * 6.0,
+                ..Default::default()
+            },
+            view,
+        };
+        let views = [
+            ViewState::default(),
+            ViewState {
+                order: crate::render::CellOrder::Hilbert,
+                scale: crate::render::ScaleMode::Auto,
+                ..ViewState::default()
+            },
+            ViewState {
+                presenter: true,
+                ..ViewState::default()
+            },
+            ViewState {
+                layout: crate::render::LayoutKind::Focus,
+                focus: 2,
+                ..ViewState::default()
+            },
+        ];
+        for (i, view) in views.into_iter().enumerate() {
+            let demo = i % 2 == 1;
+            let mut r = WallRenderer::new(&gpu, format);
+            let first = frame(view.clone(), 1234.0, demo);
+            let direct = r.render_to_image(&gpu, &first, 1920, 1080).expect("render");
+            assert_eq!(r.backdrop.draws, 0, "{view:?}");
+            for _ in 0..2 {
+                let kept = r.render_to_image(&gpu, &first, 1920, 1080).expect("render");
+                assert!(
+                    kept.pixels == direct.pixels,
+                    "{view:?}: differs over the backdrop"
+                );
+            }
+            assert_eq!(r.backdrop.draws, 1, "{view:?}");
+            // New measurements, wider, over the same backdrop; against a
+            // renderer that draws them whole.
+            let next = frame(view.clone(), 9_876_543.0, demo);
+            let kept = r.render_to_image(&gpu, &next, 1920, 1080).expect("render");
+            assert_eq!(r.backdrop.draws, 1, "{view:?}: the backdrop was drawn again");
+            let whole = WallRenderer::new(&gpu, format)
+                .render_to_image(&gpu, &next, 1920, 1080)
+                .expect("render");
+            assert!(
+                kept.pixels == whole.pixels,
+                "{view:?}: new numbers differ over the backdrop"
+            );
+            assert!(
+                kept.pixels != direct.pixels,
+                "{view:?}: the numbers did not change"
+            );
+        }
     }
 
     #[test]

@@ -9,13 +9,16 @@
 //! exactly one pixel per cell (six maps at 1920x1080) and the target allows
 //! copies, its tile is copied into place instead of drawn. On a software
 //! rasteriser (lavapipe) this is most of a frame's cost; see
-//! docs/performance.md.
+//! docs/performance.md. What stays from frame to frame (map frames, ticks,
+//! labels) is drawn once into a backdrop copied under the frames that follow,
+//! where the target allows copies.
 //!
 //! By job: `device` opens a GPU, `uniforms` is the uniform as a struct laid
 //! out like the shader's (and the constants both sides share), `resources`
-//! makes the objects kept between frames, `frame` encodes and submits a
-//! frame, and `readback` copies an offscreen frame back to memory.
+//! makes the objects kept between frames, `backdrop` decides when the kept
+//! backdrop serves, `frame` encodes and submits a frame, and `readback` copies an offscreen frame back to memory.
 
+mod backdrop;
 mod device;
 mod frame;
 mod readback;
