@@ -62,10 +62,6 @@ impl DetectorConfig {
                 .max(300_000_000_000),
         }
     }
-
-    fn tick_secs(&self) -> f64 {
-        self.tick_ns as f64 / 1e9
-    }
 }
 
 /// Cells of a row (or column) that must be above their own level.
@@ -251,7 +247,7 @@ impl Detector {
             if end > watermark {
                 return;
             }
-            self.close_tick(end);
+            self.close_tick(end, tick);
             // A long silence: skip empty ticks in one step.
             let next_sample = self.future.iter().map(|s| s.ts).min().unwrap_or(watermark);
             let empty = next_sample.saturating_sub(end) / tick;
@@ -314,17 +310,20 @@ impl Detector {
     }
 
     /// Closes the open tick even if not over (the input ended) and returns
-    /// the events still live.
+    /// the events still live. Only a tick that holds samples is closed, and
+    /// its rates are taken over the time its samples span: an empty tick
+    /// closed after the last packet would give every live event a rate of
+    /// zero, and a part of a tick counted as a whole one too low a rate.
     pub fn finish(&mut self) -> Vec<Event> {
-        if let Some(start) = self.tick_start {
-            let last = self
-                .current
-                .iter()
-                .chain(&self.future)
-                .map(|s| s.ts)
-                .max()
-                .unwrap_or(start);
-            self.advance(last.saturating_add(self.config.tick_ns));
+        let last = self.current.iter().chain(&self.future).map(|s| s.ts).max();
+        if let (Some(_), Some(last)) = (self.tick_start, last) {
+            // The full ticks before the last sample, as a watermark there would.
+            self.advance(last);
+            if let Some(start) = self.tick_start {
+                let spanned = last.saturating_sub(start).saturating_add(1);
+                self.close_tick(start.saturating_add(self.config.tick_ns), spanned);
+                self.tick_start = None;
+            }
         }
         self.active.clone()
     }
@@ -347,7 +346,9 @@ impl Detector {
         }
     }
 
-    fn close_tick(&mut self, end: u64) {
+    /// Closes the tick that ends at `end`, whose samples span `spanned`
+    /// nanoseconds of packet time (a whole tick but at the end of the input).
+    fn close_tick(&mut self, end: u64, spanned: u64) {
         self.closed += 1;
         let samples = std::mem::take(&mut self.current);
         for g in &mut self.grids {
@@ -390,7 +391,7 @@ impl Detector {
                 .collect();
             found_by_map.push(g.close(self.recent_keep, self.base_keep, &live_here));
         }
-        self.track(end, &samples, found_by_map, &level);
+        self.track(end, spanned, &samples, found_by_map, &level);
         self.history.push_back(samples);
         while self.history.len() > HISTORY_TICKS {
             self.history.pop_front();
@@ -398,7 +399,14 @@ impl Detector {
     }
 
     /// Continues, starts and ends events from what each map found.
-    fn track(&mut self, end: u64, samples: &[Sample], found_by_map: Vec<(MapId, Vec<Found>)>, level: &[f64]) {
+    fn track(
+        &mut self,
+        end: u64,
+        spanned: u64,
+        samples: &[Sample],
+        found_by_map: Vec<(MapId, Vec<Found>)>,
+        level: &[f64],
+    ) {
         let mut seen = vec![false; self.active.len()];
         let mut started = Vec::new();
         for (map, found) in found_by_map {
@@ -422,7 +430,12 @@ impl Detector {
             }
         }
         // Go on with the events found again, and count this tick's packets.
-        let secs = self.config.tick_secs();
+        // A rate is taken over at least half a tick: the last, partial tick
+        // of an input may hold a few samples in a millisecond. Over less, a
+        // live event keeps the rate of its last whole tick.
+        let tick = self.config.tick_ns;
+        let whole_enough = spanned.saturating_mul(2) >= tick;
+        let secs = spanned.clamp(tick / 2, tick) as f64 / 1e9;
         let mut active = std::mem::take(&mut self.active);
         let added = attribute(&mut active, samples.iter());
         let mut kept = Vec::with_capacity(active.len());
@@ -433,8 +446,10 @@ impl Detector {
                 .map_or(1.0, |g| f64::from(g.weight))
         };
         for (((mut e, seen), packets), level) in active.into_iter().zip(seen).zip(added).zip(level) {
-            e.pps = packets as f64 / secs;
-            e.peak_pps = e.peak_pps.max(e.pps);
+            if whole_enough {
+                e.pps = packets as f64 / secs;
+                e.peak_pps = e.peak_pps.max(e.pps);
+            }
             // Still drawn on the map (which fades with the half-life) but no
             // longer above its cells' level: the scan has stopped.
             e.smooth = 0.5 * e.smooth + 0.5 * packets as f64;

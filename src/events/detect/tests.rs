@@ -252,3 +252,39 @@ fn a_long_silence_is_crossed_in_one_step() {
     let events = detect(&["syn"], samples, 1);
     assert_eq!(events.iter().map(|e| e.rows.0).collect::<Vec<_>>(), vec![3, 4]);
 }
+
+/// An input that ends while a sweep goes on: the events still live carry
+/// the sweep's rate, whether the input ends on a tick's boundary (no empty
+/// tick is closed after it) or inside a tick (its rate is taken over the
+/// part the samples span, not over a whole tick).
+#[test]
+fn events_live_at_the_end_of_the_input_keep_their_rate() {
+    for end in [
+        40 * SEC,
+        40 * SEC + 300_000_000,
+        40 * SEC + 700_000_000,
+        40 * SEC + 5_000_000,
+    ] {
+        let mut samples = noise(0, 41, 2000, 1, 7);
+        samples.extend(row_sweep(10, 41, 500, 117, 1));
+        samples.retain(|s| s.ts < T0 + end);
+        samples.sort_by_key(|s| s.ts);
+        let mut d = Detector::new(&[map("syn")], DetectorConfig::for_half_life(10 * SEC));
+        d.feed(samples.iter().copied());
+        // The packet clock where the input ended.
+        d.advance(T0 + end);
+        let live = d.finish();
+        let sweep: Vec<&Event> = live.iter().filter(|e| e.rows == (117, 117)).collect();
+        assert_eq!(
+            sweep.len(),
+            1,
+            "ending at {end}: {:?}",
+            live.iter().map(|e| e.label(0)).collect::<Vec<_>>()
+        );
+        let pps = sweep[0].pps;
+        assert!(
+            (400.0..=600.0).contains(&pps),
+            "ending at {end}: {pps} pkt/s, the sweep sent 500"
+        );
+    }
+}
