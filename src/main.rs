@@ -21,6 +21,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     scanwall::logging::init(cli.log_level);
+    quiet_device_select();
     let result = match &cli.command {
         Some(Command::Count(args)) => commands::count::run(args),
         Some(Command::Events(args)) => commands::events::run(args),
@@ -55,5 +56,27 @@ fn one_line(e: &clap::Error) -> String {
             format!("{first} (possible values: {})", valid.join(", "))
         }
         _ => format!("{first} (see scanwall --help)"),
+    }
+}
+
+/// Without a user runtime directory there is no Wayland session, yet Mesa's
+/// Vulkan device-select layer asks libwayland for one whenever the GPUs are
+/// listed (for the window, and for a headless snapshot too), and libwayland
+/// prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment."
+/// twice (a `sudo` shell, cron, a container, a kiosk X session started
+/// without logind). The layer only puts the default GPU first, and scanwall
+/// ranks the GPUs itself (`render::gpu::device`): so there it is turned off
+/// with Mesa's own switch, `NODEVICE_SELECT=1`, unless the user set that
+/// either way.
+fn quiet_device_select() {
+    let runtime_dir =
+        std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_absolute());
+    if !runtime_dir && std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: called from `main` before any command starts a thread: no
+        // other thread reads or writes the environment meanwhile.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("NODEVICE_SELECT", "1");
+        }
     }
 }
