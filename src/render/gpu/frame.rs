@@ -1,12 +1,14 @@
 //! The per-frame path: [`WallRenderer`] turns a [`FrameInput`] into one
-//! command buffer (map upload, colour pass, wall pass, copies, text) and
-//! submits it.
+//! command buffer (map upload, colour pass, backdrop, wall pass, copies,
+//! text) and submits it.
 //!
 //! This is where a frame's time goes, so it only fills and binds what
 //! `resources` made: the maps go up through a staging belt reused frame to
-//! frame, the uniform is written whole, the instance lists are reused, and
-//! maps shown at one pixel per cell are copied from the atlas instead of
-//! drawn (the same pixels). See docs/performance.md.
+//! frame, the uniform is written whole, the instance lists are reused, maps
+//! shown at one pixel per cell are copied from the atlas instead of drawn,
+//! and what stays from frame to frame is copied from a kept backdrop
+//! (`backdrop`) instead of drawn (the same pixels, both). See
+//! docs/performance.md.
 
 use std::sync::OnceLock;
 
