@@ -826,16 +826,16 @@ fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<
     };
     scene.text.push(item(label, x, TEXT_DIM));
     x += lw.ceil() as i32 + pad;
+    // A key whose values change moves with their widths: its swatches and
+    // bar are drawn every frame, like its text.
+    let rects = if key.changing {
+        &mut scene.live
+    } else {
+        &mut scene.base
+    };
     let mut centres = Vec::new();
     for (value, text) in &key.swatches {
         let sw = Rect::new(x, swatch_y, s, s);
-        // A key whose values change moves with their widths: its swatches
-        // are drawn every frame, like its text.
-        let rects = if key.changing {
-            &mut scene.live
-        } else {
-            &mut scene.base
-        };
         rects.push(RectInstance::solid(sw.inset(-1), PANEL_EDGE));
         rects.push(if key.diverging {
             RectInstance::diverging_swatch(sw, *value)
@@ -854,11 +854,6 @@ fn legend(scene: &mut Scene, footer: &Footer, key: &LegendKey, measure: Measure<
     for pair in centres.windows(2) {
         let ((x0, v0), (x1, v1)) = (pair[0], pair[1]);
         let r = Rect::new(x0, bar_y, x1 - x0, bar_h);
-        let rects = if key.changing {
-            &mut scene.live
-        } else {
-            &mut scene.base
-        };
         rects.push(if key.diverging {
             RectInstance::diverging_gradient(r, v0, v1)
         } else {

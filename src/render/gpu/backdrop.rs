@@ -11,10 +11,11 @@
 //! whole (`tests` in `gpu::frame`).
 
 use super::super::scene::RectInstance;
+use super::resources::frame_texture;
 
 /// What a frame's backdrop holds: when two frames have the same, the second
 /// can take the first's pixels.
-#[derive(Default, PartialEq)]
+#[derive(Default)]
 struct Contents {
     size: (u32, u32),
     clear: [u8; 3],
@@ -92,20 +93,13 @@ impl Backdrop {
             self.texture = None;
         }
         self.texture.get_or_insert_with(|| {
-            device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("backdrop"),
-                size: wgpu::Extent3d {
-                    width,
-                    height,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
+            frame_texture(
+                device,
+                "backdrop",
                 format,
-                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-                view_formats: &[],
-            })
+                (width, height),
+                wgpu::TextureUsages::COPY_SRC,
+            )
         })
     }
 

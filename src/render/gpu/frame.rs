@@ -542,8 +542,31 @@ impl WallRenderer {
 mod tests {
     use super::super::device::AdapterChoice;
     use super::super::readback::read_back;
+    use super::super::resources::frame_texture;
     use super::*;
     use crate::render::ViewState;
+
+    /// Six maps of varied values, one per default map.
+    fn six_maps() -> Vec<Vec<f32>> {
+        (0..6)
+            .map(|i| (0..CELLS).map(|k| ((k * 7 + i * 13) % 300) as f32).collect())
+            .collect()
+    }
+
+    /// The default maps showing `values`, each fed at `rate` packets a second.
+    fn tiles(values: &[Vec<f32>], rate: f64) -> Vec<TileInput<'_>> {
+        crate::maps::default_shown()
+            .iter()
+            .zip(values)
+            .map(|(&m, v)| TileInput {
+                def: &crate::maps::MAPS[m],
+                values: v,
+                rate_pps: rate,
+                baseline: None,
+                scale: None,
+            })
+            .collect()
+    }
 
     #[test]
     fn curve_maps_are_uploaded_in_picture_order() {
@@ -576,22 +599,9 @@ mod tests {
         };
         let format = wgpu::TextureFormat::Rgba8Unorm;
         let mut r = WallRenderer::new(&gpu, format);
-        let values: Vec<Vec<f32>> = (0..6)
-            .map(|i| (0..CELLS).map(|k| ((k * 7 + i * 13) % 300) as f32).collect())
-            .collect();
-        let tiles = crate::maps::default_shown()
-            .iter()
-            .zip(&values)
-            .map(|(&m, v)| TileInput {
-                def: &crate::maps::MAPS[m],
-                values: v,
-                rate_pps: 0.0,
-                baseline: None,
-                scale: None,
-            })
-            .collect();
+        let values = six_maps();
         let frame = FrameInput {
-            tiles,
+            tiles: tiles(&values, 0.0),
             status: crate::render::StatusInfo::default(),
             view: ViewState {
                 order: crate::render::CellOrder::Hilbert,
@@ -609,16 +619,13 @@ mod tests {
         assert_eq!(r.copies.len(), 6);
         // The same frame into a target that takes no copies: all drawn.
         let mut target = Offscreen::new(&gpu.device, format, w, h);
-        target.texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: None,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            size: target.texture.size(),
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
+        target.texture = frame_texture(
+            &gpu.device,
+            "no copies",
             format,
-            view_formats: &[],
-        });
+            (w, h),
+            wgpu::TextureUsages::COPY_SRC,
+        );
         target.view = target
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
@@ -640,23 +647,11 @@ mod tests {
             return;
         };
         let format = wgpu::TextureFormat::Rgba8Unorm;
-        let values: Vec<Vec<f32>> = (0..6)
-            .map(|i| (0..CELLS).map(|k| ((k * 7 + i * 13) % 300) as f32).collect())
-            .collect();
+        let values = six_maps();
         // With and without a DEMO badge: a frame with no live rectangle
         // draws its maps straight after the backdrop's text.
         let frame = |view: ViewState, rate: f64, demo: bool| FrameInput {
-            tiles: crate::maps::default_shown()
-                .iter()
-                .zip(&values)
-                .map(|(&m, v)| TileInput {
-                    def: &crate::maps::MAPS[m],
-                    values: v,
-                    rate_pps: rate,
-                    baseline: None,
-                    scale: None,
-                })
-                .collect(),
+            tiles: tiles(&values, rate),
             status: crate::render::StatusInfo {
                 source: "demo".into(),
                 demo,

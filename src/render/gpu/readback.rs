@@ -9,6 +9,7 @@ use super::super::image::RgbaImage;
 use super::super::{FrameInput, RenderError};
 use super::device::Gpu;
 use super::frame::WallRenderer;
+use super::resources::frame_texture;
 
 /// An offscreen frame and the buffer it is read back through.
 pub(super) struct Offscreen {
@@ -30,22 +31,13 @@ impl Offscreen {
         width: u32,
         height: u32,
     ) -> Offscreen {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("offscreen frame"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
+        let texture = frame_texture(
+            device,
+            "offscreen frame",
             format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
-                | wgpu::TextureUsages::COPY_SRC
-                | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+            (width, height),
+            wgpu::TextureUsages::COPY_SRC | wgpu::TextureUsages::COPY_DST,
+        );
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
         let padded_row = padded_row(width);
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {

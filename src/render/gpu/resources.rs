@@ -224,6 +224,31 @@ pub(super) fn layer_count(shown: usize) -> u32 {
     n
 }
 
+/// A `width` x `height` texture of `format` that frames are drawn into, with
+/// `usage` besides: an offscreen target, or the kept backdrop.
+pub(super) fn frame_texture(
+    device: &wgpu::Device,
+    label: &str,
+    format: wgpu::TextureFormat,
+    (width, height): (u32, u32),
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | usage,
+        view_formats: &[],
+    })
+}
+
 /// The map values: one `R32Float` layer of 256 x 256 cells per map uploaded.
 pub(super) fn map_texture(device: &wgpu::Device, layers: u32) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
